@@ -56,3 +56,17 @@ def _short(value: object, limit: int = 80) -> str:
     """repr() of a value, cut to ``limit`` characters so that huge inputs keep messages readable."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class RecordError(DataError):
+    """A :class:`DataError` about one record (or one line) rather than a whole file.
+
+    With ``data.on_error=skip`` such a record is left out instead of stopping the run: ``reason`` is the
+    short key it is counted under (e.g. ``"label out of range"``) and ``raw`` is the offending input
+    (the parsed object, or the text of an unparsable line), written to the rejects file.
+    """
+
+    def __init__(self, reason: str, file: str, where: str, field: str | None, expected: str,
+                 got: object = None, raw: object = None):
+        self.reason, self.raw = reason, raw
+        super().__init__(file, where, field, expected, got)

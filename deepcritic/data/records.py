@@ -7,7 +7,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from deepcritic.errors import DataError
+from deepcritic.errors import DataError, RecordError
+
+__all__ = ["NO_ERROR", "DataError", "RecordError", "StepRecord", "iter_jsonl", "record_from_dict", "write_jsonl"]
 
 NO_ERROR = -1  # label value meaning "no step is wrong"
 
@@ -35,45 +37,49 @@ class StepRecord:
 def record_from_dict(raw: Any, file: str = "<memory>", where: str = "") -> StepRecord:
     """Validate a raw mapping against the data contract and build a :class:`StepRecord`.
 
-    Raises :class:`DataError` naming the file, the line/record, the field and what was expected, for:
-    a non-object, a missing or mistyped field, an empty step list or an empty step, a label outside
-    [-1, len(steps) - 1].
+    Raises :class:`RecordError` (a :class:`DataError`) naming the file, the line/record, the field and
+    what was expected, for: a non-object, a missing or mistyped field, an empty step list or an empty
+    step, a label outside [-1, len(steps) - 1]. Its ``reason`` is the short key a skipped record is
+    counted under (``"missing field"``, ``"wrong type"``, ``"label out of range"``, ...).
     """
+
+    def bad(reason: str, name: str | None, expected: str, got: object = None) -> RecordError:
+        return RecordError(reason, file, where, name, expected, got, raw=raw)
+
     if not isinstance(raw, dict):
-        raise DataError(file, where, None, "a JSON object", raw)
+        raise bad("not an object", None, "a JSON object", raw)
 
     def need(name: str, kind: type | tuple[type, ...], desc: str) -> Any:
         if name not in raw:
-            raise DataError(file, where, name, f"{desc} (field is missing)")
+            raise bad("missing field", name, f"{desc} (field is missing)")
         value = raw[name]
         if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            raise DataError(file, where, name, desc, value)
+            raise bad("wrong type", name, desc, value)
         return value
 
     rid = need("id", (str, int), "a string id")
     source = need("source", str, "a string source name")
     problem = need("problem", str, "a non-empty string")
     if not problem.strip():
-        raise DataError(file, where, "problem", "a non-empty string", problem)
+        raise bad("empty problem", "problem", "a non-empty string", problem)
     steps = need("steps", list, "a non-empty list of strings")
     if not steps:
-        raise DataError(file, where, "steps", "a non-empty list of strings", steps)
+        raise bad("empty steps", "steps", "a non-empty list of strings", steps)
     for i, step in enumerate(steps):
         if not isinstance(step, str):
-            raise DataError(file, where, f"steps[{i}]", "a string", step)
+            raise bad("wrong type", f"steps[{i}]", "a string", step)
         if not step.strip():
-            raise DataError(file, where, f"steps[{i}]", "a non-empty step text", step)
+            raise bad("empty step", f"steps[{i}]", "a non-empty step text", step)
     label = need("label", int, "an integer label")
     if not NO_ERROR <= label <= len(steps) - 1:
-        raise DataError(
-            file, where, "label", f"an integer in [-1, {len(steps) - 1}] (-1 = no wrong step; 0-based)", label
-        )
+        raise bad("label out of range", "label",
+                  f"an integer in [-1, {len(steps) - 1}] (-1 = no wrong step; 0-based)", label)
     answer = raw.get("answer")
-    if answer is not None and not isinstance(answer, (str, int, float)):
-        raise DataError(file, where, "answer", "a string or null", answer)
+    if answer is not None and (not isinstance(answer, (str, int, float)) or isinstance(answer, bool)):
+        raise bad("wrong type", "answer", "a string or null", answer)
     meta = raw.get("meta") or {}
     if not isinstance(meta, dict):
-        raise DataError(file, where, "meta", "an object", meta)
+        raise bad("wrong type", "meta", "an object", meta)
     return StepRecord(
         id=str(rid), source=source, problem=problem, steps=list(steps), label=label,
         answer=None if answer is None else str(answer), meta=dict(meta),
@@ -93,18 +99,38 @@ def write_jsonl(records: Iterable[StepRecord | dict[str, Any]], path: str | Path
     return n
 
 
-def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any]]:
-    """Yield (1-based line number, parsed object) for each non-blank line; a bad line raises DataError."""
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any, RecordError | None]]:
+    """Yield ``(1-based line number, parsed object, None)`` per non-blank line, or ``(n, None, error)``.
+
+    A bad line (not UTF-8, not JSON) is yielded as a :class:`RecordError` rather than raised, so that a
+    caller skipping bad records can go on with the next line; a caller that must stop raises it.
+    The error's ``raw`` is the line's text (undecodable bytes shown as backslash escapes).
+    """
     path = Path(path)
     with path.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(str(path), f"line {lineno}", None, f"UTF-8 text ({exc.reason} at byte {exc.start})")
-            try:
-                yield lineno, json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DataError(str(path), f"line {lineno}", None, f"one JSON object per line ({exc.msg} at column {exc.colno})")
+            if raw.strip():
+                yield _parse_line(str(path), lineno, raw)
+
+
+def _parse_line(file: str, lineno: int, raw: bytes) -> tuple[int, Any, RecordError | None]:
+    """Decode and parse one JSONL line; errors are returned (see :func:`iter_jsonl`), never raised."""
+    where = f"line {lineno}"
+    try:
+        text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")  # a BOM may open the file
+    except UnicodeDecodeError as exc:
+        shown = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
+        return lineno, None, RecordError("not UTF-8", file, where, None,
+                                         f"UTF-8 text ({exc.reason} at byte {exc.start} of the line)", raw=shown)
+    try:
+        return lineno, json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return lineno, None, RecordError("malformed JSON", file, where, None,
+                                         f"one JSON object per line ({json_problem(exc)})",
+                                         raw=text)
+
+
+def json_problem(exc: json.JSONDecodeError) -> str:
+    """``"Expecting ',' delimiter at column 41"``: the decoder's message and where (its column)."""
+    msg = exc.msg if exc.msg.endswith(" at") else f"{exc.msg} at"  # some messages already end in "at"
+    return f"{msg} column {exc.colno}"

@@ -1,0 +1,281 @@
+"""``load_records``: every data source, through one validation path, into :class:`StepRecord` lists.
+
+Each source is a *plan*: where the raw objects come from (a local file or a Hub dataset) and the
+converter that reshapes one of them into contract form (``deepcritic.data.sources``). Every converted
+dict then goes through :func:`record_from_dict`, and ids must be unique within a load.
+
+Bad input. Under ``data.on_error=raise`` the first bad record raises :class:`DataError` naming the file,
+the line (JSON Lines) or record, the field and what was expected. Under ``skip`` a bad record is left out,
+counted in ``LoadResult.skipped`` under its reason, and written as one JSON line
+``{"file", "where", "field", "reason", "error", "raw"}`` to ``data.rejects_path`` (or the caller's
+default). Always errors, whatever ``on_error`` says: a missing file, a file that cannot be parsed as a
+whole (a .json file, parquet), a file with no records, and a load that keeps no record at all.
+Records a source's own rules leave out (PRM800K ``give_up``) are counted in ``skipped`` but are not
+errors and are not written to the rejects file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from deepcritic.config import DataConfig
+from deepcritic.data.readers import Item, iter_file, require_file
+from deepcritic.data.records import StepRecord, record_from_dict
+from deepcritic.data.sources import Converter, FieldProblem, Filtered
+from deepcritic.data.sources.mapped import convert_contract, convert_mapped, unknown_fields
+from deepcritic.data.sources.prm800k import convert_prm800k
+from deepcritic.data.sources.processbench import convert_mr_gsm8k, convert_processbench
+from deepcritic.data.synthetic import generate_synthetic
+from deepcritic.errors import ConfigError, DataError, Problem, RecordError
+
+log = logging.getLogger(__name__)
+
+PROCESSBENCH_HUB = "Qwen/ProcessBench"
+
+
+@dataclass
+class LoadResult:
+    """Loaded records, the skipped ones counted by reason, and the rejects file if one was written."""
+
+    records: list[StepRecord]
+    skipped: Counter[str] = field(default_factory=Counter)
+    rejects_path: Path | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to load one source: a label for messages, the raw items, the converter, field renames."""
+
+    file: str
+    items: Callable[[], Iterator[Item]]
+    convert: Converter
+    renames: dict[str, str] = field(default_factory=dict)  # record field -> source field, for messages
+
+
+def load_records(cfg: DataConfig, rejects_default: Path | None = None) -> LoadResult:
+    """Load ``cfg.source`` into validated records; see the module docstring for bad-input handling."""
+    if cfg.source == "synthetic":
+        result = LoadResult(_synthetic(cfg))
+    else:
+        result = _run(_plan(cfg), cfg, rejects_default)
+    if cfg.limit is not None:
+        result.records = result.records[: cfg.limit]
+    return result
+
+
+def _synthetic(cfg: DataConfig) -> list[StepRecord]:
+    """The built-in task; ``data.name`` renames its source."""
+    records = generate_synthetic(cfg.synthetic)
+    return [replace(r, source=cfg.name) for r in records] if cfg.name else records
+
+
+# ---------------------------------------------------------------------------------------------------
+# Plans: one per source.
+
+
+def _plan(cfg: DataConfig) -> Plan:
+    planners = {"processbench": _plan_processbench, "mr_gsm8k": _plan_mr_gsm8k, "prm800k": _plan_prm800k,
+                "contract": _plan_contract, "generic": _plan_generic, "hub": _plan_hub}
+    if cfg.source not in planners:
+        choices = ", ".join(["synthetic", *planners])
+        raise ConfigError([Problem("data.source", cfg.source, f"use one of {choices}")])
+    return planners[cfg.source](cfg)
+
+
+def _plan_processbench(cfg: DataConfig) -> Plan:
+    """Local ProcessBench JSON (source ``processbench/<file stem>``) or the Hub (``processbench/<subset>``).
+
+    On the Hub (``Qwen/ProcessBench``) the subsets gsm8k, math, olympiadbench, omnimath are *splits*,
+    so ``data.subset`` is passed as the split.
+    """
+    if cfg.path:
+        path = require_file(cfg.path)
+        convert = partial(convert_processbench, source=cfg.name or f"processbench/{path.stem}")
+        return Plan(str(path), partial(iter_file, path), convert)
+    if not cfg.subset:
+        fix = "name the ProcessBench split: gsm8k, math, olympiadbench or omnimath"
+        raise ConfigError([Problem("data.subset", cfg.subset, fix)])
+    hub = cfg.hub_name or PROCESSBENCH_HUB
+    convert = partial(convert_processbench, source=cfg.name or f"processbench/{cfg.subset}")
+    return Plan(_hub_label(hub, None, cfg.subset), partial(_hub_items, hub, None, cfg.subset, cfg.revision), convert)
+
+
+def _plan_mr_gsm8k(cfg: DataConfig) -> Plan:
+    """MR-GSM8K in ProcessBench form: a local JSON file, or a Hub dataset (hub_name, subset, split)."""
+    convert = partial(convert_mr_gsm8k, source=cfg.name or "mr_gsm8k")
+    if cfg.path:
+        path = require_file(cfg.path)
+        return Plan(str(path), partial(iter_file, path), convert)
+    hub = _need_hub_name(cfg)
+    items = partial(_hub_items, hub, cfg.subset, cfg.split, cfg.revision)
+    return Plan(_hub_label(hub, cfg.subset, cfg.split), items, convert)
+
+
+def _plan_prm800k(cfg: DataConfig) -> Plan:
+    """PRM800K raw label file: .jsonl, or .json holding concatenated pretty-printed objects."""
+    path = require_file(_need_path(cfg))
+    return Plan(str(path), partial(iter_file, path), partial(convert_prm800k, source=cfg.name))
+
+
+def _plan_contract(cfg: DataConfig) -> Plan:
+    """Data-contract JSONL (or a JSON array of contract records)."""
+    path = require_file(_need_path(cfg))
+    return Plan(str(path), partial(iter_file, path), partial(convert_contract, name=cfg.name))
+
+
+def _plan_generic(cfg: DataConfig) -> Plan:
+    """A json/jsonl/parquet file read through ``data.fields`` (default source name: the file stem)."""
+    path = require_file(_need_path(cfg))
+    fields = _checked_fields(cfg)
+    convert = partial(convert_mapped, fields=fields, default_name=path.stem, name=cfg.name)
+    return Plan(str(path), partial(iter_file, path), convert, fields)
+
+
+def _plan_hub(cfg: DataConfig) -> Plan:
+    """Any Hub dataset read through ``data.fields`` (default source name: hub_name[/subset])."""
+    hub = _need_hub_name(cfg)
+    fields = _checked_fields(cfg)
+    default = f"{hub}/{cfg.subset}" if cfg.subset else hub
+    convert = partial(convert_mapped, fields=fields, default_name=default, name=cfg.name)
+    items = partial(_hub_items, hub, cfg.subset, cfg.split, cfg.revision)
+    return Plan(_hub_label(hub, cfg.subset, cfg.split), items, convert, fields)
+
+
+def _hub_items(name: str, subset: str | None, split: str, revision: str | None) -> Iterator[Item]:
+    """Rows of ``datasets.load_dataset(name, subset, split=split, revision=revision)``, as ``row N``."""
+    import datasets
+
+    dataset = datasets.load_dataset(name, subset, split=split, revision=revision)
+    for i, row in enumerate(dataset):
+        yield f"row {i}", row, None
+
+
+def _hub_label(name: str, subset: str | None, split: str) -> str:
+    """How a Hub dataset is named in messages: ``hf://Qwen/ProcessBench[gsm8k]``."""
+    return f"hf://{name}" + (f"/{subset}" if subset else "") + f"[{split}]"
+
+
+def _need_path(cfg: DataConfig) -> str:
+    if not cfg.path:
+        fix = f"source '{cfg.source}' reads a local file: set data.path=<file>"
+        raise ConfigError([Problem("data.path", cfg.path, fix)])
+    return cfg.path
+
+
+def _need_hub_name(cfg: DataConfig) -> str:
+    if not cfg.hub_name:
+        fix = "set data.path=<file> or data.hub_name=<owner/dataset>"
+        raise ConfigError([Problem("data.hub_name", cfg.hub_name, fix)])
+    return cfg.hub_name
+
+
+def _checked_fields(cfg: DataConfig) -> dict[str, str]:
+    """``data.fields`` as a plain dict; unknown record fields are a config error (a typo would be ignored)."""
+    fields = {str(k): str(v) for k, v in dict(cfg.fields).items()}
+    unknown = unknown_fields(fields)
+    if unknown:
+        raise ConfigError([Problem("data.fields", fields, f"unknown record field(s) {', '.join(unknown)}: map "
+                                   "id, source, problem, steps, label, answer or meta")])
+    return fields
+
+
+# ---------------------------------------------------------------------------------------------------
+# Running a plan: convert, validate, deduplicate; raise or skip.
+
+
+def _run(plan: Plan, cfg: DataConfig, rejects_default: Path | None) -> LoadResult:
+    """Load every item of the plan; then write rejects and check that something was kept."""
+    records, skipped, rejects, n_items = _collect(plan, skip=cfg.on_error == "skip")
+    if n_items == 0:
+        raise DataError(plan.file, "", None, "at least one record (the file is empty)")
+    rejects_path = _write_rejects(rejects, cfg.rejects_path or rejects_default)
+    if not records:
+        where = f"; see {rejects_path}" if rejects_path else ""
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
+        expected = f"at least one usable record (all {n_items} were left out: {reasons}{where})"
+        raise DataError(plan.file, "", None, expected)
+    return LoadResult(records, skipped, rejects_path)
+
+
+def _collect(plan: Plan, skip: bool) -> tuple[list[StepRecord], Counter[str], list[dict], int]:
+    """Records, skip counts by reason, rejects lines and the number of items read."""
+    records: list[StepRecord] = []
+    skipped: Counter[str] = Counter()
+    rejects: list[dict] = []
+    seen: dict[str, str] = {}  # id -> where it was first seen
+    n_items = 0
+    for index, (where, obj, error) in enumerate(plan.items()):
+        n_items += 1
+        try:
+            if error is not None:
+                raise error
+            record = _convert_one(plan, obj, index, where, seen)
+        except RecordError as exc:
+            if not skip:
+                raise
+            skipped[exc.reason] += 1
+            rejects.append(_reject_line(exc, obj))
+            continue
+        if isinstance(record, Filtered):
+            skipped[record.reason] += 1
+            continue
+        seen[record.id] = where
+        records.append(record)
+    return records, skipped, rejects, n_items
+
+
+def _convert_one(plan: Plan, obj: Any, index: int, where: str, seen: dict[str, str]) -> StepRecord | Filtered:
+    """Convert and validate one item; every problem comes out as a located RecordError."""
+    try:
+        converted = plan.convert(obj, index)
+    except FieldProblem as p:
+        raise RecordError(p.reason, plan.file, where, p.field, p.expected, p.got, raw=obj) from None
+    if isinstance(converted, Filtered):
+        return converted
+    try:
+        record = record_from_dict(converted, plan.file, where)
+    except RecordError as exc:
+        raise _renamed(exc, plan.renames, obj) from None
+    if record.id in seen:
+        raise RecordError("duplicate id", plan.file, where, "id",
+                          f"an id unique within the source (already used at {seen[record.id]})", record.id, raw=obj)
+    return record
+
+
+def _renamed(exc: RecordError, renames: dict[str, str], obj: Any) -> RecordError:
+    """The same error naming the user's source field (``first_error``) rather than the record field."""
+    field_name = exc.field or ""
+    root, bracket, rest = field_name.partition("[")
+    if root not in renames:
+        return RecordError(exc.reason, exc.file, exc.where, exc.field, exc.expected, exc.got, raw=obj)
+    shown = f"{renames[root]}{bracket}{rest} (record field '{root}')"
+    return RecordError(exc.reason, exc.file, exc.where, shown, exc.expected, exc.got, raw=obj)
+
+
+def _reject_line(exc: RecordError, obj: Any) -> dict:
+    """One rejects-file line for a skipped item."""
+    raw = exc.raw if exc.raw is not None else obj
+    return {"file": exc.file, "where": exc.where, "field": exc.field, "reason": exc.reason,
+            "error": str(exc), "raw": raw}
+
+
+def _write_rejects(rejects: Iterable[dict], path: str | Path | None) -> Path | None:
+    """Write the rejects as JSON Lines; returns the path, or None when there was nothing to write."""
+    rejects = list(rejects)
+    if not rejects:
+        return None
+    if path is None:
+        log.warning("%d record(s) skipped but no rejects file is set (data.rejects_path)", len(rejects))
+        return None
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for line in rejects:
+            fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
+    return path

@@ -1,0 +1,55 @@
+"""ProcessBench and MR-GSM8K (which is published in ProcessBench form) -> data contract.
+
+ProcessBench fields: ``id, generator, problem, steps, final_answer_correct, label`` with ``label`` the
+0-based index of the earliest wrong step or -1, exactly the contract's convention, so only the extras
+move: ``generator`` and ``final_answer_correct`` go to ``meta``. No reference answer is given, so
+``answer`` is null.
+
+MR-GSM8K steps carry a ``Step k:`` prefix, which is stripped. A step that is empty once its prefix is
+gone (MR-GSM8K record 98 opens with ``"Step 1: "``) is dropped and the label shifted to keep pointing
+at the same step; dropped positions (0-based, original numbering) are listed in
+``meta["dropped_empty_steps"]``. An empty step that is itself the labeled one is kept, so that the
+contract check rejects the record.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from deepcritic.data.sources import pick, require_object
+
+STEP_PREFIX = re.compile(r"^\s*Step\s*\d+\s*[:.]\s*", re.IGNORECASE)
+EXTRAS = ("generator", "final_answer_correct")
+
+
+def convert_processbench(obj: Any, index: int, *, source: str) -> dict:
+    """One ProcessBench record -> contract dict (``index`` unused: ProcessBench has ids)."""
+    obj = require_object(obj)
+    out = {**pick(obj, "id", "problem", "steps", "label"), "source": source, "answer": None}
+    out["meta"] = pick(obj, *EXTRAS)
+    return out
+
+
+def convert_mr_gsm8k(obj: Any, index: int, *, source: str) -> dict:
+    """One MR-GSM8K record (ProcessBench form, ``Step k:`` prefixes) -> contract dict."""
+    out = convert_processbench(obj, index, source=source)
+    steps, label = out.get("steps"), out.get("label")
+    if isinstance(steps, list) and all(isinstance(s, str) for s in steps):
+        stripped = [STEP_PREFIX.sub("", s, count=1).strip() for s in steps]
+        kept, dropped = _drop_empty(stripped, label)
+        out["steps"] = kept
+        if dropped:
+            out["label"] = label - sum(1 for i in dropped if i < label) if _is_index(label) else label
+            out["meta"]["dropped_empty_steps"] = dropped
+    return out
+
+
+def _drop_empty(steps: list[str], label: Any) -> tuple[list[str], list[int]]:
+    """Steps without the empty ones (except the labeled step), and the dropped 0-based positions."""
+    dropped = [i for i, s in enumerate(steps) if not s and i != label]
+    return [s for i, s in enumerate(steps) if i not in dropped], dropped
+
+
+def _is_index(label: Any) -> bool:
+    return isinstance(label, int) and not isinstance(label, bool) and label >= 0
