@@ -36,6 +36,20 @@ RECIPES: dict[str, Recipe] = {
     for r in [
         Recipe("convert", "convert a data source (ProcessBench, MR-GSM8K, PRM800K, files, Hub) to data-contract JSONL",
                "ConvertConfig", "deepcritic.recipes.convert"),
+        Recipe("sft", "SFT warm start: train a critic on (critic prompt -> deliberate critique) chats (TRL, DeepSpeed)",
+               "SFTRecipeConfig", "deepcritic.recipes.sft"),
+        Recipe("cft", "Critique Fine-Tuning on WebInstruct-CFT-style data (question + solution -> critique)",
+               "CFTRecipeConfig", "deepcritic.recipes.cft"),
+        Recipe("eval", "evaluate a critic (vLLM, HF or an OpenAI-compatible server) on ProcessBench, MR-GSM8K, PRM800K, files: F1, Maj@k",
+               "EvalConfig", "deepcritic.recipes.evaluate"),
+        Recipe("report", "put several eval runs side by side: deepcritic report runs=[runs/eval/a,runs/eval/b]",
+               "ReportConfig", "deepcritic.recipes.report"),
+        Recipe("solve", "answer accuracy of a solver (e.g. a CFT model) on MATH500 / GSM8K, greedy or Maj@k (math-verify)",
+               "SolveConfig", "deepcritic.recipes.solve"),
+        Recipe("refine", "critique-guided refinement: a generator solves, the critic critiques, the generator revises",
+               "RefineConfig", "deepcritic.recipes.refine"),
+        Recipe("verify-vote", "critic-verified majority voting: sample n solutions, drop those the critic rejects, vote",
+               "RefineConfig", "deepcritic.recipes.verify_vote"),
     ]
 }
 
@@ -80,8 +94,9 @@ def print_error(message: str) -> None:
     """Print a user-facing error in red on stderr (plain text when stderr is not a terminal)."""
     try:
         from rich.console import Console
+        from rich.markup import escape
 
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}", markup=True)
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", markup=True)
     except Exception:  # rich missing or markup clash: plain text still tells the user
         print(f"error: {message}", file=sys.stderr)
 

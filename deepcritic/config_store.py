@@ -13,6 +13,13 @@ from deepcritic import config as C
 
 _RECIPE_SCHEMAS = {
     "convert": C.ConvertConfig,
+    "sft": C.SFTRecipeConfig,
+    "cft": C.CFTRecipeConfig,
+    "eval": C.EvalConfig,
+    "report": C.ReportConfig,
+    "solve": C.SolveConfig,
+    "refine": C.RefineConfig,
+    "verify-vote": C.RefineConfig,
 }
 
 

@@ -22,7 +22,8 @@ LOCAL_RANK = [
 
 @pytest.mark.parametrize("argv, rest, rank", LOCAL_RANK)
 def test_strip_local_rank(argv, rest, rank, monkeypatch):
-    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    monkeypatch.setenv("LOCAL_RANK", "unset")  # records the original state, so teardown restores it
+    monkeypatch.delenv("LOCAL_RANK")
     assert strip_local_rank(argv) == rest
     assert os.environ.get("LOCAL_RANK") == rank
 

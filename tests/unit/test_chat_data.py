@@ -1,0 +1,178 @@
+"""Rows -> prompt-completion chats (records, chat messages, CFT rows), bad rows located, length report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from deepcritic.chat_data import LengthReport, cft_example, load_examples, messages_example, record_example
+from deepcritic.config import ChatDataConfig, DataConfig, SyntheticConfig
+from deepcritic.data.records import StepRecord
+from deepcritic.errors import DataError
+
+U = {"role": "user", "content": "q"}
+A = {"role": "assistant", "content": "a"}
+S = {"role": "system", "content": "s"}
+
+MESSAGES = [
+    # one user turn, one assistant turn
+    ({"messages": [U, A]}, [U], "a"),
+    # the system turn stays in the prompt
+    ({"messages": [S, U, A]}, [S, U], "a"),
+    # multi-turn: the LAST assistant turn is the target, earlier turns are prompt
+    ({"messages": [U, A, U, {"role": "assistant", "content": "b"}]}, [U, A, U], "b"),
+    # extra keys on a turn are dropped
+    ({"messages": [{**U, "name": "x"}, A]}, [U], "a"),
+]
+
+
+@pytest.mark.parametrize("row, prompt, target", MESSAGES)
+def test_messages_example(row, prompt, target):
+    ex = messages_example(row)
+    assert ex == {"prompt": prompt, "completion": [{"role": "assistant", "content": target}]}
+
+
+BAD_MESSAGES = [
+    # missing list
+    ({"text": "x"}, "field 'messages'"),
+    # empty list
+    ({"messages": []}, "non-empty list"),
+    # a turn without content
+    ({"messages": [{"role": "user"}, A]}, "field 'messages[0]'"),
+    # no assistant turn
+    ({"messages": [U]}, "an assistant turn"),
+    # assistant first: nothing to condition on
+    ({"messages": [A]}, "an assistant turn"),
+]
+
+
+@pytest.mark.parametrize("row, fragment", BAD_MESSAGES)
+def test_messages_example_rejects_with_location(row, fragment):
+    with pytest.raises(DataError) as info:
+        messages_example(row, file="chats.jsonl", where="line 3")
+    assert str(info.value).startswith("chats.jsonl, line 3") and fragment in str(info.value)
+
+
+CFT = ChatDataConfig(source="cft", path="x.jsonl")
+CFT_ROW = {"instruction": "Please critique whether the following solution to the question is correct.",
+           "input": "Question:\n1+1?\n\nSolution:\n3", "output": "The sum is 2.\nConclusion: wrong [END]"}
+
+CFT_CASES = [
+    # WebInstruct-CFT form: instruction, blank line, input
+    (CFT_ROW, CFT_ROW["instruction"] + "\n\n" + CFT_ROW["input"]),
+    # empty instruction: the input alone
+    ({**CFT_ROW, "instruction": ""}, CFT_ROW["input"]),
+    # empty input (Alpaca style): the instruction alone
+    ({**CFT_ROW, "input": "  "}, CFT_ROW["instruction"]),
+]
+
+
+@pytest.mark.parametrize("row, user", CFT_CASES)
+def test_cft_example(row, user):
+    ex = cft_example(row, CFT)
+    assert ex["prompt"] == [{"role": "user", "content": user}]
+    assert ex["completion"] == [{"role": "assistant", "content": row["output"]}]
+
+
+BAD_CFT = [
+    # missing output
+    ({k: v for k, v in CFT_ROW.items() if k != "output"}, "field 'output'"),
+    # non-string input
+    ({**CFT_ROW, "input": 3}, "field 'input'"),
+    # empty critique
+    ({**CFT_ROW, "output": " "}, "a non-empty critique"),
+    # not an object
+    (["a"], "an object"),
+]
+
+
+@pytest.mark.parametrize("row, fragment", BAD_CFT)
+def test_cft_example_rejects(row, fragment):
+    with pytest.raises(DataError, match=fragment.replace("'", ".")):
+        cft_example(row, CFT, "cft.jsonl", "line 1")
+
+
+def test_cft_custom_field_names():
+    cfg = ChatDataConfig(source="cft", path="x", instruction_field="q", input_field="ctx", output_field="crit")
+    ex = cft_example({"q": "Q", "ctx": "C", "crit": "K"}, cfg)
+    assert ex["prompt"][0]["content"] == "Q\n\nC" and ex["completion"][0]["content"] == "K"
+
+
+def _record(meta):
+    return StepRecord(id="r1", source="synthetic/arith", problem="1+1?", steps=["1+1=2"], label=-1, meta=meta)
+
+
+def test_record_example_uses_critic_prompt_and_gold_critique():
+    ex = record_example(_record({"critique": "ok\n\n**Answer**: \\boxed{-1}"}))
+    assert ex["prompt"][0]["role"] == "user" and "Step 1: 1+1=2" in ex["prompt"][0]["content"]
+    assert ex["completion"] == [{"role": "assistant", "content": "ok\n\n**Answer**: \\boxed{-1}"}]
+
+
+def test_record_without_critique_is_a_data_error():
+    with pytest.raises(DataError, match="meta.critique"):
+        record_example(_record({}))
+
+
+def test_load_examples_from_synthetic_records_and_files(tmp_path):
+    data = DataConfig(synthetic=SyntheticConfig(num_records=6))
+    ds, label = load_examples(ChatDataConfig(), data)
+    assert len(ds) == 6 and label == "records:synthetic"
+    assert "**Answer**: \\boxed{" in ds[0]["completion"][0]["content"]  # the gold critique ends with the verdict
+
+    path = tmp_path / "chats.jsonl"
+    path.write_text("\n".join(json.dumps({"messages": [U, A]}) for _ in range(5)) + "\n", encoding="utf-8")
+    ds, label = load_examples(ChatDataConfig(source="messages", path=str(path), limit=3))
+    assert len(ds) == 3 and label == str(path)
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"messages": [U, A]}) + "\n" + json.dumps({"messages": [U]}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="bad.jsonl, line 2"):
+        load_examples(ChatDataConfig(source="messages", path=str(bad)))
+
+
+REPORTS = [
+    # nothing too long
+    (LengthReport(10, 0, 512, 300, False), "all 10 examples fit in max_length=512"),
+    # kept and truncated: says so, and how to avoid it
+    (LengthReport(10, 2, 512, 900, False), "2 of 10 examples (20.0%) are longer than max_length=512 tokens "
+                                           "(longest: 900): they are truncated"),
+    # dropped
+    (LengthReport(10, 2, 512, 900, True), "dropped them (train.drop_overlong=true)"),
+]
+
+
+@pytest.mark.parametrize("report, fragment", REPORTS)
+def test_length_report_message(report, fragment):
+    assert fragment in report.message()
+    assert report.metrics()["data/overlong"] == report.overlong
+
+
+def test_cft_from_the_hub_converts_every_row(monkeypatch):
+    import datasets
+
+    calls = []
+
+    def fake_load_dataset(name, subset, split, revision):
+        calls.append((name, subset, split, revision))
+        return datasets.Dataset.from_list([CFT_ROW, {**CFT_ROW, "output": "ok\nConclusion: right [END]"}, CFT_ROW])
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    chat = ChatDataConfig(source="cft", hub_name="TIGER-Lab/WebInstruct-CFT", subset="WebInstruct-CFT-4K", limit=2)
+    ds, label = load_examples(chat)
+    assert calls == [("TIGER-Lab/WebInstruct-CFT", "WebInstruct-CFT-4K", "train", None)]
+    assert label == "hf://TIGER-Lab/WebInstruct-CFT/WebInstruct-CFT-4K[train]" and ds.column_names == ["prompt", "completion"]
+    assert len(ds) == 2 and ds[1]["completion"][0]["content"].endswith("Conclusion: right [END]")
+
+
+def test_hub_failure_is_a_user_error(monkeypatch):
+    import datasets
+
+    from deepcritic.errors import DeepcriticError
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Couldn't reach 'TIGER-Lab/WebInstruct-CFT' on the Hub (LocalEntryNotFoundError)")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(DeepcriticError, match="cannot load hf://TIGER-Lab/WebInstruct-CFT.*chat.path=<file>"):
+        load_examples(ChatDataConfig(source="cft", hub_name="TIGER-Lab/WebInstruct-CFT"))

@@ -1,0 +1,172 @@
+"""The generation interface without a model: OpenAI-compatible backend against a scripted local HTTP
+server (retries, backoff, n, errors, the API key from an env var), the rate limiter and backend choice."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from deepcritic.config import ModelConfig, OpenAIServerConfig, RolloutConfig, SamplingConfig
+from deepcritic.errors import DeepcriticError
+from deepcritic.generation import OpenAIGenerator, RateLimiter, backoff_delays, build_generator
+
+BACKOFF = [
+    # doubling from the base
+    (3, 1.0, 60.0, [1.0, 2.0, 4.0]),
+    # capped at the maximum
+    (5, 2.0, 10.0, [2.0, 4.0, 8.0, 10.0, 10.0]),
+    # no retries
+    (0, 1.0, 60.0, []),
+]
+
+
+@pytest.mark.parametrize("retries, base, cap, want", BACKOFF)
+def test_backoff_delays(retries, base, cap, want):
+    assert backoff_delays(retries, base, cap) == want
+
+
+def test_rate_limiter_spaces_calls():
+    now, slept = [0.0], []
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    limiter = RateLimiter(2.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(3):
+        limiter.wait()
+    assert slept == [0.5, 0.5]  # 2 per second: the 2nd and 3rd call wait half a second each
+    RateLimiter(None, clock=lambda: 0.0, sleep=sleep).wait()
+    assert len(slept) == 2  # no limit: no wait
+
+
+class _Server:
+    """A scripted /v1/chat/completions: answers with the next status in ``script`` (then 200s)."""
+
+    def __init__(self, script: list[int]):
+        self.script, self.requests = list(script), []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"body": body, "auth": self.headers.get("Authorization")})
+                status = server.script.pop(0) if server.script else 200
+                if status != 200:
+                    payload = {"error": {"message": f"scripted {status}", "type": "x", "code": status}}
+                else:
+                    n = body.get("n", 1)
+                    payload = {"id": "c", "object": "chat.completion", "created": 0, "model": body["model"],
+                               "choices": [{"index": i, "finish_reason": "length" if i else "stop",
+                                            "message": {"role": "assistant", "content": f"answer {i}"}}
+                                           for i in reversed(range(n))],
+                               "usage": {"prompt_tokens": 3, "completion_tokens": 5 * n, "total_tokens": 3 + 5 * n}}
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+@pytest.fixture
+def server_factory():
+    servers = []
+
+    def make(script):
+        servers.append(_Server(script))
+        return servers[-1]
+
+    yield make
+    for s in servers:
+        s.close()
+
+
+def _generator(url: str, **openai) -> OpenAIGenerator:
+    rollout = RolloutConfig(backend="openai", openai=OpenAIServerConfig(
+        base_url=url, backoff_s=0.01, backoff_max_s=0.02, timeout_s=10, **openai))
+    return OpenAIGenerator(ModelConfig(name_or_path="served-name"), rollout)
+
+
+MSGS = [[{"role": "user", "content": "hi"}], [{"role": "user", "content": "there"}]]
+
+
+def test_n_completions_in_order_with_finish_reasons(server_factory):
+    server = server_factory([])
+    out = _generator(server.url).generate(MSGS, SamplingConfig(n=2, temperature=0.5, max_new_tokens=7, seed=3))
+    assert [[c.text for c in o] for o in out] == [["answer 0", "answer 1"]] * 2  # sorted by choice index
+    assert [c.finish_reason for c in out[0]] == ["stop", "length"]
+    assert out[0][0].num_tokens is None  # n > 1 in one request: no per-completion count
+    body = server.requests[0]["body"]
+    assert (body["model"], body["n"], body["max_tokens"], body["seed"], body["temperature"]) == ("served-name", 2, 7, 3, 0.5)
+
+
+def test_close_releases_the_pool(server_factory):
+    gen = _generator(server_factory([]).url)
+    gen.close()
+    with pytest.raises(RuntimeError):  # the thread pool no longer takes work
+        gen.generate(MSGS[:1], SamplingConfig())
+
+
+def test_transient_errors_are_retried(server_factory):
+    server = server_factory([500, 503, 429])
+    out = _generator(server.url, max_retries=3).generate(MSGS[:1], SamplingConfig(n=1))
+    assert out[0][0].text == "answer 0" and out[0][0].num_tokens == 5
+    assert len(server.requests) == 4
+
+
+def test_retries_exhausted_give_error_completions(server_factory):
+    server = server_factory([500] * 10)
+    out = _generator(server.url, max_retries=2).generate(MSGS[:1], SamplingConfig(n=2))
+    assert [c.finish_reason for c in out[0]] == ["error", "error"] and out[0][0].text == ""
+    assert "InternalServerError" in out[0][0].error and len(server.requests) == 3
+
+
+def test_client_errors_are_not_retried(server_factory):
+    server = server_factory([400])
+    out = _generator(server.url, max_retries=5).generate(MSGS[:1], SamplingConfig(n=1))
+    assert out[0][0].finish_reason == "error" and "HTTP 400" in out[0][0].error and len(server.requests) == 1
+
+
+def test_one_sample_per_request_mode(server_factory):
+    server = server_factory([])
+    out = _generator(server.url, n_per_request=False).generate(MSGS, SamplingConfig(n=3, seed=10))
+    assert [len(o) for o in out] == [3, 3] and len(server.requests) == 6
+    assert sorted(r["body"]["seed"] for r in server.requests) == [10, 10, 11, 11, 12, 12]
+    assert all(c.num_tokens == 5 for o in out for c in o)
+
+
+def test_api_key_comes_from_the_named_env_var(server_factory, monkeypatch):
+    server = server_factory([])
+    monkeypatch.setenv("MY_TEST_KEY", "sk-secret-value")
+    _generator(server.url, api_key_env="MY_TEST_KEY").generate(MSGS[:1], SamplingConfig())
+    assert server.requests[0]["auth"] == "Bearer sk-secret-value"
+
+
+def test_missing_api_key_env_is_a_user_error_without_the_key(monkeypatch):
+    monkeypatch.delenv("MY_MISSING_KEY", raising=False)
+    with pytest.raises(DeepcriticError, match="MY_MISSING_KEY, which is not set"):
+        _generator("http://127.0.0.1:9/v1", api_key_env="MY_MISSING_KEY")
+
+
+def test_unreachable_server_gives_error_completions():
+    out = _generator("http://127.0.0.1:9/v1", max_retries=1).generate(MSGS[:1], SamplingConfig())
+    assert out[0][0].finish_reason == "error" and "Connection" in out[0][0].error
+
+
+def test_unknown_backend_is_a_user_error():
+    with pytest.raises(DeepcriticError, match="use one of vllm, openai, hf"):
+        build_generator(ModelConfig(), RolloutConfig(backend="tgi"))
