@@ -1,18 +1,75 @@
-"""The steps shared by ``sft`` and ``cft``: model and tokenizer, TRL trainer, final save and model card.
+"""The fine-tuning pipeline shared by ``sft`` and ``cft``, which differ only in where examples come from.
 
-The recipes call these in order; each step is small and does one thing. Training itself, progress
-bars, logging, checkpointing and resuming are TRL's ``SFTTrainer`` / the transformers ``Trainer``.
+:func:`run` reads top to bottom; the steps below it are small and do one thing. Training itself,
+progress bars, logging, checkpointing and resuming are TRL's ``SFTTrainer`` / the transformers ``Trainer``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from deepcritic import tracking, training
+from deepcritic.chat_data import apply_length_limit, example_texts
 from deepcritic.config import LoraConfig, ModelConfig
 from deepcritic.modeling import build_tiny, load_model, load_tokenizer
+from deepcritic.runtime import run_dir
+
+log = logging.getLogger(__name__)
+
+# (run directory) -> (chat examples, a description of where they came from)
+ExampleLoader = Callable[[Path], tuple[Any, str]]
+
+
+def run(cfg: Any, recipe: str, load_examples: ExampleLoader) -> dict:
+    """Train ``cfg.model`` on the examples ``load_examples`` returns; save the final model with a model card.
+
+    Order matters: trainer arguments come first (with ZeRO-3 they make the model load partitioned),
+    then examples, model and tokenizer, the over-length count (reported, optionally dropped), wandb,
+    training (resuming from the newest checkpoint when ``train.resume=auto``), and the final Hugging
+    Face save with tokenizer, chat template and model card under ``<output_dir>/final``.
+    """
+    out = Path(cfg.train.output_dir) if cfg.train.output_dir else run_dir()
+    if cfg.deepspeed.stage or cfg.deepspeed.config_file:
+        training.ensure_process_group_env()
+    cuda, bf16_ok = hardware()
+    precision = training.resolve_precision(cfg.model.dtype, cuda, bf16_ok)
+    args = training.to_trl_args(cfg, training.world_size(), output_dir=str(out), cuda=cuda, bf16_supported=bf16_ok,
+                                report_to=tracking.report_to(cfg.logger), run_name=cfg.logger.name)
+    out = training.same_dir_on_all_ranks(out)
+    args.output_dir = str(out)
+
+    examples, source = load_examples(out)
+    checkpoint = training.resolve_resume(cfg.train.resume, out)
+    model, tokenizer = model_and_tokenizer(cfg.model, precision, example_texts(examples), checkpoint)
+
+    examples, lengths = apply_length_limit(examples, tokenizer, cfg.train.max_length, cfg.train.drop_overlong,
+                                           cfg.train.dataset_num_proc)
+    if tracking.is_main_process():
+        (log.warning if lengths.overlong else log.info)(lengths.message())
+        log.info("training on %d %s examples from %s%s", len(examples), recipe.upper(), source,
+                 f", resuming from {checkpoint}" if checkpoint else "")
+
+    wandb_run = tracking.start_run(cfg.logger, config_dict(cfg), out, default_name=f"{recipe}-{out.name}")
+    tracking.log_summary(wandb_run, lengths.metrics())
+    trainer = build_trainer(model, tokenizer, args, examples, cfg.train.lora)
+    result = trainer.train(resume_from_checkpoint=checkpoint)
+
+    final = out / "final"
+    save_final(trainer, final)
+    metrics = {**final_metrics(result, trainer), **lengths.metrics()}
+    if trainer.is_world_process_zero():
+        trainer.save_state()
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        write_model_card(final, recipe=recipe, cfg=cfg, base_model=base_model_name(cfg.model),
+                         data=source, metrics=metrics, length_report=lengths)
+        log.info("final model: %s", final)
+    tracking.log_summary(wandb_run, metrics)
+    tracking.finish(wandb_run)
+    return {**metrics, "final_model": str(final)}
 
 # Qwen chat templates end every turn with this token; generation should stop there.
 END_OF_TURN = "<|im_end|>"

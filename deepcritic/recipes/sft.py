@@ -1,64 +1,26 @@
 """``deepcritic sft``: the SFT warm start: train a critic on (critic prompt -> deliberate critique) chats.
 
-Reads top to bottom: trainer arguments first (with ZeRO-3 they make the model load partitioned),
-examples (synthetic task by default, step-labeled records, chat JSONL or the Hub), model and tokenizer,
-the over-length count (reported, optionally dropped), wandb, training (resuming from the newest
-checkpoint when ``train.resume=auto``), then the final Hugging Face save with tokenizer, chat template
-and model card under ``<output_dir>/final``.
+Examples come from the synthetic task (the default), step-labeled records of any data source (the
+user turn is the critic prompt of the protocol, the target the record's gold critique), chat JSONL or
+the Hub. Everything after loading is the shared fine-tuning pipeline, :func:`deepcritic.finetune.run`:
+trainer arguments, model and tokenizer, over-length report, wandb, training with ``resume=auto``, and
+the final Hugging Face save with tokenizer, chat template and model card under ``<output_dir>/final``.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from pathlib import Path
 
-from deepcritic import finetune, tracking, training
-from deepcritic.chat_data import apply_length_limit, example_texts, load_examples
+from deepcritic import finetune
+from deepcritic.chat_data import load_examples
 from deepcritic.config import SFTRecipeConfig
 from deepcritic.critique import load_template
-from deepcritic.runtime import run_dir
-
-log = logging.getLogger(__name__)
 
 
 def main(cfg: SFTRecipeConfig) -> dict:
-    out = Path(cfg.train.output_dir) if cfg.train.output_dir else run_dir()
-    if cfg.deepspeed.stage or cfg.deepspeed.config_file:
-        training.ensure_process_group_env()
-    cuda, bf16_ok = finetune.hardware()
-    precision = training.resolve_precision(cfg.model.dtype, cuda, bf16_ok)
-    args = training.to_trl_args(cfg, training.world_size(), output_dir=str(out), cuda=cuda, bf16_supported=bf16_ok,
-                                report_to=tracking.report_to(cfg.logger), run_name=cfg.logger.name)
-    out = training.same_dir_on_all_ranks(out)
-    args.output_dir = str(out)
-
     template = load_template(cfg.model.template)
-    examples, source = load_examples(cfg.chat, cfg.data, template, rejects_default=out / "rejects.jsonl")
-    checkpoint = training.resolve_resume(cfg.train.resume, out)
-    model, tokenizer = finetune.model_and_tokenizer(cfg.model, precision, example_texts(examples), checkpoint)
 
-    examples, lengths = apply_length_limit(examples, tokenizer, cfg.train.max_length, cfg.train.drop_overlong,
-                                           cfg.train.dataset_num_proc)
-    if tracking.is_main_process():
-        (log.warning if lengths.overlong else log.info)(lengths.message())
-        log.info("training on %d examples from %s%s", len(examples), source,
-                 f", resuming from {checkpoint}" if checkpoint else "")
+    def critique_examples(out: Path):
+        return load_examples(cfg.chat, cfg.data, template, rejects_default=out / "rejects.jsonl")
 
-    run = tracking.start_run(cfg.logger, finetune.config_dict(cfg), out, default_name=f"sft-{out.name}")
-    tracking.log_summary(run, lengths.metrics())
-    trainer = finetune.build_trainer(model, tokenizer, args, examples, cfg.train.lora)
-    result = trainer.train(resume_from_checkpoint=checkpoint)
-
-    final = out / "final"
-    finetune.save_final(trainer, final)
-    metrics = {**finetune.final_metrics(result, trainer), **lengths.metrics()}
-    if trainer.is_world_process_zero():
-        trainer.save_state()
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-        finetune.write_model_card(final, recipe="sft", cfg=cfg, base_model=finetune.base_model_name(cfg.model),
-                                  data=source, metrics=metrics, length_report=lengths)
-        log.info("final model: %s", final)
-    tracking.log_summary(run, metrics)
-    tracking.finish(run)
-    return {**metrics, "final_model": str(final)}
+    return finetune.run(cfg, "sft", critique_examples)
