@@ -50,6 +50,12 @@ RECIPES: dict[str, Recipe] = {
                "RefineConfig", "deepcritic.recipes.refine"),
         Recipe("verify-vote", "critic-verified majority voting: sample n solutions, drop those the critic rejects, vote",
                "RefineConfig", "deepcritic.recipes.verify_vote"),
+        Recipe("synthesize", "seed critiques for SFT: a teacher critiques, re-examines and merges per step (PRM800K by default)",
+               "SynthesizeConfig", "deepcritic.recipes.synthesize"),
+        Recipe("label", "Monte-Carlo step labels for RL: sample solutions, roll out from every step prefix (vLLM prefix caching)",
+               "LabelConfig", "deepcritic.recipes.label"),
+        Recipe("cft-data", "CFT samples: a teacher critiques candidate solutions, ending 'Conclusion: right|wrong'",
+               "CFTDataConfig", "deepcritic.recipes.cft_data"),
     ]
 }
 

