@@ -34,12 +34,18 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in [
+        Recipe("demo", "the whole pipeline on a CPU in minutes: tiny model, SFT, eval, GRPO (vLLM), eval, before/after report",
+               "DemoConfig", "deepcritic.recipes.demo"),
         Recipe("convert", "convert a data source (ProcessBench, MR-GSM8K, PRM800K, files, Hub) to data-contract JSONL",
                "ConvertConfig", "deepcritic.recipes.convert"),
         Recipe("sft", "SFT warm start: train a critic on (critic prompt -> deliberate critique) chats (TRL, DeepSpeed)",
                "SFTRecipeConfig", "deepcritic.recipes.sft"),
         Recipe("cft", "Critique Fine-Tuning on WebInstruct-CFT-style data (question + solution -> critique)",
                "CFTRecipeConfig", "deepcritic.recipes.cft"),
+        Recipe("grpo", "GRPO: reinforce a critic with the 0/1 judgment reward (TRL, vLLM colocate/server or generate, DeepSpeed)",
+               "GRPORecipeConfig", "deepcritic.recipes.grpo"),
+        Recipe("filter", "keep records whose pass rate under the current critic lies in [min_pass, max_pass] (GRPO signal)",
+               "FilterConfig", "deepcritic.recipes.filter"),
         Recipe("eval", "evaluate a critic (vLLM, HF or an OpenAI-compatible server) on ProcessBench, MR-GSM8K, PRM800K, files: F1, Maj@k",
                "EvalConfig", "deepcritic.recipes.evaluate"),
         Recipe("report", "put several eval runs side by side: deepcritic report runs=[runs/eval/a,runs/eval/b]",

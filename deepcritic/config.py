@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Optional
 
@@ -19,9 +20,11 @@ class SyntheticConfig:
     min_steps: int = 3
     max_steps: int = 5
     max_operand: int = 20  # operands drawn from 1..max_operand (difficulty)
+    max_value: Optional[int] = None  # keep every right running value <= max_value (null: no bound)
     ops: list[str] = field(default_factory=lambda: ["+", "-", "*"])
     error_rate: float = 0.5  # fraction of records with one wrong step
     max_error_delta: int = 3  # a wrong result differs from the right one by 1..max_error_delta
+    critique: str = "full"  # gold critique style: full (sentences) | terse (e.g. "5 + 2 = 8? 5+2=7", for tiny models)
 
 
 @dataclass
@@ -64,6 +67,7 @@ class TinyModelConfig:
     num_kv_heads: int = 1
     intermediate_size: int = 256
     vocab_size: int = 1024  # target vocabulary of the tokenizer (bytes + special tokens + BPE merges)
+    split_digits: bool = False  # true: every digit is its own token (no number tokens; arithmetic tasks)
     max_position_embeddings: int = 4096
     seed: int = 0  # weight initialisation
 
@@ -580,10 +584,91 @@ class CFTDataConfig:
     seed: int = 0
 
 
+@dataclass
+class DemoTaskConfig:
+    """The demo's task: the synthetic arithmetic critique (``synthetic``) and four disjoint splits of it.
+
+    Each split draws its own records (its own seed): ``sft`` (gold critiques: SFT targets), ``grpo``
+    (labels only), ``dev`` (every choice: the SFT budget, the GRPO schedule, the curve during GRPO) and
+    ``held_out`` (evaluated before and after GRPO, never used for a choice). A training or dev record
+    that also occurs in a later split (same problem and steps) is dropped from the earlier one, so
+    held-out records are never trained on. SFT may draw from an easier variant: ``sft_error_rate``.
+    """
+
+    synthetic: SyntheticConfig = field(default_factory=lambda: SyntheticConfig(
+        min_steps=2, max_steps=4, max_operand=9, max_value=9, ops=["+", "-"], error_rate=0.5, max_error_delta=3,
+        critique="terse"))
+    sft_records: int = 8000
+    grpo_records: int = 4000
+    dev_records: int = 200
+    held_out_records: int = 400  # the learning claim needs >= 400 (benchmarks/demo_learns.py)
+    sft_seed: int = 1
+    grpo_seed: int = 2
+    dev_seed: int = 3
+    held_out_seed: int = 4
+    sft_error_rate: Optional[float] = None  # SFT split's share of records with a wrong step; null = synthetic's
+
+
+@dataclass
+class DemoGRPOConfig:
+    """The demo's GRPO stage (``deepcritic grpo`` with these sections; rollouts from the top-level ``rollout``)."""
+
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        learning_rate=5e-4, epochs=1.0, max_steps=60, scheduler="constant", warmup_ratio=0.0, global_batch_size=128,
+        per_device_batch_size=128, max_length=512, gradient_checkpointing=False, logging_steps=1,
+        save_steps=1_000_000, save_total_limit=1, resume="never"))
+    sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(
+        n=8, temperature=1.0, max_new_tokens=160, seed=None))
+    options: GRPOOptions = field(default_factory=lambda: GRPOOptions(
+        beta=0.0, loss_type="dapo", scale_rewards="group", log_completions=False, num_completions_to_print=0,
+        verify_engine_sync=True))
+    reward: RewardConfig = field(default_factory=RewardConfig)
+
+
+@dataclass
+class DemoEvalConfig:
+    """The demo's evaluations: greedy critiques with vLLM, the F1 difference's paired bootstrap, dev curve."""
+
+    max_new_tokens: int = 160  # per critique (a terse 4-step critique is about 110 tokens)
+    batch_size: int = 400  # records per generation call (predictions are written after each)
+    dev_every: int = 10  # GRPO steps between dev-split evaluations (the curve in plot.png); 0 = none
+    bootstrap_resamples: int = 2000
+    bootstrap_seed: int = 0
+    baseline_seed: int = 0  # the random-step baseline's draws
+
+
+@dataclass
+class DemoConfig:
+    """``deepcritic demo``: the whole pipeline on a CPU: tiny model, SFT, eval, GRPO, eval, report.
+
+    ``model``: with ``from_scratch`` (the default) a tiny Qwen2 and a digit-level tokenizer are built
+    from ``model.tiny``; ``model.template`` null = the demo's short prompt
+    (``deepcritic/critique/templates/demo_critic.txt``). ``sft`` is the SFT stage's training section,
+    ``grpo`` the GRPO stage's sections, ``rollout`` the vLLM engine of GRPO and of both evaluations.
+    """
+
+    model: ModelConfig = field(default_factory=lambda: ModelConfig(
+        name_or_path="tiny-qwen2", from_scratch=True, dtype="fp32", tiny=TinyModelConfig(
+            hidden_size=128, num_layers=2, num_heads=2, num_kv_heads=2, intermediate_size=512, vocab_size=384,
+            split_digits=True, max_position_embeddings=1024, seed=0)))
+    task: DemoTaskConfig = field(default_factory=DemoTaskConfig)
+    sft: TrainConfig = field(default_factory=lambda: TrainConfig(
+        learning_rate=3e-3, epochs=1.0, max_steps=800, scheduler="cosine", warmup_ratio=0.05, global_batch_size=32,
+        per_device_batch_size=32, max_length=512, gradient_checkpointing=False, logging_steps=20,
+        save_steps=1_000_000, save_total_limit=1, resume="never"))
+    grpo: DemoGRPOConfig = field(default_factory=DemoGRPOConfig)
+    rollout: RolloutConfig = field(default_factory=lambda: RolloutConfig(
+        vllm=VLLMEngineConfig(max_model_len=512, kv_cache_memory_gib=1.0, enable_prefix_caching=True)))
+    eval: DemoEvalConfig = field(default_factory=DemoEvalConfig)
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    seed: int = 42
+
+
 # ----------------------------------------------------------------------------------------------------
 # Validation: every check appends a Problem; nothing raises until all sections are checked.
 
 VALID_OPS = ("+", "-", "*")
+CRITIQUE_STYLES = ("full", "terse")
 
 
 def _check_data(d: DataConfig, key: str) -> list[Problem]:
@@ -628,6 +713,10 @@ def _check_synthetic(s: SyntheticConfig, key: str) -> list[Problem]:
         out.append(Problem(f"{key}.error_rate", s.error_rate, "a fraction in [0, 1]"))
     if s.max_error_delta < 1:
         out.append(Problem(f"{key}.max_error_delta", s.max_error_delta, "use at least 1"))
+    if s.max_value is not None and s.max_value < 2:
+        out.append(Problem(f"{key}.max_value", s.max_value, "null (no bound) or at least 2"))
+    if s.critique not in CRITIQUE_STYLES:
+        out.append(Problem(f"{key}.critique", s.critique, f"use one of {', '.join(CRITIQUE_STYLES)}"))
     return out
 
 
@@ -1038,6 +1127,32 @@ def _check_cft_data(cfg: "CFTDataConfig") -> list[Problem]:
     return out
 
 
+def _check_demo(cfg: "DemoConfig") -> list[Problem]:
+    t, e = cfg.task, cfg.eval
+    out = _check_synthetic(dataclasses.replace(t.synthetic, num_records=max(1, t.synthetic.num_records)),
+                           "task.synthetic")
+    out += [Problem(f"task.{name}", getattr(t, name), "use at least 1")
+            for name in ("sft_records", "grpo_records", "dev_records", "held_out_records") if getattr(t, name) < 1]
+    if t.sft_error_rate is not None and not 0.0 <= t.sft_error_rate <= 1.0:
+        out.append(Problem("task.sft_error_rate", t.sft_error_rate, "a fraction in [0, 1], or null"))
+    seeds = [t.sft_seed, t.grpo_seed, t.dev_seed, t.held_out_seed]
+    if len(set(seeds)) < len(seeds):
+        out.append(Problem("task.held_out_seed", seeds, "give every split its own seed (sft, grpo, dev, held_out)"))
+    for name, low in (("max_new_tokens", 1), ("batch_size", 1), ("dev_every", 0), ("bootstrap_resamples", 100)):
+        if getattr(e, name) < low:
+            out.append(Problem(f"eval.{name}", getattr(e, name), f"use at least {low}"))
+    if cfg.rollout.backend != "vllm" or cfg.rollout.vllm_mode != "colocate":
+        out.append(Problem("rollout.backend", f"{cfg.rollout.backend}/{cfg.rollout.vllm_mode}",
+                           "the demo samples with a vLLM engine in its own process: rollout.backend=vllm, "
+                           "rollout.vllm_mode=colocate"))
+    grpo = GRPORecipeConfig(model=cfg.model, rollout=cfg.rollout, sampling=cfg.grpo.sampling, reward=cfg.grpo.reward,
+                            grpo=cfg.grpo.options, train=cfg.grpo.train)
+    for p in _check_grpo(grpo):  # the GRPO stage's own cross-checks, named by the demo's keys
+        key = p.key if p.key.startswith("rollout.") else f"grpo.{p.key}"
+        out.append(Problem(key, p.value, p.fix))
+    return out
+
+
 _SECTION_CHECKS = {
     DataConfig: _check_data,
     ModelConfig: _check_model,
@@ -1063,6 +1178,7 @@ _RECIPE_CHECKS = {
     SynthesizeConfig: _check_synthesize,
     LabelConfig: _check_label,
     CFTDataConfig: _check_cft_data,
+    DemoConfig: _check_demo,
 }
 
 

@@ -15,6 +15,8 @@ _RECIPE_SCHEMAS = {
     "convert": C.ConvertConfig,
     "sft": C.SFTRecipeConfig,
     "cft": C.CFTRecipeConfig,
+    "grpo": C.GRPORecipeConfig,
+    "filter": C.FilterConfig,
     "eval": C.EvalConfig,
     "report": C.ReportConfig,
     "solve": C.SolveConfig,
@@ -23,6 +25,7 @@ _RECIPE_SCHEMAS = {
     "synthesize": C.SynthesizeConfig,
     "label": C.LabelConfig,
     "cft-data": C.CFTDataConfig,
+    "demo": C.DemoConfig,
 }
 
 

@@ -16,6 +16,7 @@ from deepcritic import tracking, training
 from deepcritic.chat_data import apply_length_limit, example_texts
 from deepcritic.config import LoraConfig, ModelConfig
 from deepcritic.modeling import build_tiny, load_model, load_tokenizer
+from deepcritic.preemption import PreemptionCallback, raise_if_preempted
 from deepcritic.runtime import run_dir
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,9 @@ def run(cfg: Any, recipe: str, load_examples: ExampleLoader) -> dict:
     Order matters: trainer arguments come first (with ZeRO-3 they make the model load partitioned),
     then examples, model and tokenizer, the over-length count (reported, optionally dropped), wandb,
     training (resuming from the newest checkpoint when ``train.resume=auto``), and the final Hugging
-    Face save with tokenizer, chat template and model card under ``<output_dir>/final``.
+    Face save with tokenizer, chat template and model card under ``<output_dir>/final``. On SIGTERM
+    (preemption) it saves a checkpoint at the end of the current step and stops with exit status 143
+    instead (:mod:`deepcritic.preemption`); a rerun resumes from that checkpoint.
     """
     out = Path(cfg.train.output_dir) if cfg.train.output_dir else run_dir()
     if cfg.deepspeed.stage or cfg.deepspeed.config_file:
@@ -56,7 +59,10 @@ def run(cfg: Any, recipe: str, load_examples: ExampleLoader) -> dict:
     wandb_run = tracking.start_run(cfg.logger, config_dict(cfg), out, default_name=f"{recipe}-{out.name}")
     tracking.log_summary(wandb_run, lengths.metrics())
     trainer = build_trainer(model, tokenizer, args, examples, cfg.train.lora)
+    preempt = PreemptionCallback()  # SIGTERM: checkpoint at the end of the step, then exit 143
+    trainer.add_callback(preempt)
     result = trainer.train(resume_from_checkpoint=checkpoint)
+    raise_if_preempted(preempt, out, cleanup=lambda: tracking.finish(wandb_run))
 
     final = out / "final"
     save_final(trainer, final)

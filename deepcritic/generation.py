@@ -19,6 +19,7 @@ not report it per completion (an OpenAI-compatible server answering ``n > 1`` in
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -214,6 +215,8 @@ class OpenAIGenerator:
             except (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
                     openai.InternalServerError) as exc:
                 error = f"{type(exc).__name__}: {exc}"
+            except (json.JSONDecodeError, MalformedResponse) as exc:  # a proxy's HTML page, a cut-off body
+                error = f"malformed response: {exc}"
             except openai.APIStatusError as exc:  # 4xx other than 429: retrying will not help
                 return [Completion("", "error", None, f"HTTP {exc.status_code}: {exc.message}") for _ in range(n)]
             if attempt < len(delays):
@@ -226,8 +229,16 @@ class OpenAIGenerator:
         self.client.close()
 
 
+class MalformedResponse(ValueError):
+    """A 200 answer whose JSON is not a chat completion (retried like a server error)."""
+
+
 def _openai_completions(resp: Any, n: int) -> list[Completion]:
-    choices = sorted(resp.choices, key=lambda c: c.index)
+    choices = getattr(resp, "choices", None)
+    if not isinstance(choices, list) or not all(
+            isinstance(getattr(c, "index", None), int) and getattr(c, "message", None) is not None for c in choices):
+        raise MalformedResponse(f"not a chat completion: {str(resp)[:200]}")
+    choices = sorted(choices, key=lambda c: c.index)
     usage = getattr(resp, "usage", None)
     per_choice = usage.completion_tokens if usage is not None and n == 1 else None
     out = [Completion(c.message.content or "", _openai_reason(c.finish_reason), per_choice) for c in choices]

@@ -40,13 +40,20 @@ def torch_dtype(precision: str):
     return getattr(torch, _TORCH_DTYPES[precision])
 
 
-def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 1024):
-    """A byte-level BPE tokenizer trained on ``texts``, with Qwen's special tokens and chat template."""
+def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 1024, split_digits: bool = False):
+    """A byte-level BPE tokenizer trained on ``texts``, with Qwen's special tokens and chat template.
+
+    ``split_digits``: every digit is a token of its own (as in Qwen2's tokenizer), so no merge ever
+    joins digits into a number token; arithmetic is then learnt digit by digit, which a tiny model
+    learns far faster than a table of number tokens.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = (pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
+                         if split_digits else byte_level)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
@@ -78,7 +85,7 @@ def build_tiny_model(tiny: TinyModelConfig, tokenizer, precision: str = "fp32"):
 
 def build_tiny(tiny: TinyModelConfig, texts: Iterable[str], precision: str = "fp32"):
     """(model, tokenizer): the tiny model and a tokenizer trained on ``texts``."""
-    tokenizer = build_tiny_tokenizer(texts, tiny.vocab_size)
+    tokenizer = build_tiny_tokenizer(texts, tiny.vocab_size, tiny.split_digits)
     return build_tiny_model(tiny, tokenizer, precision), tokenizer
 
 
@@ -101,11 +108,15 @@ def load_tokenizer(cfg: ModelConfig, path: str | None = None):
 
 
 def load_model(cfg: ModelConfig, precision: str, path: str | None = None):
-    """The causal LM of ``cfg`` (or the checkpoint at ``path``) in ``precision``."""
+    """The causal LM of ``cfg`` (or the checkpoint at ``path``) in ``precision``.
+
+    Weights load from safetensors only: a pickled ``pytorch_model.bin`` is refused, never unpickled
+    (convert such a model once with ``save_pretrained``, which writes safetensors).
+    """
     from transformers import AutoModelForCausalLM
 
     name = path or cfg.name_or_path
-    kwargs = {"dtype": torch_dtype(precision), "trust_remote_code": cfg.trust_remote_code}
+    kwargs = {"dtype": torch_dtype(precision), "trust_remote_code": cfg.trust_remote_code, "use_safetensors": True}
     if cfg.attn_implementation:
         kwargs["attn_implementation"] = cfg.attn_implementation
     if cfg.revision and not path:
@@ -118,5 +129,8 @@ def load_model(cfg: ModelConfig, precision: str, path: str | None = None):
 
 def _not_found(name: str, exc: Exception) -> str:
     hint = "" if Path(name).exists() else " (no such local path, and the Hub could not provide it)"
+    if "safetensors" in str(exc):
+        hint += (" (deepcritic loads weights from safetensors only, never a pickled pytorch_model.bin; if you "
+                 "trust that file, convert it once: from_pretrained(..., use_safetensors=False).save_pretrained(dir))")
     return (f"cannot load {name!r}{hint}: {str(exc).splitlines()[0]}. Set model.name_or_path to a local "
             "Hugging Face directory or a Hub name you can reach, or use model=tiny for a CPU run with no download")

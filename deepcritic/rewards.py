@@ -104,6 +104,30 @@ def length_factor(num_tokens: int | None, rules: RewardRules) -> float:
     return max(0.0, 1.0 - rules.length_penalty * excess)
 
 
+def judged_verdict(
+    text: str,
+    *,
+    num_steps: int | None = None,
+    truncated: bool = False,
+    rules: RewardRules = RewardRules(),
+) -> int | None:
+    """The verdict the reward compares with the label, or None when rules 1-4 reject the critique first.
+
+    Training metrics (accuracy, F1) and ``deepcritic filter``'s pass rate use it, so that they count a
+    judgment as right exactly when the reward does (the length penalty aside).
+    """
+    if truncated:
+        return None
+    parsed = parse_critique(text, num_steps=num_steps)
+    if parsed.first_error is None:
+        return None
+    if rules.strict_format and not format_ok(text):
+        return None
+    if rules.require_step_consistency and not steps_consistent(parsed, num_steps):
+        return None
+    return parsed.first_error
+
+
 def score_completion(
     text: str,
     label: int,
@@ -114,16 +138,8 @@ def score_completion(
     rules: RewardRules = RewardRules(),
 ) -> float:
     """The reward of one completion under ``rules`` (module docstring, rules 1-6)."""
-    if truncated:
-        return 0.0
-    parsed = parse_critique(text, num_steps=num_steps)
-    if parsed.first_error is None:
-        return 0.0
-    if rules.strict_format and not format_ok(text):
-        return 0.0
-    if rules.require_step_consistency and not steps_consistent(parsed, num_steps):
-        return 0.0
-    if parsed.first_error != label:
+    verdict = judged_verdict(text, num_steps=num_steps, truncated=truncated, rules=rules)
+    if verdict is None or verdict != label:
         return 0.0
     return length_factor(num_tokens, rules)
 

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import socket
 from pathlib import Path
@@ -18,6 +20,8 @@ from typing import Any
 
 from deepcritic.config import DeepSpeedConfig, TrainConfig
 from deepcritic.errors import DeepcriticError
+
+log = logging.getLogger(__name__)
 
 PRECISIONS = ("bf16", "fp16", "fp32")
 
@@ -181,13 +185,30 @@ def resolve_resume(resume: str, output_dir: str | Path) -> str | None:
 
 
 def newest_checkpoint(output_dir: str | Path) -> Path | None:
-    """The ``checkpoint-<step>`` directory with the highest step in ``output_dir``, or None."""
+    """The complete ``checkpoint-<step>`` directory with the highest step in ``output_dir``, or None.
+
+    A checkpoint is complete once its ``trainer_state.json`` (which the trainer writes last) parses; one
+    without it was cut off by a crash while being saved and is skipped with a warning.
+    """
     root = Path(output_dir)
     if not root.is_dir():
         return None
     steps = [(int(p.name.split("-", 1)[1]), p) for p in root.glob("checkpoint-*")
              if p.is_dir() and p.name.split("-", 1)[1].isdigit()]
-    return max(steps)[1] if steps else None
+    for _, path in sorted(steps, reverse=True):
+        if checkpoint_complete(path):
+            return path
+        log.warning("skipping %s: incomplete (no readable trainer_state.json; the run stopped while saving it)", path)
+    return None
+
+
+def checkpoint_complete(path: Path) -> bool:
+    """Whether ``path`` holds a finished trainer checkpoint (its trainer_state.json, written last, parses)."""
+    try:
+        json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def ensure_process_group_env() -> None:

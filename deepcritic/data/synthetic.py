@@ -63,16 +63,27 @@ def step_critique(step: Step) -> str:
     return f"Recompute {step.expression}: {step.expression} = {step.right}. The step states {step.stated}, {verdict}"
 
 
+def terse_step_critique(step: Step) -> str:
+    """The check of one step in a few tokens (``critique: terse``), for tiny models: the recomputation,
+    then the claim, e.g. ``5 + 2 is 7; 5 + 2 = 8``. The recomputed value comes first, where no copy of the
+    claim can stand in for it, and the claim is then repeated token for token, so that the judgment
+    compares two values a few tokens apart."""
+    return f"{step.expression} is {step.right}; {step.text}"
+
+
+CRITIQUE_STYLES = {"full": step_critique, "terse": terse_step_critique}
+
+
 def _record(cfg: SyntheticConfig, i: int) -> StepRecord:
     """Record ``i``: draw the chain, maybe inject one error, render problem, steps and critique."""
     from deepcritic.critique import render_critique  # lazy: the critique package is optional at import time
 
     rng = random.Random(f"{cfg.seed}-{i}")
-    start = rng.randint(1, cfg.max_operand)
+    start = rng.randint(1, cfg.max_operand if cfg.max_value is None else min(cfg.max_operand, cfg.max_value))
     n = rng.randint(cfg.min_steps, cfg.max_steps)
     wrong_at = rng.randrange(n) if rng.random() < cfg.error_rate else NO_ERROR
     steps, moves, result = _chain(rng, cfg, start, n, wrong_at)
-    critiques = [step_critique(s) for s in steps]
+    critiques = [CRITIQUE_STYLES[cfg.critique](s) for s in steps]
     return StepRecord(
         id=f"synthetic-{cfg.seed}-{i}",
         source=SOURCE,
@@ -94,7 +105,7 @@ def _chain(rng: random.Random, cfg: SyntheticConfig, start: int, n: int,
     moves: list[tuple[str, int]] = []
     shown = true = start
     for k in range(n):
-        op, operand = _move(rng, cfg, min(shown, true))
+        op, operand = _move(rng, cfg, min(shown, true), max(shown, true))
         right = OPS[op](shown, operand)
         stated = _wrong(rng, right, cfg.max_error_delta) if k == wrong_at else right
         steps.append(Step(shown, op, operand, stated))
@@ -103,15 +114,27 @@ def _chain(rng: random.Random, cfg: SyntheticConfig, start: int, n: int,
     return steps, moves, true
 
 
-def _move(rng: random.Random, cfg: SyntheticConfig, low: int) -> tuple[str, int]:
+def _move(rng: random.Random, cfg: SyntheticConfig, low: int, high: int) -> tuple[str, int]:
     """Draw an operation and its operand (1..max_operand); a subtraction never takes ``low`` below 1
-    (at ``low <= 1`` it becomes an addition)."""
+    (at ``low <= 1`` it becomes an addition). With ``max_value``, an addition or multiplication never
+    takes ``high`` above it (the operand is capped; where even 1 would, it becomes a subtraction)."""
     op = rng.choice(cfg.ops)
+    if op != "-" and cfg.max_value is not None:
+        room = cfg.max_value - high if op == "+" else cfg.max_value // max(high, 1)
+        if room < 1 and low > 1:
+            op = "-"
+        else:
+            return op, rng.randint(1, max(1, min(cfg.max_operand, room)))
     if op == "-":
         if low <= 1:
-            return "+", rng.randint(1, cfg.max_operand)
+            return "+", rng.randint(1, _capped(cfg, cfg.max_operand, high))
         return op, rng.randint(1, min(cfg.max_operand, low - 1))
     return op, rng.randint(1, cfg.max_operand)
+
+
+def _capped(cfg: SyntheticConfig, operand: int, high: int) -> int:
+    """The largest addend that keeps ``high`` within ``max_value`` (at least 1); ``operand`` without one."""
+    return operand if cfg.max_value is None else max(1, min(operand, cfg.max_value - high))
 
 
 def _wrong(rng: random.Random, right: int, max_delta: int) -> int:
@@ -139,5 +162,9 @@ def _check(cfg: SyntheticConfig) -> None:
     if cfg.max_operand < 1 or cfg.max_error_delta < 1:
         problems.append(Problem("data.synthetic.max_operand", cfg.max_operand,
                                 "max_operand and max_error_delta must be >= 1"))
+    if cfg.max_value is not None and cfg.max_value < 2:
+        problems.append(Problem("data.synthetic.max_value", cfg.max_value, "null (no bound) or at least 2"))
+    if cfg.critique not in CRITIQUE_STYLES:
+        problems.append(Problem("data.synthetic.critique", cfg.critique, f"one of {list(CRITIQUE_STYLES)}"))
     if problems:
         raise ConfigError(problems)

@@ -11,7 +11,7 @@ from deepcritic.config import SyntheticConfig
 from deepcritic.critique import parse_critique
 from deepcritic.data import generate_synthetic
 from deepcritic.data.records import record_from_dict
-from deepcritic.data.synthetic import Step, step_critique
+from deepcritic.data.synthetic import Step, step_critique, terse_step_critique
 from deepcritic.errors import ConfigError
 
 STEP_RE = re.compile(r"^(\d+) ([+\-*]) (\d+) = (\d+)$")
@@ -153,3 +153,65 @@ def test_error_rate_extremes():
 def test_bad_ops_rejected():
     with pytest.raises(ConfigError, match="data.synthetic.ops"):
         generate_synthetic(_cfg(ops=["/"]))
+
+
+TERSE_CRITIQUES = [
+    # a right step: the recomputation, then the claim repeated as stated
+    (Step(5, "+", 2, 7), "5 + 2 is 7; 5 + 2 = 7"),
+    # a wrong step: the two values differ
+    (Step(5, "+", 2, 8), "5 + 2 is 7; 5 + 2 = 8"),
+    # subtraction
+    (Step(9, "-", 4, 5), "9 - 4 is 5; 9 - 4 = 5"),
+]
+
+
+@pytest.mark.parametrize("step, text", TERSE_CRITIQUES)
+def test_terse_step_critique_text(step, text):
+    assert terse_step_critique(step) == text
+
+
+def test_terse_gold_critique_parses_back():
+    records = generate_synthetic(_cfg(num_records=200, seed=5, critique="terse"))
+    for r in records:
+        parsed = parse_critique(r.meta["critique"], num_steps=len(r.steps))
+        assert parsed.first_error == r.label and parsed.complete
+        assert r.meta["step_critiques"] == [terse_step_critique(Step(*_parse(s)[:3], _parse(s)[3])) for s in r.steps]
+
+
+def test_critique_style_does_not_change_the_records():
+    full = generate_synthetic(_cfg(num_records=50, seed=2))
+    terse = generate_synthetic(_cfg(num_records=50, seed=2, critique="terse"))
+    assert [(r.problem, r.steps, r.label) for r in full] == [(r.problem, r.steps, r.label) for r in terse]
+
+
+def test_max_value_bounds_every_right_value():
+    records = generate_synthetic(_cfg(num_records=500, seed=3, ops=["+", "-"], max_operand=9, max_value=9,
+                                      min_steps=2, max_steps=4))
+    for r in records:
+        for i, (a, op, b, c) in enumerate(_parse(s) for s in r.steps):
+            right = OPS[op](a, b)
+            if i < r.label or r.label == -1:  # before the error, the shown chain is the true one
+                assert 1 <= right <= 9 and a <= 9
+    assert {_parse(s)[1] for r in records for s in r.steps} == {"+", "-"}  # both operations still occur
+
+
+def test_default_records_are_pinned():
+    # the new knobs are opt-in: the default draws are those of earlier versions (record 1 of seed 0, as
+    # generated before max_value and critique styles existed)
+    r = generate_synthetic(_cfg(num_records=2, seed=0))[1]
+    assert r.problem == "Start with 7. Add 4, then subtract 3, then subtract 2, then subtract 1. What is the result?"
+    assert (r.steps, r.label) == (["7 + 4 = 11", "11 - 3 = 8", "8 - 2 = 6", "6 - 1 = 5"], -1)
+
+
+BAD_NEW_KNOBS = [
+    # an unknown critique style
+    (dict(critique="long"), "data.synthetic.critique"),
+    # a bound that leaves no room for a chain
+    (dict(max_value=1), "data.synthetic.max_value"),
+]
+
+
+@pytest.mark.parametrize("knobs, key", BAD_NEW_KNOBS)
+def test_bad_new_knobs_rejected(knobs, key):
+    with pytest.raises(ConfigError, match=key):
+        generate_synthetic(_cfg(**knobs))

@@ -3,15 +3,12 @@ server (retries, backoff, n, errors, the API key from an env var), the rate limi
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from deepcritic.config import ModelConfig, OpenAIServerConfig, RolloutConfig, SamplingConfig
 from deepcritic.errors import DeepcriticError
 from deepcritic.generation import OpenAIGenerator, RateLimiter, backoff_delays, build_generator
+from tests.openai_server import ScriptedServer
 
 BACKOFF = [
     # doubling from the base
@@ -43,51 +40,12 @@ def test_rate_limiter_spaces_calls():
     assert len(slept) == 2  # no limit: no wait
 
 
-class _Server:
-    """A scripted /v1/chat/completions: answers with the next status in ``script`` (then 200s)."""
-
-    def __init__(self, script: list[int]):
-        self.script, self.requests = list(script), []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"body": body, "auth": self.headers.get("Authorization")})
-                status = server.script.pop(0) if server.script else 200
-                if status != 200:
-                    payload = {"error": {"message": f"scripted {status}", "type": "x", "code": status}}
-                else:
-                    n = body.get("n", 1)
-                    payload = {"id": "c", "object": "chat.completion", "created": 0, "model": body["model"],
-                               "choices": [{"index": i, "finish_reason": "length" if i else "stop",
-                                            "message": {"role": "assistant", "content": f"answer {i}"}}
-                                           for i in reversed(range(n))],
-                               "usage": {"prompt_tokens": 3, "completion_tokens": 5 * n, "total_tokens": 3 + 5 * n}}
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-
-
 @pytest.fixture
 def server_factory():
     servers = []
 
     def make(script):
-        servers.append(_Server(script))
+        servers.append(ScriptedServer(script))
         return servers[-1]
 
     yield make

@@ -60,3 +60,21 @@ def test_missing_model_is_a_user_error(tmp_path):
         load_tokenizer(cfg)
     with pytest.raises(DeepcriticError, match="cannot load"):
         load_model(cfg, "fp32")
+
+
+SPLIT_DIGITS = [
+    # a number is one token per digit, whatever merges the training text would allow
+    ("12345", ["1", "2", "3", "4", "5"]),
+    # digits around operators and spaces stay single tokens
+    ("17 + 25 = 42", ["1", "7", "Ġ+", "Ġ", "2", "5", "Ġ=", "Ġ", "4", "2"]),
+]
+
+
+@pytest.mark.parametrize("text, tokens", SPLIT_DIGITS)
+def test_split_digits_makes_every_digit_a_token(text, tokens):
+    texts = ["17 + 25 = 42; 12345 is 12345 = 42"] * 50  # numbers seen often: BPE would merge them
+    _, merged = build_tiny(TinyModelConfig(vocab_size=400), texts)
+    _, split = build_tiny(TinyModelConfig(vocab_size=400, split_digits=True), texts)
+    assert split.convert_ids_to_tokens(split(text)["input_ids"]) == tokens
+    assert len(merged(text)["input_ids"]) < len(tokens)  # without the split the numbers merge
+    assert split.decode(split(text)["input_ids"]) == text

@@ -229,3 +229,40 @@ _FRAGMENTS = st.sampled_from(["\\boxed{", "}", "-1", "1", "3", "**Answer**:", "A
 def test_reward_never_raises_and_is_zero_or_one(text, label, strict, consistent):
     rules = RewardRules(strict_format=strict, require_step_consistency=consistent)
     assert score_completion(text, label, rules=rules) in (0.0, 1.0)
+
+
+JUDGED = [
+    # a well-formed critique: its verdict
+    (WRONG_AT_2, {}, 2),
+    # no wrong step
+    (NO_ERROR_3, {}, -1),
+    # truncated: not judged, whatever the text says
+    (WRONG_AT_2, {"truncated": True}, None),
+    # no final answer line
+    (STEP1, {}, None),
+    # text after the answer line fails the format gate
+    (WRONG_AT_2 + "\nor maybe step 2", {}, None),
+    # ... unless the gate is off
+    (WRONG_AT_2 + "\nor maybe step 2", {"rules": RewardRules(strict_format=False)}, 2),
+    # step boxes that disagree with the verdict, with consistency required
+    (STEP1 + "**Answer**: \\boxed{3}", {"rules": RewardRules(require_step_consistency=True), "num_steps": 3}, None),
+    # a verdict past the last step
+    ("**Answer**: \\boxed{9}", {"num_steps": 3}, None),
+]
+
+
+@pytest.mark.parametrize("text, kw, expected", JUDGED)
+def test_judged_verdict(text, kw, expected):
+    from deepcritic.rewards import judged_verdict
+
+    assert judged_verdict(text, **kw) == expected
+
+
+@pytest.mark.parametrize("text, label, kw, expected", SCORES)
+def test_score_is_one_exactly_when_the_judged_verdict_matches(text, label, kw, expected):
+    from deepcritic.rewards import judged_verdict
+
+    judged_kw = {k: v for k, v in kw.items() if k in ("num_steps", "truncated", "rules")}
+    rules = kw.get("rules", RewardRules())
+    if rules.length_penalty == 0:
+        assert (judged_verdict(text, **judged_kw) == label) == (expected == 1.0)

@@ -170,6 +170,7 @@ def test_to_trl_args_builds_a_trl_config(tmp_path, monkeypatch):
 def _checkpoints(root, *names):
     for name in names:
         (root / name).mkdir()
+        (root / name / "trainer_state.json").write_text("{}")  # what makes a checkpoint complete
     return root
 
 

@@ -1,0 +1,159 @@
+"""grpo / filter configs: composition, validation, and the mapping onto trl.GRPOConfig."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from deepcritic.config import FilterConfig, GRPORecipeConfig, validate
+from deepcritic.config_store import register_configs
+from deepcritic.errors import DeepcriticError
+from deepcritic.grpo.args import check_groups_per_process, grpo_kwargs, to_grpo_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _compose(recipe: str, overrides: list[str]):
+    register_configs()
+    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        return OmegaConf.to_object(compose(config_name=recipe, overrides=overrides))
+
+
+def _kwargs(overrides: list[str], world: int = 1) -> dict:
+    return grpo_kwargs(_compose("grpo", overrides), world, output_dir="/tmp/x", cuda=False)
+
+
+def test_defaults_compose_and_validate():
+    cfg = _compose("grpo", [])
+    assert isinstance(cfg, GRPORecipeConfig) and validate(cfg) == []
+    assert cfg.rollout.backend == "vllm" and cfg.rollout.vllm_mode == "colocate"
+    assert (cfg.reward.strict_format, cfg.reward.require_step_consistency, cfg.reward.length_penalty) == (True, False, 0.0)
+    assert isinstance(_compose("filter", []), FilterConfig)
+
+
+MAPPING = [
+    # colocated vLLM (default): memory share, tensor parallel, sleep mode, context length
+    (["rollout.vllm.gpu_memory_utilization=0.4", "rollout.vllm.tensor_parallel_size=2", "rollout.sleep_mode=true"],
+     {"use_vllm": True, "vllm_mode": "colocate", "vllm_gpu_memory_utilization": 0.4, "vllm_tensor_parallel_size": 2,
+      "vllm_enable_sleep_mode": True, "vllm_max_model_length": 2048}),
+    # server mode: where the trl vllm-serve server is
+    (["rollout=server", "rollout.server.host=gpu7", "rollout.server.port=8001"],
+     {"use_vllm": True, "vllm_mode": "server", "vllm_server_host": "gpu7", "vllm_server_port": 8001,
+      "vllm_server_base_url": None, "vllm_group_port": 51216}),
+    # plain generate fallback
+    (["rollout=hf"], {"use_vllm": False}),
+    # sampling section -> group size, temperature, completion limit
+    (["sampling.n=8", "sampling.temperature=0.9", "sampling.max_new_tokens=8192", "train.global_batch_size=16",
+      "train.per_device_batch_size=16"],
+     {"num_generations": 8, "temperature": 0.9, "max_completion_length": 8192}),
+    # algorithm knobs, truncated completions masked from the loss
+    (["grpo.beta=0.001", "grpo.epsilon=0.2", "grpo.epsilon_high=0.28", "grpo.loss_type=grpo",
+      "grpo.scale_rewards=none", "grpo.mask_truncated_completions=true"],
+     {"beta": 0.001, "epsilon": 0.2, "epsilon_high": 0.28, "loss_type": "grpo", "scale_rewards": "none",
+      "mask_truncated_completions": True}),
+    # training half comes from training.trl_kwargs: global batch kept on 2 processes, ZeRO-3 JSON
+    (["deepspeed=zero3", "train.global_batch_size=8", "train.per_device_batch_size=2"],
+     {"per_device_train_batch_size": 2, "gradient_accumulation_steps": 2, "remove_unused_columns": False}),
+]
+
+
+@pytest.mark.parametrize("overrides, expected", MAPPING)
+def test_mapping_onto_trl(overrides, expected):
+    world = 2 if "deepspeed=zero3" in overrides else 1
+    kwargs = _kwargs(overrides, world)
+    assert {k: kwargs.get(k) for k in expected} == expected
+    # SFT-only keys never reach GRPOConfig
+    assert not {"max_length", "packing", "completion_only_loss", "dataset_num_proc"} & set(kwargs)
+
+
+def test_zero3_deepspeed_config_is_passed():
+    kwargs = _kwargs(["deepspeed=zero3"])
+    assert kwargs["deepspeed"]["zero_optimization"]["stage"] == 3
+
+
+def test_trl_accepts_the_arguments(tmp_path):
+    args = to_grpo_config(_compose("grpo", ["rollout=hf"]), 1, output_dir=str(tmp_path), cuda=False)
+    assert args.num_generations == 4 and args.per_device_train_batch_size == 8 and not args.use_vllm
+    assert args.generation_batch_size == 8 and args.steps_per_generation == 1
+
+
+PROBLEMS = [
+    # an OpenAI-compatible server cannot take trained weights
+    (["rollout=openai"], "rollout.backend"),
+    # one sample per prompt gives no advantage
+    (["sampling.n=1", "train.global_batch_size=8"], "sampling.n"),
+    # greedy sampling gives identical samples
+    (["sampling.temperature=0"], "sampling.temperature"),
+    # the global batch must hold whole groups
+    (["sampling.n=3"], "train.global_batch_size"),
+    # sleep mode frees a colocated engine only
+    (["rollout=server", "rollout.sleep_mode=true"], "rollout.sleep_mode"),
+    # dynamic sampling moves groups between batches: batch-level scaling would change their advantages
+    (["grpo.dynamic_sampling=true", "grpo.scale_rewards=batch"], "grpo.scale_rewards"),
+    # an unknown TRL loss
+    (["grpo.loss_type=ppo"], "grpo.loss_type"),
+    # clip-higher below the lower clip
+    (["grpo.epsilon=0.2", "grpo.epsilon_high=0.1"], "grpo.epsilon_high"),
+    # a negative KL coefficient
+    (["grpo.beta=-1"], "grpo.beta"),
+    # a balance target outside (0, 1)
+    (["grpo.balance_error_fraction=1.0"], "grpo.balance_error_fraction"),
+    # a negative length penalty
+    (["reward.length_penalty=-0.5"], "reward.length_penalty"),
+    # an unknown vLLM mode
+    (["rollout.vllm_mode=remote"], "rollout.vllm_mode"),
+]
+
+
+@pytest.mark.parametrize("overrides, key", PROBLEMS)
+def test_validation_names_the_key(overrides, key):
+    problems = validate(_compose("grpo", overrides))
+    assert key in [p.key for p in problems], problems
+
+
+FILTER_PROBLEMS = [
+    # bounds the wrong way round
+    (["min_pass=0.8", "max_pass=0.2"], "min_pass"),
+    # a from-scratch model cannot be sampled by vLLM
+    (["model=tiny"], "model.from_scratch"),
+]
+
+
+@pytest.mark.parametrize("overrides, key", FILTER_PROBLEMS)
+def test_filter_validation(overrides, key):
+    assert key in [p.key for p in validate(_compose("filter", overrides))]
+
+
+GROUPS = [
+    # 8 completions per process, groups of 4: fine
+    (8, 1, 4, None),
+    # 2 per device x 4 accumulation = 8: fine
+    (2, 4, 8, None),
+    # 6 per process, groups of 4: a group would straddle processes
+    (6, 1, 4, "not a multiple of sampling.n"),
+]
+
+
+@pytest.mark.parametrize("per_device, accum, n, error", GROUPS)
+def test_dynamic_sampling_needs_whole_groups_per_process(per_device, accum, n, error):
+    if error is None:
+        check_groups_per_process(per_device, accum, n)
+    else:
+        with pytest.raises(DeepcriticError, match=error):
+            check_groups_per_process(per_device, accum, n)
+
+
+def test_experiment_values():
+    cfg = _compose("grpo", ["experiment=deepcritic_grpo_qwen2.5_7b"])
+    assert validate(cfg) == []
+    assert (cfg.sampling.n, cfg.sampling.temperature, cfg.sampling.max_new_tokens) == (8, 1.0, 8192)
+    assert cfg.deepspeed.stage == 3 and cfg.rollout.vllm_mode == "colocate" and cfg.model.dtype == "bf16"
+    assert cfg.data.source == "prm800k" and not cfg.model.from_scratch
+    assert (cfg.train.learning_rate, cfg.grpo.beta, cfg.grpo.epsilon) == (1e-6, 0.001, 0.2)
+    for gpus in (8, 4):  # the global batch holds whole groups on 8 and 4 GPUs
+        kwargs = grpo_kwargs(cfg, gpus, output_dir="/tmp/x", cuda=True)
+        total = kwargs["per_device_train_batch_size"] * kwargs["gradient_accumulation_steps"] * gpus
+        assert total == cfg.train.global_batch_size and total % cfg.sampling.n == 0
