@@ -24,7 +24,7 @@ class SyntheticConfig:
     ops: list[str] = field(default_factory=lambda: ["+", "-", "*"])
     error_rate: float = 0.5  # fraction of records with one wrong step
     max_error_delta: int = 3  # a wrong result differs from the right one by 1..max_error_delta
-    critique: str = "full"  # gold critique style: full (sentences) | terse (e.g. "5 + 2 = 8? 5+2=7", for tiny models)
+    critique: str = "full"  # gold critique: full (sentences) | terse ("5 + 2 is 7; 5 + 2 = 8") | count ("5 + 2 = 8? 6/1 7/0")
 
 
 @dataclass
@@ -668,7 +668,7 @@ class DemoConfig:
 # Validation: every check appends a Problem; nothing raises until all sections are checked.
 
 VALID_OPS = ("+", "-", "*")
-CRITIQUE_STYLES = ("full", "terse")
+CRITIQUE_STYLES = ("full", "terse", "count")
 
 
 def _check_data(d: DataConfig, key: str) -> list[Problem]:

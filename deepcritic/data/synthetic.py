@@ -71,7 +71,21 @@ def terse_step_critique(step: Step) -> str:
     return f"{step.expression} is {step.right}; {step.text}"
 
 
-CRITIQUE_STYLES = {"full": step_critique, "terse": terse_step_critique}
+def counting_step_critique(step: Step) -> str:
+    """The check of one step as a count (``critique: count``), for tiny models: the claim, repeated, then
+    the result reached one unit at a time, each unit written with how many are left, e.g.
+    ``9 - 3 = 7? 8/2 7/1 6/0`` (the count ends at 6, not 7: wrong). Every token of the count follows from
+    the one before it (one up or down), so the arithmetic is learnt from every step, not only from the
+    wrong ones, and the count comes after the claim, so no copy of the claim can stand in for it. Only
+    + and - can be counted; * is written tersely."""
+    if step.op not in "+-":
+        return terse_step_critique(step)
+    sign = 1 if step.op == "+" else -1
+    units = " ".join(f"{step.left + sign * i}/{step.operand - i}" for i in range(1, step.operand + 1))
+    return f"{step.text}? {units}"
+
+
+CRITIQUE_STYLES = {"full": step_critique, "terse": terse_step_critique, "count": counting_step_critique}
 
 
 def _record(cfg: SyntheticConfig, i: int) -> StepRecord:

@@ -11,7 +11,7 @@ from deepcritic.config import SyntheticConfig
 from deepcritic.critique import parse_critique
 from deepcritic.data import generate_synthetic
 from deepcritic.data.records import record_from_dict
-from deepcritic.data.synthetic import Step, step_critique, terse_step_critique
+from deepcritic.data.synthetic import Step, counting_step_critique, step_critique, terse_step_critique
 from deepcritic.errors import ConfigError
 
 STEP_RE = re.compile(r"^(\d+) ([+\-*]) (\d+) = (\d+)$")
@@ -215,3 +215,30 @@ BAD_NEW_KNOBS = [
 def test_bad_new_knobs_rejected(knobs, key):
     with pytest.raises(ConfigError, match=key):
         generate_synthetic(_cfg(**knobs))
+
+
+COUNT_CRITIQUES = [
+    # the claim, then a count up from the left operand; the second number is how many units are left
+    (Step(5, "+", 3, 8), "5 + 3 = 8? 6/2 7/1 8/0"),
+    # subtraction counts down; a wrong claim is repeated as stated, the count ends elsewhere
+    (Step(9, "-", 2, 8), "9 - 2 = 8? 8/1 7/0"),
+    # one unit
+    (Step(1, "+", 1, 2), "1 + 1 = 2? 2/0"),
+    # multiplication cannot be counted unit by unit: the terse form
+    (Step(3, "*", 4, 12), "3 * 4 is 12; 3 * 4 = 12"),
+]
+
+
+@pytest.mark.parametrize("step, text", COUNT_CRITIQUES)
+def test_counting_step_critique_text(step, text):
+    assert counting_step_critique(step) == text
+
+
+def test_count_ends_at_the_right_value_and_parses_back():
+    records = generate_synthetic(_cfg(num_records=300, seed=6, critique="count", ops=["+", "-"], max_operand=4))
+    for r in records:
+        assert parse_critique(r.meta["critique"], num_steps=len(r.steps)).first_error == r.label
+        for text, body in zip(r.steps, r.meta["step_critiques"]):
+            a, op, b, _ = _parse(text)
+            units = body.split("? ", 1)[1].split(" ")
+            assert len(units) == b and units[-1] == f"{OPS[op](a, b)}/0"
