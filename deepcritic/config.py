@@ -596,8 +596,8 @@ class DemoTaskConfig:
     """
 
     synthetic: SyntheticConfig = field(default_factory=lambda: SyntheticConfig(
-        min_steps=2, max_steps=4, max_operand=9, max_value=9, ops=["+", "-"], error_rate=0.5, max_error_delta=3,
-        critique="terse"))
+        min_steps=2, max_steps=4, max_operand=4, max_value=9, ops=["+", "-"], error_rate=0.5, max_error_delta=3,
+        critique="count"))
     sft_records: int = 8000
     grpo_records: int = 4000
     dev_records: int = 200
@@ -614,14 +614,14 @@ class DemoGRPOConfig:
     """The demo's GRPO stage (``deepcritic grpo`` with these sections; rollouts from the top-level ``rollout``)."""
 
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        learning_rate=5e-4, epochs=1.0, max_steps=60, scheduler="constant", warmup_ratio=0.0, global_batch_size=128,
+        learning_rate=1e-4, epochs=1.0, max_steps=100, scheduler="constant", warmup_ratio=0.0, global_batch_size=128,
         per_device_batch_size=128, max_length=512, gradient_checkpointing=False, logging_steps=1,
         save_steps=1_000_000, save_total_limit=1, resume="never"))
     sampling: SamplingConfig = field(default_factory=lambda: SamplingConfig(
-        n=8, temperature=1.0, max_new_tokens=160, seed=None))
+        n=8, temperature=1.0, max_new_tokens=200, seed=None))
     options: GRPOOptions = field(default_factory=lambda: GRPOOptions(
         beta=0.0, loss_type="dapo", scale_rewards="group", log_completions=False, num_completions_to_print=0,
-        verify_engine_sync=True))
+        verify_engine_sync=True, dynamic_sampling=True, dynamic_sampling_max_rounds=2))
     reward: RewardConfig = field(default_factory=RewardConfig)
 
 
@@ -629,7 +629,7 @@ class DemoGRPOConfig:
 class DemoEvalConfig:
     """The demo's evaluations: greedy critiques with vLLM, the F1 difference's paired bootstrap, dev curve."""
 
-    max_new_tokens: int = 160  # per critique (a terse 4-step critique is about 110 tokens)
+    max_new_tokens: int = 200  # per critique (a counted 4-step critique is at most about 180 tokens)
     batch_size: int = 400  # records per generation call (predictions are written after each)
     dev_every: int = 10  # GRPO steps between dev-split evaluations (the curve in plot.png); 0 = none
     bootstrap_resamples: int = 2000
@@ -653,7 +653,7 @@ class DemoConfig:
             split_digits=True, max_position_embeddings=1024, seed=0)))
     task: DemoTaskConfig = field(default_factory=DemoTaskConfig)
     sft: TrainConfig = field(default_factory=lambda: TrainConfig(
-        learning_rate=3e-3, epochs=1.0, max_steps=800, scheduler="cosine", warmup_ratio=0.05, global_batch_size=32,
+        learning_rate=3e-3, epochs=1.0, max_steps=1400, scheduler="cosine", warmup_ratio=0.05, global_batch_size=32,
         per_device_batch_size=32, max_length=512, gradient_checkpointing=False, logging_steps=20,
         save_steps=1_000_000, save_total_limit=1, resume="never"))
     grpo: DemoGRPOConfig = field(default_factory=DemoGRPOConfig)

@@ -23,9 +23,7 @@ import dataclasses
 import gc
 import json
 import logging
-import os
 import random
-import threading
 import time
 from importlib import resources
 from pathlib import Path
@@ -47,6 +45,7 @@ from deepcritic.eval.runner import run_pending
 from deepcritic.eval.store import ResultStore
 from deepcritic.generation import build_generator
 from deepcritic.runtime import run_dir
+from deepcritic.timing import StageClock
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ REPORTED = ("f1", "acc_error", "acc_correct", "parse_rate")
 
 def main(cfg: DemoConfig) -> dict:
     out = run_dir()
-    clock = Clock()
+    clock = StageClock()
     template_path = cfg.model.template or str(resources.files("deepcritic.critique") / "templates/demo_critic.txt")
     template = load_template(template_path)
 
@@ -372,42 +371,3 @@ def _log_wandb(cfg: DemoConfig, out: Path, metrics: dict, curves: dict, plot: Pa
                                                                        "held_out_records", "timings")}))
     run.summary["demo/f1_delta_ci95_low"], run.summary["demo/f1_delta_ci95_high"] = metrics["f1_delta_ci95"]
     tracking.finish(run)
-
-
-class Clock:
-    """Stage banners with the elapsed time; wall time per stage and the load average sampled every 5 s."""
-
-    def __init__(self, every_s: float = 5.0):
-        self.start = time.perf_counter()
-        self.stages: dict[str, float] = {}
-        self.current: tuple[str, float] | None = None
-        self.loads: list[float] = [os.getloadavg()[0]]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, args=(every_s,), daemon=True)
-        self._thread.start()
-
-    def _sample(self, every_s: float) -> None:
-        while not self._stop.wait(every_s):
-            self.loads.append(os.getloadavg()[0])
-
-    def _close_stage(self) -> None:
-        if self.current:
-            name, began = self.current
-            self.stages[name] = time.perf_counter() - began
-
-    def stage(self, name: str, title: str) -> None:
-        self._close_stage()
-        self.current = (name, time.perf_counter())
-        elapsed = time.perf_counter() - self.start
-        from rich.console import Console
-
-        Console(highlight=False).rule(f"[bold]{title}[/]  [dim]{elapsed // 60:.0f}:{elapsed % 60:02.0f} elapsed, "
-                                      f"load average {os.getloadavg()[0]:.1f}[/]")
-
-    def finish(self) -> dict[str, Any]:
-        self._close_stage()
-        self._stop.set()
-        return {**{f"{k}_s": round(v, 1) for k, v in self.stages.items()},
-                "total_s": round(time.perf_counter() - self.start, 1),
-                "load_avg_mean": round(sum(self.loads) / len(self.loads), 2), "load_avg_max": round(max(self.loads), 2),
-                "cpu_count": os.cpu_count()}
