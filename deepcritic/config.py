@@ -24,7 +24,7 @@ class SyntheticConfig:
     ops: list[str] = field(default_factory=lambda: ["+", "-", "*"])
     error_rate: float = 0.5  # fraction of records with one wrong step
     max_error_delta: int = 3  # a wrong result differs from the right one by 1..max_error_delta
-    critique: str = "full"  # gold critique: full (sentences) | terse ("5 + 2 is 7; 5 + 2 = 8") | count ("5 + 2 = 8? 6/1 7/0")
+    critique: str = "full"  # full (sentences) | terse ("5 + 2 is 7; 5 + 2 = 8") | count ("5 + 2 = 8? 6/1 7/0") | count_compare (+ " 7 vs 8")
 
 
 @dataclass
@@ -597,7 +597,7 @@ class DemoTaskConfig:
 
     synthetic: SyntheticConfig = field(default_factory=lambda: SyntheticConfig(
         min_steps=2, max_steps=4, max_operand=4, max_value=9, ops=["+", "-"], error_rate=0.5, max_error_delta=3,
-        critique="count"))
+        critique="count_compare"))
     sft_records: int = 8000
     grpo_records: int = 4000
     dev_records: int = 200
@@ -668,7 +668,7 @@ class DemoConfig:
 # Validation: every check appends a Problem; nothing raises until all sections are checked.
 
 VALID_OPS = ("+", "-", "*")
-CRITIQUE_STYLES = ("full", "terse", "count")
+CRITIQUE_STYLES = ("full", "terse", "count", "count_compare")
 
 
 def _check_data(d: DataConfig, key: str) -> list[Problem]:

@@ -85,7 +85,15 @@ def counting_step_critique(step: Step) -> str:
     return f"{step.text}? {units}"
 
 
-CRITIQUE_STYLES = {"full": step_critique, "terse": terse_step_critique, "count": counting_step_critique}
+def compared_count_critique(step: Step) -> str:
+    """``critique: count_compare``: the counting check, then the value reached next to the value claimed,
+    e.g. ``9 - 3 = 7? 8/2 7/1 6/0 6 vs 7``, so that the judgment after it compares two adjacent numbers
+    instead of the end of the count with a claim several tokens back."""
+    return f"{counting_step_critique(step)} {step.right} vs {step.stated}"
+
+
+CRITIQUE_STYLES = {"full": step_critique, "terse": terse_step_critique, "count": counting_step_critique,
+                   "count_compare": compared_count_critique}
 
 
 def _record(cfg: SyntheticConfig, i: int) -> StepRecord:

@@ -11,7 +11,8 @@ from deepcritic.config import SyntheticConfig
 from deepcritic.critique import parse_critique
 from deepcritic.data import generate_synthetic
 from deepcritic.data.records import record_from_dict
-from deepcritic.data.synthetic import Step, counting_step_critique, step_critique, terse_step_critique
+from deepcritic.data.synthetic import (Step, compared_count_critique, counting_step_critique, step_critique,
+                                       terse_step_critique)
 from deepcritic.errors import ConfigError
 
 STEP_RE = re.compile(r"^(\d+) ([+\-*]) (\d+) = (\d+)$")
@@ -242,3 +243,16 @@ def test_count_ends_at_the_right_value_and_parses_back():
             a, op, b, _ = _parse(text)
             units = body.split("? ", 1)[1].split(" ")
             assert len(units) == b and units[-1] == f"{OPS[op](a, b)}/0"
+
+
+COMPARED = [
+    # the count, then the value reached beside the value claimed
+    (Step(9, "-", 3, 7), "9 - 3 = 7? 8/2 7/1 6/0 6 vs 7"),
+    (Step(5, "+", 3, 8), "5 + 3 = 8? 6/2 7/1 8/0 8 vs 8"),
+    (Step(3, "*", 4, 12), "3 * 4 is 12; 3 * 4 = 12 12 vs 12"),
+]
+
+
+@pytest.mark.parametrize("step, text", COMPARED)
+def test_compared_count_critique_text(step, text):
+    assert compared_count_critique(step) == text
