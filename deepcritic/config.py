@@ -24,7 +24,7 @@ class SyntheticConfig:
     ops: list[str] = field(default_factory=lambda: ["+", "-", "*"])
     error_rate: float = 0.5  # fraction of records with one wrong step
     max_error_delta: int = 3  # a wrong result differs from the right one by 1..max_error_delta
-    critique: str = "full"  # full (sentences) | terse ("5 + 2 is 7; 5 + 2 = 8") | count ("5 + 2 = 8? 6/1 7/0") | count_compare (+ " 7 vs 8")
+    critique: str = "full"  # gold critique style: full | terse | count | count_compare (see deepcritic/data/synthetic.py)
 
 
 @dataclass
