@@ -112,21 +112,6 @@ def test_gold_critique_parses_back(thousand):
         assert len(r.meta["step_critiques"]) == len(r.steps)
 
 
-STEP_CRITIQUES = [
-    # a right step
-    (Step(12, "*", 3, 36), "Recompute 12 * 3: 12 * 3 = 36. The step states 36, which matches."),
-    # a wrong step names the right value
-    (Step(12, "*", 3, 35), "Recompute 12 * 3: 12 * 3 = 36. The step states 35, which does not match 36."),
-    # subtraction
-    (Step(7, "-", 5, 2), "Recompute 7 - 5: 7 - 5 = 2. The step states 2, which matches."),
-]
-
-
-@pytest.mark.parametrize("step, text", STEP_CRITIQUES)
-def test_step_critique_text(step, text):
-    assert step_critique(step) == text
-
-
 KNOBS = [
     # only additions with tiny operands
     (dict(ops=["+"], max_operand=2), lambda p: p[1] == "+" and p[2] <= 2),
@@ -156,19 +141,34 @@ def test_bad_ops_rejected():
         generate_synthetic(_cfg(ops=["/"]))
 
 
-TERSE_CRITIQUES = [
-    # a right step: the recomputation, then the claim repeated as stated
-    (Step(5, "+", 2, 7), "5 + 2 is 7; 5 + 2 = 7"),
-    # a wrong step: the two values differ
-    (Step(5, "+", 2, 8), "5 + 2 is 7; 5 + 2 = 8"),
-    # subtraction
-    (Step(9, "-", 4, 5), "9 - 4 is 5; 9 - 4 = 5"),
+STEP_CRITIQUES = [
+    # full: a right step
+    (step_critique, Step(12, "*", 3, 36), "Recompute 12 * 3: 12 * 3 = 36. The step states 36, which matches."),
+    # full: a wrong step names the right value
+    (step_critique, Step(12, "*", 3, 35), "Recompute 12 * 3: 12 * 3 = 36. The step states 35, which does not match 36."),
+    (step_critique, Step(7, "-", 5, 2), "Recompute 7 - 5: 7 - 5 = 2. The step states 2, which matches."),
+    # terse: a right step: the recomputation, then the claim repeated as stated
+    (terse_step_critique, Step(5, "+", 2, 7), "5 + 2 is 7; 5 + 2 = 7"),
+    # terse: a wrong step: the two values differ
+    (terse_step_critique, Step(5, "+", 2, 8), "5 + 2 is 7; 5 + 2 = 8"),
+    (terse_step_critique, Step(9, "-", 4, 5), "9 - 4 is 5; 9 - 4 = 5"),
+    # count: the claim, then a count up from the left operand; the second number is how many units are left
+    (counting_step_critique, Step(5, "+", 3, 8), "5 + 3 = 8? 6/2 7/1 8/0"),
+    # count: subtraction counts down; a wrong claim is repeated as stated, the count ends elsewhere
+    (counting_step_critique, Step(9, "-", 2, 8), "9 - 2 = 8? 8/1 7/0"),
+    (counting_step_critique, Step(1, "+", 1, 2), "1 + 1 = 2? 2/0"),  # one unit
+    # count: multiplication cannot be counted unit by unit: the terse form
+    (counting_step_critique, Step(3, "*", 4, 12), "3 * 4 is 12; 3 * 4 = 12"),
+    # count_compare: the count, then the value reached beside the value claimed
+    (compared_count_critique, Step(9, "-", 3, 7), "9 - 3 = 7? 8/2 7/1 6/0 6 vs 7"),
+    (compared_count_critique, Step(5, "+", 3, 8), "5 + 3 = 8? 6/2 7/1 8/0 8 vs 8"),
+    (compared_count_critique, Step(3, "*", 4, 12), "3 * 4 is 12; 3 * 4 = 12 12 vs 12"),
 ]
 
 
-@pytest.mark.parametrize("step, text", TERSE_CRITIQUES)
-def test_terse_step_critique_text(step, text):
-    assert terse_step_critique(step) == text
+@pytest.mark.parametrize("style, step, text", STEP_CRITIQUES)
+def test_step_critique_text(style, step, text):
+    assert style(step) == text
 
 
 def test_terse_gold_critique_parses_back():
@@ -218,23 +218,6 @@ def test_bad_new_knobs_rejected(knobs, key):
         generate_synthetic(_cfg(**knobs))
 
 
-COUNT_CRITIQUES = [
-    # the claim, then a count up from the left operand; the second number is how many units are left
-    (Step(5, "+", 3, 8), "5 + 3 = 8? 6/2 7/1 8/0"),
-    # subtraction counts down; a wrong claim is repeated as stated, the count ends elsewhere
-    (Step(9, "-", 2, 8), "9 - 2 = 8? 8/1 7/0"),
-    # one unit
-    (Step(1, "+", 1, 2), "1 + 1 = 2? 2/0"),
-    # multiplication cannot be counted unit by unit: the terse form
-    (Step(3, "*", 4, 12), "3 * 4 is 12; 3 * 4 = 12"),
-]
-
-
-@pytest.mark.parametrize("step, text", COUNT_CRITIQUES)
-def test_counting_step_critique_text(step, text):
-    assert counting_step_critique(step) == text
-
-
 def test_count_ends_at_the_right_value_and_parses_back():
     records = generate_synthetic(_cfg(num_records=300, seed=6, critique="count", ops=["+", "-"], max_operand=4))
     for r in records:
@@ -243,16 +226,3 @@ def test_count_ends_at_the_right_value_and_parses_back():
             a, op, b, _ = _parse(text)
             units = body.split("? ", 1)[1].split(" ")
             assert len(units) == b and units[-1] == f"{OPS[op](a, b)}/0"
-
-
-COMPARED = [
-    # the count, then the value reached beside the value claimed
-    (Step(9, "-", 3, 7), "9 - 3 = 7? 8/2 7/1 6/0 6 vs 7"),
-    (Step(5, "+", 3, 8), "5 + 3 = 8? 6/2 7/1 8/0 8 vs 8"),
-    (Step(3, "*", 4, 12), "3 * 4 is 12; 3 * 4 = 12 12 vs 12"),
-]
-
-
-@pytest.mark.parametrize("step, text", COMPARED)
-def test_compared_count_critique_text(step, text):
-    assert compared_count_critique(step) == text
