@@ -12,58 +12,22 @@ import importlib
 import os
 import re
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from deepcritic.config.registry import RECIPES, Recipe
 from deepcritic.errors import DeepcriticError
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+#: Hydra's search path for the configs: conf/ installed as the package deepcritic.conf (pyproject.toml).
+CONF_PATH = "pkg://deepcritic.conf"
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """A recipe: its config name in conf/, its schema, the module whose ``main(cfg)`` runs it."""
+def conf_dir() -> Path:
+    """Where the configs are on disk (the installed ``deepcritic.conf`` package: conf/ in a checkout)."""
+    from importlib import resources
 
-    name: str
-    summary: str
-    schema: str  # name of the dataclass in deepcritic.config
-    module: str
-
-
-RECIPES: dict[str, Recipe] = {
-    r.name: r
-    for r in [
-        Recipe("demo", "the whole pipeline on a CPU in minutes: tiny model, SFT, eval, GRPO (vLLM), eval, before/after report",
-               "DemoConfig", "deepcritic.recipes.demo"),
-        Recipe("convert", "convert a data source (ProcessBench, MR-GSM8K, PRM800K, files, Hub) to data-contract JSONL",
-               "ConvertConfig", "deepcritic.recipes.convert"),
-        Recipe("sft", "SFT warm start: train a critic on (critic prompt -> deliberate critique) chats (TRL, DeepSpeed)",
-               "SFTRecipeConfig", "deepcritic.recipes.sft"),
-        Recipe("cft", "Critique Fine-Tuning on WebInstruct-CFT-style data (question + solution -> critique)",
-               "CFTRecipeConfig", "deepcritic.recipes.cft"),
-        Recipe("grpo", "GRPO: reinforce a critic with the 0/1 judgment reward (TRL, vLLM colocate/server or generate, DeepSpeed)",
-               "GRPORecipeConfig", "deepcritic.recipes.grpo"),
-        Recipe("filter", "keep records whose pass rate under the current critic lies in [min_pass, max_pass] (GRPO signal)",
-               "FilterConfig", "deepcritic.recipes.filter"),
-        Recipe("eval", "evaluate a critic (vLLM, HF or an OpenAI-compatible server) on ProcessBench, MR-GSM8K, PRM800K, files: F1, Maj@k",
-               "EvalConfig", "deepcritic.recipes.evaluate"),
-        Recipe("report", "put several eval runs side by side: deepcritic report runs=[runs/eval/a,runs/eval/b]",
-               "ReportConfig", "deepcritic.recipes.report"),
-        Recipe("solve", "answer accuracy of a solver (e.g. a CFT model) on MATH500 / GSM8K, greedy or Maj@k (math-verify)",
-               "SolveConfig", "deepcritic.recipes.solve"),
-        Recipe("refine", "critique-guided refinement: a generator solves, the critic critiques, the generator revises",
-               "RefineConfig", "deepcritic.recipes.refine"),
-        Recipe("verify-vote", "critic-verified majority voting: sample n solutions, drop those the critic rejects, vote",
-               "RefineConfig", "deepcritic.recipes.verify_vote"),
-        Recipe("synthesize", "seed critiques for SFT: a teacher critiques, re-examines and merges per step (PRM800K by default)",
-               "SynthesizeConfig", "deepcritic.recipes.synthesize"),
-        Recipe("label", "Monte-Carlo step labels for RL: sample solutions, roll out from every step prefix (vLLM prefix caching)",
-               "LabelConfig", "deepcritic.recipes.label"),
-        Recipe("cft-data", "CFT samples: a teacher critiques candidate solutions, ending 'Conclusion: right|wrong'",
-               "CFTDataConfig", "deepcritic.recipes.cft_data"),
-    ]
-}
+    return Path(str(resources.files("deepcritic.conf")))
 
 
 def _help_text() -> str:
@@ -117,12 +81,12 @@ def run_config(recipe: Recipe, cfg: Any) -> Any:
     """Turn a composed DictConfig into the recipe's dataclass, validate it, then run the recipe."""
     from omegaconf import OmegaConf
 
-    from deepcritic import config as schema
+    from deepcritic.config import ensure_valid
 
     obj = OmegaConf.to_object(cfg)
-    if not isinstance(obj, getattr(schema, recipe.schema)):
-        raise DeepcriticError(f"conf/{recipe.name}.yaml must start its defaults list with {recipe.schema}")
-    schema.ensure_valid(obj)
+    if not isinstance(obj, recipe.schema):
+        raise DeepcriticError(f"conf/{recipe.name}.yaml must start its defaults list with schema_{recipe.name}")
+    ensure_valid(obj)
     module = importlib.import_module(recipe.module)
     return module.main(obj)
 
@@ -150,17 +114,14 @@ def main(argv: list[str] | None = None) -> None:
         hint = f" Did you mean '{close[0]}'?" if close else ""
         print_error(f"unknown recipe '{name}'.{hint} Recipes: {', '.join(RECIPES)} (deepcritic --help)")
         sys.exit(2)
-    if not CONF_DIR.is_dir():
-        print_error(f"config directory {CONF_DIR} not found: install deepcritic from a checkout (pip install -e .)")
-        sys.exit(2)
     import hydra
 
-    from deepcritic.config_store import register_configs
+    from deepcritic.config import register_configs
 
     register_configs()
     recipe = RECIPES[name]
     sys.argv = [f"deepcritic-{name}", *rest]
-    hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name=name)(_task(recipe))()
+    hydra.main(version_base="1.3", config_path=CONF_PATH, config_name=name)(_task(recipe))()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,183 @@
+"""Where records, chats, problems and candidate solutions come from (groups ``data``, ``chat``, ``problems``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from deepcritic.config.base import cross_check, key_of, option
+from deepcritic.errors import Problem
+
+SOURCES = ("synthetic", "processbench", "mr_gsm8k", "prm800k", "contract", "generic", "hub")
+CRITIQUE_STYLES = ("full", "terse", "count", "count_compare")
+CHAT_SOURCES = ("records", "messages", "cft")
+PROBLEM_SOURCES = ("math500", "gsm8k", "file", "hub")
+POSITIVE_OR_NULL = "use a positive count, or null for all"
+
+
+@dataclass
+class SyntheticConfig:
+    """The built-in arithmetic-critique task: seeded chains of arithmetic steps, some with one injected error."""
+
+    num_records: int = option(512, "records to generate", ge=1)
+    seed: int = option(0, "the task's seed")
+    min_steps: int = option(3, "steps per solution, at least", ge=1)
+    max_steps: int = option(5, "steps per solution, at most (>= min_steps)")
+    max_operand: int = option(20, "operands are drawn from 1..max_operand (difficulty)", ge=1)
+    max_value: Optional[int] = option(None, "keep every right running value <= max_value; null: no bound", ge=2,
+                                      fix="null (no bound) or at least 2")
+    ops: list[str] = option(["+", "-", "*"], "operators to draw from", choices=("+", "-", "*"))
+    error_rate: float = option(0.5, "fraction of records with one wrong step", ge=0, le=1)
+    max_error_delta: int = option(3, "a wrong result differs from the right one by 1..max_error_delta", ge=1)
+    critique: str = option("full", "gold critique style (see deepcritic/data/synthetic.py)", choices=CRITIQUE_STYLES)
+
+
+@cross_check(SyntheticConfig)
+def _synthetic_steps(s: SyntheticConfig, key: str) -> list[Problem]:
+    if s.max_steps < s.min_steps:
+        return [Problem(key_of(key, "max_steps"), s.max_steps, f"must be >= min_steps ({s.min_steps})")]
+    return []
+
+
+@dataclass
+class DataConfig:
+    """Where records come from and what to do with bad ones.
+
+    ``source`` picks the converter: ``synthetic`` (built in, no download), ``processbench`` /
+    ``mr_gsm8k`` (local JSON or the Hub), ``prm800k`` (raw label files), ``contract`` (data-contract
+    JSONL written by ``deepcritic convert``), ``generic`` (json/jsonl/parquet with a field mapping) and
+    ``hub`` (any Hub dataset with a field mapping).
+    """
+
+    source: str = option("synthetic", "the converter", choices=SOURCES)
+    path: Optional[str] = option(None, "local file; when null, the Hub dataset below is used")
+    hub_name: Optional[str] = option(None, "Hub dataset, e.g. Qwen/ProcessBench")
+    subset: Optional[str] = option(None, "Hub config name, or the ProcessBench split (gsm8k, math, ...)")
+    split: str = option("train", "Hub split")
+    revision: Optional[str] = option(None, "Hub revision")
+    fields: dict[str, str] = option({}, "generic/hub: record field -> source field (dotted paths allowed), "
+                                        "e.g. {problem: question}")
+    name: Optional[str] = option(None, "source name written into records; defaults per source")
+    on_error: str = option("raise", "a bad record stops the run (raise) or is skipped, counted and written to "
+                                    "rejects_path (skip)", choices=("raise", "skip"),
+                           fix="use 'raise' (stop at the first bad record) or 'skip'")
+    rejects_path: Optional[str] = option(None, "skipped records go here (default: <run dir>/rejects.jsonl)")
+    limit: Optional[int] = option(None, "keep the first N records (after loading)", ge=1,
+                                  fix="use a positive count, or null for all records")
+    synthetic: SyntheticConfig = option(SyntheticConfig, "the built-in task (source=synthetic)",
+                                        when=lambda d: d.source == "synthetic")
+
+
+@cross_check(DataConfig)
+def _data_location(d: DataConfig, key: str) -> list[Problem]:
+    out: list[Problem] = []
+    if d.source in ("prm800k", "contract", "generic") and not d.path:
+        out.append(Problem(key_of(key, "path"), d.path, f"source '{d.source}' reads a local file: set "
+                                                        f"{key_of(key, 'path')}=<file>"))
+    if d.source in ("processbench", "mr_gsm8k") and not d.path and not d.hub_name:
+        out.append(Problem(key_of(key, "path"), d.path, f"set {key_of(key, 'path')}=<file> or "
+                                                        f"{key_of(key, 'hub_name')}=<dataset>"))
+    if d.source == "hub" and not d.hub_name:
+        out.append(Problem(key_of(key, "hub_name"), d.hub_name, f"set {key_of(key, 'hub_name')}=<owner/dataset>"))
+    if d.source in ("generic", "hub"):
+        missing = [f for f in ("problem", "steps", "label") if f not in d.fields]
+        if missing:
+            out.append(Problem(key_of(key, "fields"), dict(d.fields),
+                               f"map every required record field to a source field; missing: {', '.join(missing)} "
+                               f"(e.g. +{key_of(key, 'fields')}.{missing[0]}=<column>)"))
+    return out
+
+
+@dataclass
+class ChatDataConfig:
+    """Training examples as chats for ``sft`` / ``cft``: a user prompt and the assistant target.
+
+    ``source``:
+      - ``records``: step-labeled records from the recipe's ``data`` section; prompt = the critic prompt
+        (critique protocol), target = the record's gold critique (``meta.critique``, e.g. the synthetic task).
+      - ``messages``: rows holding a chat list (``messages_field``) of ``{role, content}``; the last
+        assistant turn is the target and everything before it the prompt.
+      - ``cft``: Critique Fine-Tuning rows (``instruction``, ``input``, ``output``, as in
+        TIGER-Lab/WebInstruct-CFT); prompt = instruction + blank line + input, target = output.
+    ``messages`` and ``cft`` read a local json/jsonl/parquet file (``path``) or a Hub dataset (``hub_name``).
+    """
+
+    source: str = option("records", "where the chats come from", choices=CHAT_SOURCES)
+    path: Optional[str] = option(None, "local json/jsonl/parquet file")
+    hub_name: Optional[str] = option(None, "Hub dataset")
+    subset: Optional[str] = option(None, "Hub config name, e.g. WebInstruct-CFT-50K")
+    split: str = option("train", "Hub split")
+    revision: Optional[str] = option(None, "Hub revision")
+    messages_field: str = option("messages", "messages: the column holding the chat")
+    instruction_field: str = option("instruction", "cft: the instruction column")
+    input_field: str = option("input", "cft: the input column (question and candidate solution)")
+    output_field: str = option("output", "cft: the target column (the critique)")
+    limit: Optional[int] = option(None, "keep the first N examples", ge=1,
+                                  fix="use a positive count, or null for all examples")
+
+
+@cross_check(ChatDataConfig)
+def _chat_location(c: ChatDataConfig, key: str) -> list[Problem]:
+    if c.source in CHAT_SOURCES and c.source != "records" and not c.path and not c.hub_name:
+        return [Problem(key_of(key, "path"), c.path, f"source '{c.source}' needs {key_of(key, 'path')}=<file> or "
+                                                     f"{key_of(key, 'hub_name')}=<dataset>")]
+    return []
+
+
+@dataclass
+class ProblemsConfig:
+    """Math problems with reference answers (``solve``, ``refine``, ``verify-vote``, ``label``, ``cft-data``).
+
+    ``source``: ``math500`` / ``gsm8k`` (a local file in the public format via ``path``, else the Hub:
+    HuggingFaceH4/MATH-500, openai/gsm8k) or ``file`` / ``hub`` with ``fields`` naming the problem and
+    answer columns (and optionally id). GSM8K answers "... #### 18" are cut to the number after ####.
+    """
+
+    source: str = option("math500", "the problem set's format", choices=PROBLEM_SOURCES)
+    path: Optional[str] = option(None, "local file")
+    hub_name: Optional[str] = option(None, "Hub dataset; default per source")
+    subset: Optional[str] = option(None, "Hub config name")
+    split: str = option("test", "Hub split")
+    fields: dict[str, str] = option({}, "problem / answer / id -> column")
+    limit: Optional[int] = option(None, "at most N problems", ge=1, fix="use a positive count, or null for all problems")
+
+
+@cross_check(ProblemsConfig)
+def _problems_location(p: ProblemsConfig, key: str) -> list[Problem]:
+    out: list[Problem] = []
+    if p.source == "file" and not p.path:
+        out.append(Problem(key_of(key, "path"), p.path, f"source 'file' reads a local file: set {key_of(key, 'path')}=<file>"))
+    if p.source == "hub" and not p.hub_name:
+        out.append(Problem(key_of(key, "hub_name"), p.hub_name, f"set {key_of(key, 'hub_name')}=<owner/dataset>"))
+    if p.source in ("file", "hub"):
+        missing = [f for f in ("problem", "answer") if f not in p.fields]
+        if missing:
+            out.append(Problem(key_of(key, "fields"), dict(p.fields),
+                               f"map {', '.join(missing)} to columns, e.g. +{key_of(key, 'fields')}.{missing[0]}=<column>"))
+    return out
+
+
+@dataclass
+class CandidatesConfig:
+    """The (question, candidate solution) pairs that ``deepcritic cft-data`` critiques.
+
+    ``source``: ``generate`` (the generator samples solutions to the ``problems`` sets) or ``file`` (a
+    local json/jsonl/parquet file with the fields named below).
+    """
+
+    source: str = option("generate", "sample solutions (generate) or read them (file)", choices=("generate", "file"),
+                         fix="use generate (sample solutions) or file")
+    path: Optional[str] = option(None, "source=file: the file")
+    question_field: str = option("question", "file: the question column")
+    solution_field: str = option("solution", "file: the candidate solution column")
+    answer_field: Optional[str] = option(None, "file: the reference final answer column, when the file has one")
+    id_field: Optional[str] = option(None, "file: the id column; default: the row number")
+    limit: Optional[int] = option(None, "at most N candidates", ge=1, fix=POSITIVE_OR_NULL)
+
+
+@cross_check(CandidatesConfig)
+def _candidates_file(c: CandidatesConfig, key: str) -> list[Problem]:
+    if c.source == "file" and not c.path:
+        return [Problem(key_of(key, "path"), c.path,
+                        f"{key_of(key, 'source')}=file reads a local file: set {key_of(key, 'path')}=<file>")]
+    return []
