@@ -25,17 +25,11 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "processbench" / "gsm8k.json"
 
 
 def build_tiny(path: Path) -> str:
-    """Save the tiny random Qwen2 of ``model=tiny`` (the CPU test model) to ``path``."""
-    from deepcritic.chat_data import example_texts, record_example
-    from deepcritic.config import SyntheticConfig, TinyModelConfig
-    from deepcritic.data import generate_synthetic
-    from deepcritic.modeling import build_tiny as build
+    """The tiny random Qwen2 of ``model=tiny`` (the CPU test model), saved at ``path``."""
+    from deepcritic.config import TinyModelConfig
+    from deepcritic.modeling import synthetic_tiny_model
 
-    records = generate_synthetic(SyntheticConfig(num_records=64, seed=123))
-    model, tokenizer = build(TinyModelConfig(), list(example_texts([record_example(r) for r in records])))
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return str(path)
+    return str(synthetic_tiny_model(TinyModelConfig(), path, task_seed=123))
 
 
 def run_backend(args: argparse.Namespace) -> dict:

@@ -36,18 +36,12 @@ REPO = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).parent / "deepcritic"
 
 
-def build_tiny(path: Path) -> Path:
-    """Save the tiny random Qwen2 of ``model=tiny`` (the CPU test model) to ``path``."""
-    from deepcritic.chat_data import example_texts, record_example
-    from deepcritic.config import SyntheticConfig, TinyModelConfig
-    from deepcritic.data import generate_synthetic
-    from deepcritic.modeling import build_tiny as build
+def build_tiny(path: Path) -> str:
+    """The tiny random Qwen2 of ``model=tiny`` (the CPU test model), saved at ``path``."""
+    from deepcritic.config import TinyModelConfig
+    from deepcritic.modeling import synthetic_tiny_model
 
-    records = generate_synthetic(SyntheticConfig(num_records=64, seed=123))
-    model, tokenizer = build(TinyModelConfig(), list(example_texts([record_example(r) for r in records])))
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+    return str(synthetic_tiny_model(TinyModelConfig(), path, task_seed=123))
 
 
 def deepcritic_run(args: argparse.Namespace, model: Path, rollout: str, out: Path) -> dict:
@@ -187,7 +181,7 @@ def main() -> None:
     results: dict[str, dict] = {name: {"walls": [], "history": []} for name in runs}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        model = Path(args.model) if args.model else build_tiny(tmp / "tiny")
+        model = Path(args.model or build_tiny(tmp / "tiny"))
         for repeat in range(args.repeats):  # interleaved, order reversed every round: load drifts hit all alike
             names = list(runs) if repeat % 2 == 0 else list(reversed(runs))
             for i, name in enumerate(names):
@@ -196,7 +190,9 @@ def main() -> None:
                 results[name]["history"] += r["history"][1:]  # step 1 of every run is warm-up
     print(report(results, args))
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+        from deepcritic.store import write_json
+
+        write_json(Path(args.json), results)
 
 
 if __name__ == "__main__":

@@ -51,13 +51,13 @@ def run_setting(args: argparse.Namespace) -> dict:
     import vllm
 
     from deepcritic.config import ModelConfig, RolloutConfig, SamplingConfig
-    from deepcritic.datagen.labeling import CONTINUE_PLACEHOLDERS, continue_messages
-    from deepcritic.eval.prompts import load_prompt
+    from deepcritic.critique import load_template
+    from deepcritic.datagen.labeling import continue_messages
     from deepcritic.generation import build_generator
 
     # Benchmark only: turn vLLM's stats on (off by default in vllm.LLM) to read its prompt-token counters.
     vllm.LLM = functools.partial(vllm.LLM, disable_log_stats=False)
-    template = load_prompt(None, "continue.txt", CONTINUE_PLACEHOLDERS)
+    template = load_template("continue")
     prompts = [continue_messages(template, problem, steps[: i + 1])
                for problem, steps in workload(Path(args.data), args.solutions) for i in range(len(steps) - 1)]
     rollout = RolloutConfig(backend="vllm")
@@ -93,11 +93,11 @@ def _counters(generator) -> dict[str, float]:
 
 
 def build_tiny(path: Path) -> str:
-    """Save the tiny random Qwen2 of ``model=tiny`` (the CPU test model) to ``path``."""
+    """The tiny random Qwen2 of ``model=tiny`` (the CPU test model), saved at ``path``."""
     from deepcritic.config import TinyModelConfig
-    from deepcritic.datagen.stages import ensure_tiny_model
+    from deepcritic.modeling import synthetic_tiny_model
 
-    return str(ensure_tiny_model(TinyModelConfig(), path))
+    return str(synthetic_tiny_model(TinyModelConfig(), path, task_seed=TinyModelConfig().seed))
 
 
 def main() -> None:

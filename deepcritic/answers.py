@@ -1,6 +1,7 @@
 r"""Final answers of generated solutions (pure functions over math-verify; no hand-rolled LaTeX grader).
 
 - :func:`extract_boxed`: the content of the last ``\boxed{...}`` (for display in reports).
+- :func:`reference_answer`: a problem's reference final answer (bare, or the last box of a worked solution).
 - :func:`gsm8k_reference`: the number after ``####`` in a GSM8K reference solution.
 - :func:`parse_answer` / :func:`answers_match` / :func:`is_correct`: math-verify's ``parse`` and
   ``verify`` with a time limit, never raising.
@@ -15,8 +16,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 logging.getLogger("math_verify").setLevel(logging.ERROR)  # it logs every timeout and unparsable answer
 
@@ -37,6 +39,14 @@ def extract_boxed(text: str) -> str | None:
             if depth == 0:
                 return text[start:i].strip()
     return None
+
+
+def reference_answer(answer: str, mode: str) -> str | None:
+    r"""The reference final answer: ``answer`` as given (mode ``answer``), or the content of its last
+    ``\boxed{}`` (mode ``boxed``: the column holds a worked solution, as in NuminaMath-CoT); None if absent."""
+    if mode == "boxed":
+        return extract_boxed(answer)
+    return answer.strip() or None
 
 
 def gsm8k_reference(answer: str) -> str | None:

@@ -1,29 +1,14 @@
-"""Building the critic's prompt: tagging solution steps and filling a prompt template.
+"""Chat messages from templates: the critic's prompt (solution steps tagged ``Step 1:``, ``Step 2:``, ...,
+DESIGN.md "Critique protocol"), and a generator's prompts to solve a problem or revise a solution.
 
-The critic sees the problem and the solution with each step tagged ``Step 1:``, ``Step 2:``, ...
-(DESIGN.md, "Critique protocol"). The prompt wording lives in a template file with two placeholders,
-``{problem}`` and ``{solution}``; users may point a config at their own template file.
+Templates are loaded and filled by :mod:`deepcritic.critique.templates`.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from importlib import resources
-from pathlib import Path
 
-from deepcritic.errors import DeepcriticError
-
-#: Placeholders every critic template must contain.
-PLACEHOLDERS: tuple[str, ...] = ("problem", "solution")
-
-#: Where the default template lives, relative to this package.
-DEFAULT_TEMPLATE_NAME = "templates/critic.txt"
-
-# One pass over the template replaces both placeholders. Never str.format: templates and problems are
-# full of LaTeX braces (``\boxed{1}``, ``\frac{a}{b}``), and text substituted for one placeholder (a
-# problem that mentions ``{solution}``) must not be substituted again.
-_PLACEHOLDER_RE = re.compile(r"\{(problem|solution)\}")
+from deepcritic.critique.templates import checked, fill, load_template
 
 # An existing "Step k:" prefix at the start of a step (or of a step's critique), in the spellings that
 # solution generators and teacher models produce: "Step 3:", "Step 3.", "**Step 3:**", "**Step 3**:",
@@ -59,62 +44,24 @@ def tag_steps(steps: list[str]) -> str:
     return "\n\n".join(f"Step {i}: {strip_step_prefix(step)}".rstrip() for i, step in enumerate(steps, 1))
 
 
-def validate_template(text: str, source: str = "<template text>") -> str:
-    """Return ``text`` unchanged if it contains every placeholder, else raise :class:`DeepcriticError`.
-
-    ``source`` names where the template came from (a file path) so the message points at what to fix.
-    """
-    missing = [name for name in PLACEHOLDERS if "{" + name + "}" not in text]
-    if missing:
-        names = ", ".join("{" + name + "}" for name in missing)
-        raise DeepcriticError(
-            f"critique template {source} is missing the placeholder(s) {names}; a template must contain "
-            "both {problem} and {solution}"
-        )
-    return text
-
-
-@lru_cache(maxsize=1)
-def _default_template() -> str:
-    """Text of the packaged default template (read once; the file is part of the installed package)."""
-    text = resources.files("deepcritic.critique").joinpath(DEFAULT_TEMPLATE_NAME).read_text(encoding="utf-8")
-    return validate_template(text, f"deepcritic/critique/{DEFAULT_TEMPLATE_NAME}")
-
-
-def load_template(path: str | None = None) -> str:
-    """Return the text of a critic prompt template: the packaged default, or the file at ``path``.
-
-    Raises :class:`DeepcriticError` (with the path in the message) when the file does not exist or
-    cannot be read as UTF-8 text, and when it lacks the ``{problem}`` or ``{solution}`` placeholder.
-    """
-    if path is None:
-        return _default_template()
-    file = Path(path).expanduser()
-    where = str(path) if file.is_absolute() else f"{path} (resolved to {file.resolve()})"
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DeepcriticError(
-            f"critique template file not found: {where}; point the config at an existing file, or leave "
-            "it unset to use the default template"
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DeepcriticError(f"cannot read critique template file {where}: {exc}") from None
-    return validate_template(text, str(path))
-
-
-def fill_template(template: str, problem: str, solution: str) -> str:
-    """Substitute ``{problem}`` and ``{solution}`` in one regex pass, leaving all other braces alone."""
-    values = {"problem": problem, "solution": solution}
-    return _PLACEHOLDER_RE.sub(lambda m: values[m.group(1)], template)
-
-
 def build_critic_messages(problem: str, steps: list[str], template: str | None = None) -> list[dict]:
     """Return the chat messages asking the critic to judge ``steps``: ``[{"role": "user", ...}]``.
 
-    ``template`` is template *text* (use :func:`load_template` to read a file); ``None`` means the
+    ``template`` is template *text* (use ``load_template("critic", path)`` to read a file); ``None`` means the
     packaged default. The steps are tagged with :func:`tag_steps`. Raises :class:`DeepcriticError`
     when the template lacks a placeholder.
     """
-    text = _default_template() if template is None else validate_template(template)
-    return [{"role": "user", "content": fill_template(text, problem, tag_steps(steps))}]
+    text = load_template("critic") if template is None else checked("critic", template)
+    return [{"role": "user", "content": fill(text, problem=problem, solution=tag_steps(steps))}]
+
+
+def solve_messages(template: str, problem: str) -> list[dict[str, str]]:
+    """Chat messages asking a generator to solve ``problem``."""
+    return [{"role": "user", "content": fill(template, problem=problem)}]
+
+
+def revise_messages(template: str, problem: str, steps: list[str], critique: str, first_error: int) -> list[dict[str, str]]:
+    """Chat messages asking a generator to revise its ``steps`` given a critique naming the 0-based
+    ``first_error`` step."""
+    return [{"role": "user", "content": fill(template, problem=problem, solution=tag_steps(steps),
+                                             critique=critique.strip(), step=str(first_error + 1))}]

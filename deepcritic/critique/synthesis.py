@@ -24,35 +24,17 @@ Teacher outputs are untrusted text: nothing here raises on them; they yield ``No
 from __future__ import annotations
 
 import hashlib
-import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from deepcritic.critique.parse import FINAL_LINE_RE
 from deepcritic.critique.prompt import tag_steps
 from deepcritic.critique.render import render_critique
-from deepcritic.errors import DeepcriticError
+from deepcritic.critique.templates import KINDS, fill
 
 STAGES: tuple[str, ...] = ("initial", "in_depth", "merge")
-
-#: Packaged template file per stage (under ``deepcritic/critique/templates/``).
-TEMPLATE_FILES: dict[str, str] = {"initial": "initial_critique.txt", "in_depth": "in_depth_critique.txt",
-                                  "merge": "merge_critique.txt"}
-
-#: Placeholders each stage's template must contain. ``{step}`` is the 1-based step number,
-#: ``{step_text}`` that step's text, ``{initial}`` / ``{in_depth}`` the earlier stages' critiques.
-STAGE_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
-    "initial": ("problem", "solution", "step", "step_text"),
-    "in_depth": ("problem", "solution", "step", "step_text", "initial"),
-    "merge": ("problem", "solution", "step", "step_text", "initial", "in_depth"),
-}
-
-# One regex pass (never str.format: templates, problems and critiques are full of LaTeX braces, and text
-# substituted for one placeholder must not be substituted again).
-_PLACEHOLDER_RE = re.compile(r"\{(problem|solution|step|step_text|initial|in_depth)\}")
 
 # A judgment box: \boxed{1}, \boxed{+1}, \boxed{-1} (spaces inside the braces allowed). Bounded quantifiers.
 _JUDGMENT_RE = re.compile(r"\\boxed[ \t]{0,2}\{[ \t]{0,4}([+-]?)1[ \t]{0,4}\}")
@@ -68,34 +50,6 @@ _JUDGMENT_LABEL_RE = re.compile(
 
 # ---------------------------------------------------------------------------------------------------
 # Templates and prompts
-
-
-def load_stage_template(stage: str, path: str | None = None) -> str:
-    """Template text of ``stage``: the packaged file, or the one at ``path``; checks its placeholders.
-
-    Raises :class:`DeepcriticError` naming the file for a missing or unreadable file or a missing placeholder.
-    """
-    if stage not in TEMPLATE_FILES:
-        raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
-    if path is None:
-        source = f"deepcritic/critique/templates/{TEMPLATE_FILES[stage]}"
-        text = resources.files("deepcritic.critique").joinpath(f"templates/{TEMPLATE_FILES[stage]}").read_text("utf-8")
-    else:
-        source = path
-        try:
-            text = Path(path).expanduser().read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise DeepcriticError(f"cannot read the {stage} template {path}: {type(exc).__name__}: {exc}") from None
-    missing = [p for p in STAGE_PLACEHOLDERS[stage] if "{" + p + "}" not in text]
-    if missing:
-        raise DeepcriticError(f"{stage} template {source} lacks {', '.join('{' + m + '}' for m in missing)}; it must "
-                              f"contain {', '.join('{' + p + '}' for p in STAGE_PLACEHOLDERS[stage])}")
-    return text
-
-
-def fill(template: str, **values: str) -> str:
-    """Replace each ``{name}`` given in ``values`` in one pass; other braces (LaTeX) stay as they are."""
-    return _PLACEHOLDER_RE.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
 
 
 def stage_messages(template: str, problem: str, steps: Sequence[str], step: int, initial: str = "",
@@ -191,7 +145,7 @@ def initial_erred(judgments: Sequence[int | None], label: int) -> bool:
 
 def stable_rank(record_id: str, seed: int) -> str:
     """A seeded, order-independent sort key for a record id (so a rerun picks the same records)."""
-    return hashlib.sha256(f"{seed}\0{record_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{seed}\0{record_id}".encode()).hexdigest()
 
 
 def mix(candidates: Iterable[Candidate], extra_correct: int, seed: int) -> dict[str, str]:
@@ -218,11 +172,6 @@ def mix(candidates: Iterable[Candidate], extra_correct: int, seed: int) -> dict[
 
 # ---------------------------------------------------------------------------------------------------
 # Stage results -> outcome
-
-
-def stage_key(record_id: str, stage: str, step: int) -> str:
-    """The key of one stage result: unambiguous for any record id (a JSON list)."""
-    return json.dumps([record_id, stage, step], ensure_ascii=False)
 
 
 def outcome(span: int, in_depth: Sequence[dict[str, Any] | None], merge: Sequence[dict[str, Any] | None]) -> str:
@@ -280,5 +229,6 @@ def _ratio(a: int, b: int) -> float | None:
 
 def template_info(stage_or_name: str, path: str | None, text: str) -> dict[str, str]:
     """Provenance of a prompt template: where it came from and the SHA-256 of its text."""
-    return {"path": path or f"deepcritic/critique/templates/{TEMPLATE_FILES.get(stage_or_name, stage_or_name)}",
+    file = KINDS[stage_or_name].file if stage_or_name in KINDS else stage_or_name
+    return {"path": path or f"deepcritic/critique/templates/{file}",
             "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}

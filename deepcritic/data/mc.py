@@ -13,8 +13,8 @@ gets a label, and one with a right answer may still get one (an error that a lat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from deepcritic.data.records import NO_ERROR, StepRecord
 

@@ -1,4 +1,5 @@
-"""Math problems with reference answers, for ``solve``, ``refine`` and ``verify-vote``.
+"""Math problems with reference answers: ``solve``, ``refine`` and ``verify-vote`` (one set at a time) and
+``label`` and ``cft-data`` (every set, ids made unique across sets: :func:`load_problem_sets`).
 
 Sources (``ProblemsConfig.source``):
   - ``math500``: fields problem / answer / unique_id; a local file (``path``, e.g. PRM800K's
@@ -12,13 +13,14 @@ A row without a usable problem or answer is a :class:`DataError` naming the file
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
-from deepcritic.config import ProblemsConfig
+from deepcritic.answers import gsm8k_reference, reference_answer
+from deepcritic.config import ProblemsConfig, sections
 from deepcritic.data.readers import iter_file, require_file
-from deepcritic.errors import DataError
-from deepcritic.eval.answers import gsm8k_reference
+from deepcritic.errors import DataError, DeepcriticError
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "math500": {"hub_name": "HuggingFaceH4/MATH-500", "subset": None,
@@ -53,6 +55,12 @@ def load_problems(cfg: ProblemsConfig, limit: int | None = None) -> list[MathPro
     if not out:
         raise DataError(_label(cfg, defaults), "", None, "at least one problem (none found)")
     return out
+
+
+def load_benchmarks(benchmarks: dict[str, Any], limit: int | None) -> dict[str, list[MathProblem]]:
+    """Every named problem set of a ``benchmarks`` section (``solve``, ``refine``, ``verify-vote``), at most
+    ``limit`` problems each."""
+    return {name: load_problems(p, limit) for name, p in sections(benchmarks, ProblemsConfig, "benchmarks").items()}
 
 
 def problem_from_row(row: Any, fields: dict[str, str], gsm8k: bool, file: str, where: str,
@@ -99,3 +107,38 @@ def _label(cfg: ProblemsConfig, defaults: dict[str, Any]) -> str:
     if cfg.path:
         return cfg.path
     return f"hf://{cfg.hub_name or defaults.get('hub_name')}[{cfg.split}]"
+
+
+@dataclass(frozen=True)
+class SetProblem:
+    """A problem: unique id ``<set>/<id>``, its set's name, its text and its reference final answer."""
+
+    id: str
+    set: str
+    problem: str
+    answer: str
+
+
+def load_problem_sets(problems: dict[str, Any], limit: int | None, reference: str) -> tuple[list[SetProblem], int]:
+    """Problems of every set (at most ``limit`` per set) with a reference answer, and how many had none.
+
+    Raises :class:`DeepcriticError` for a duplicate id or when no problem has a reference answer.
+    """
+    out, skipped = [], 0
+    for name, cfg in sections(problems, ProblemsConfig, "problems").items():
+        for p in load_problems(cfg, limit):
+            answer = reference_answer(p.answer, reference)
+            if answer is None:
+                skipped += 1
+            else:
+                out.append(SetProblem(f"{name}/{p.id}", name, p.problem, answer))
+    seen: set[str] = set()
+    for p in out:
+        if p.id in seen:
+            raise DeepcriticError(f"problem id {p.id!r} appears twice: ids must be unique within a problem set "
+                                  f"(map an id column: problems.{p.set}.fields.id=<column>)")
+        seen.add(p.id)
+    if not out:
+        raise DeepcriticError(f"no problem has a reference answer (reference={reference!r}); when the answer column "
+                              "holds a worked solution, use reference=boxed")
+    return out, skipped

@@ -14,8 +14,9 @@ array or pretty-printed objects), an unreadable parquet file, an unsupported ext
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from deepcritic.data.records import iter_jsonl, json_problem
 from deepcritic.errors import DataError, RecordError

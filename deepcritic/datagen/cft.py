@@ -16,13 +16,14 @@ so the trainer's user turn is instruction + blank line + input and its target is
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
+from deepcritic.answers import is_correct
 from deepcritic.config import CandidatesConfig
 from deepcritic.data.readers import iter_file, require_file
 from deepcritic.errors import DataError
-from deepcritic.eval.answers import is_correct
 
 CONCLUSIONS = ("right", "wrong")
 

@@ -15,23 +15,13 @@ and a wrong one.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from deepcritic.critique import tag_steps
+from deepcritic.answers import extract_boxed, is_correct
+from deepcritic.critique import fill, tag_steps
 from deepcritic.data import split_steps
 from deepcritic.data.mc import keep_problem, solutions_to_label
-from deepcritic.eval.answers import extract_boxed, is_correct
-from deepcritic.eval.prompts import fill
-
-CONTINUE_PLACEHOLDERS = ("problem", "solution", "step")
-
-
-def reference_answer(answer: str, mode: str) -> str | None:
-    r"""The reference final answer: ``answer`` as given (mode ``answer``), or the content of its last
-    ``\boxed{}`` (mode ``boxed``: the column holds a worked solution, as in NuminaMath-CoT); None if absent."""
-    if mode == "boxed":
-        return extract_boxed(answer)
-    return answer.strip() or None
 
 
 def graded_solution(text: str, finish_reason: str | None, reference: str, timeout_s: int = 5) -> dict[str, Any]:

@@ -12,26 +12,20 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from deepcritic.config import RoleConfig, SamplingConfig, TinyModelConfig
-from deepcritic.critique.synthesis import stage_key
 from deepcritic.errors import DeepcriticError
-from deepcritic.eval.runner import run_pending
-from deepcritic.eval.store import ResultStore
 from deepcritic.generation import Completion, Generator, Messages, shared_generator
+from deepcritic.store import ResultStore, run_pending, write_json
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-__all__ = ["ResultStore", "atomic_write_jsonl", "ensure_tiny_model", "guard_resume", "open_role", "role_identity",
-           "rows_by_key", "run_stage", "sampling_with", "sha256_text", "stage_key", "write_summary"]
-
 
 def run_stage(store: ResultStore, name: str, items: Sequence[T], key: Callable[[T], str],
               prompt: Callable[[T], Messages], row: Callable[[T, list[Completion]], dict[str, Any]],
@@ -55,9 +49,35 @@ def run_stage(store: ResultStore, name: str, items: Sequence[T], key: Callable[[
     return counts
 
 
+def solve_stage(store: ResultStore, problems: Sequence[Any], generator: Generator, sampling: SamplingConfig,
+                template: str, batch_size: int, timeout_s: int) -> dict[str, Any]:
+    """Stage ``solve``: ``sampling.n`` solutions to every problem (a ``SetProblem``), each graded against the
+    problem's reference answer with math-verify (``label`` and ``cft-data`` start with it)."""
+    from deepcritic.critique import solve_messages
+    from deepcritic.datagen.labeling import graded_solution
+
+    def row(p: Any, outs: list[Completion]) -> dict[str, Any]:
+        return {"problem": p.id, "stage": "solve",
+                "samples": [graded_solution(c.text, c.finish_reason, p.answer, timeout_s) for c in outs]}
+
+    return run_stage(store, "solve", problems, lambda p: stage_key(p.id, "solve", 0),
+                     lambda p: solve_messages(template, p.problem), row, generator, sampling, batch_size)
+
+
+def solved_samples(rows: dict[str, dict[str, Any]], problem_id: str) -> list[dict[str, Any]]:
+    """The graded solutions that :func:`solve_stage` stored for a problem ([] when it has none yet)."""
+    row = rows.get(stage_key(problem_id, "solve", 0))
+    return row["samples"] if row else []
+
+
 def _row(key: str, item: T, outs: list[Completion], row: Callable[[T, list[Completion]], dict]) -> dict[str, Any]:
     error = next((c.error or "request failed" for c in outs if c.finish_reason == "error"), None)
     return {"id": key, "error": error} if error else {"id": key, **row(item, outs)}
+
+
+def stage_key(record_id: str, stage: str, step: int) -> str:
+    """The key of one stage result: unambiguous for any record id (a JSON list)."""
+    return json.dumps([record_id, stage, step], ensure_ascii=False)
 
 
 def rows_by_key(store: ResultStore) -> dict[str, dict[str, Any]]:
@@ -84,7 +104,7 @@ def guard_resume(out_dir: Path, settings: dict[str, Any]) -> None:
                 f"{path.name}): rerun with the same settings to resume, or use a new run dir (hydra.run.dir=...)")
         return
     out_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    write_json(path, current, sort_keys=True)
 
 
 def sha256_text(text: str) -> str:
@@ -115,20 +135,9 @@ def ensure_tiny_model(tiny: TinyModelConfig, path: Path) -> Path:
     Its tokenizer is trained on the synthetic task's critic chats, so the model is the same whatever the
     data. Built in a temporary directory and renamed, so a crash never leaves half a model behind.
     """
-    if (path / "config.json").exists() and (path / "tokenizer.json").exists():
-        return path
-    from deepcritic.chat_data import example_texts, record_example
-    from deepcritic.config import SyntheticConfig
-    from deepcritic.data import generate_synthetic
-    from deepcritic.modeling import build_tiny
+    from deepcritic.modeling import synthetic_tiny_model
 
-    records = generate_synthetic(SyntheticConfig(num_records=64, seed=tiny.seed))
-    model, tokenizer = build_tiny(tiny, example_texts([record_example(r) for r in records]))
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    tmp.replace(path)
-    return path
+    return synthetic_tiny_model(tiny, path, task_seed=tiny.seed)
 
 
 def open_role(role: RoleConfig, out_dir: Path, role_name: str) -> Generator:
@@ -151,25 +160,9 @@ def open_role(role: RoleConfig, out_dir: Path, role_name: str) -> Generator:
 # Outputs
 
 
-def atomic_write_jsonl(rows: Iterable[dict[str, Any]], path: Path) -> int:
-    """Write rows as JSON Lines to a temporary file and rename it over ``path``; returns the count."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    n = 0
-    with tmp.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-            n += 1
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
-    return n
-
-
 def write_summary(out_dir: Path, summary: dict[str, Any], title: str) -> Path:
     """Write ``summary.json`` in ``out_dir`` and print it (rich, when stdout is a terminal: colours)."""
-    path = out_dir / "summary.json"
-    path.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path = write_json(out_dir / "summary.json", summary)
     try:
         from rich.console import Console
 

@@ -15,8 +15,8 @@ Everything is a pure function of its inputs and the seed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

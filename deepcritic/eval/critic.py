@@ -1,14 +1,17 @@
-"""Running a critic over step-labeled solutions and turning its outputs into prediction rows."""
+"""Running a critic over step-labeled solutions and turning its outputs into prediction rows: the one evaluation
+that ``deepcritic eval``, the demo's held-out evaluations and its dev curve all use."""
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from deepcritic.config import SamplingConfig
 from deepcritic.critique import build_critic_messages, parse_critique
 from deepcritic.data.records import StepRecord
 from deepcritic.eval.metrics import majority_vote
 from deepcritic.generation import Completion, Generator
+from deepcritic.store import ResultStore, rows_in_order, run_pending
 
 
 def sample_row(completion: Completion, num_steps: int) -> dict[str, Any]:
@@ -35,6 +38,23 @@ def critique(critic: Generator, items: Sequence[tuple[str, list[str]]], sampling
     """The critic's completions for each (problem, steps) pair, in order."""
     prompts = [build_critic_messages(problem, steps, template) for problem, steps in items]
     return critic.generate(prompts, sampling)
+
+
+def critique_batch(critic: Generator, batch: Sequence[StepRecord], sampling: SamplingConfig,
+                   template: str | None) -> list[dict[str, Any]]:
+    """The prediction row of every record (``{"id", "error"}`` for one whose request failed: it is retried)."""
+    outputs = critique(critic, [(r.problem, r.steps) for r in batch], sampling, template)
+    return [{"id": r.id, "error": next(c.error for c in outs if c.finish_reason == "error")} if failed(outs)
+            else prediction_row(r, outs) for r, outs in zip(batch, outputs)]
+
+
+def critique_records(critic: Generator, records: Sequence[StepRecord], sampling: SamplingConfig,
+                     template: str | None, store: ResultStore, batch_size: int, desc: str) -> list[dict[str, Any]]:
+    """Critique the records ``store`` does not hold yet, ``batch_size`` at a time (appended per batch, so a rerun
+    resumes); returns every record's stored row, in the records' order (failed ones are left out)."""
+    run_pending(records, lambda r: r.id, store, batch_size, lambda b: critique_batch(critic, b, sampling, template),
+                desc=desc)
+    return rows_in_order(store, [r.id for r in records])
 
 
 def chosen_critique(samples: Sequence[dict[str, Any]]) -> tuple[int | None, str]:

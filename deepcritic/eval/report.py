@@ -6,10 +6,12 @@ benchmark with only one class) shows as "—".
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
+
+from deepcritic.store import write_json
 
 DASH = "—"
 
@@ -77,7 +79,7 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[str]]
     Console(width=None if sys.stdout.isatty() else 200).print(table)  # logs and pipes: no squeezed columns
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,7 +93,7 @@ def plot_bars(groups: Mapping[str, Mapping[str, float | None]], title: str, ylab
 
     Values are fractions, drawn as percentages; None draws no bar. Returns ``path``.
     """
-    plt = _pyplot()
+    plt = pyplot()
     names = list(groups)
     series = list(dict.fromkeys(s for g in groups.values() for s in g))
     width = 0.8 / max(len(series), 1)
@@ -119,7 +121,7 @@ def plot_bars(groups: Mapping[str, Mapping[str, float | None]], title: str, ylab
 def plot_curves(curves: Mapping[str, Mapping[int, float | None]], title: str, xlabel: str, ylabel: str,
                 path: Path) -> Path:
     """One line per key of ``curves`` over integer x (e.g. k of Maj@k); fractions drawn as percentages."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for name, points in curves.items():
         xs = sorted(k for k, v in points.items() if v is not None)
@@ -136,12 +138,6 @@ def plot_curves(curves: Mapping[str, Mapping[int, float | None]], title: str, xl
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)
-    return path
-
-
-def write_json(path: Path, data: Any) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return path
 
 

@@ -2,21 +2,24 @@
 and ``verify-vote``, and their metrics (pure functions over stored rows).
 
 A row with an ``error`` key is a failed item (a request failed after every retry); the runner does not
-store it, so a rerun retries it. Answers are graded with math-verify (:mod:`deepcritic.eval.answers`).
+store it, so a rerun retries it. Answers are graded with math-verify (:mod:`deepcritic.answers`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any
 
+from deepcritic.answers import answers_match, extract_boxed, parse_answer, parse_reference, vote
 from deepcritic.config import SamplingConfig
+from deepcritic.critique import revise_messages, solve_messages
 from deepcritic.data import split_steps
-from deepcritic.eval.answers import answers_match, extract_boxed, parse_answer, parse_reference, vote
+from deepcritic.data.problems import MathProblem
 from deepcritic.eval.critic import chosen_critique, critique, sample_row
-from deepcritic.eval.problems import MathProblem
-from deepcritic.eval.prompts import revise_messages, solve_messages
 from deepcritic.generation import Completion, Generator
+from deepcritic.store import ResultStore, run_pending
 
 
 @dataclass(frozen=True)
@@ -226,3 +229,17 @@ def verify_metrics(rows: Sequence[dict], ks: Sequence[int]) -> dict[str, Any]:
         "critic_parse_rate": _mean([float(v is not None) for v in verdicts]),
         "maj": maj,
     }
+
+
+def run_problem_sets(problem_sets: dict[str, list[MathProblem]], folder: Path, batch_size: int,
+                     step: Callable[[list[MathProblem]], list[dict]],
+                     metrics: Callable[[list[dict]], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """For every problem set: ``step`` over the problems ``<folder>/<set>.jsonl`` does not hold yet,
+    ``batch_size`` at a time (appended per batch, so a rerun resumes), then ``metrics`` over the set's rows."""
+    per_set = {}
+    for name, problems in problem_sets.items():
+        store = ResultStore(folder / f"{name}.jsonl")
+        run_pending(problems, lambda p: p.id, store, batch_size, step, desc=name)
+        done = {p.id for p in problems}
+        per_set[name] = metrics([r for r in store.rows() if r["id"] in done])
+    return per_set

@@ -18,21 +18,37 @@ from pathlib import Path
 from typing import Any
 
 from deepcritic.config import CFTDataConfig
-from deepcritic.datagen.cft import Candidate, agrees, cft_row, normalized_critique, pick, read_candidates, read_conclusion
-from deepcritic.datagen.labeling import graded_solution
-from deepcritic.datagen.problems import SetProblem, load_problem_sets
-from deepcritic.datagen.stages import (
-    ResultStore, atomic_write_jsonl, guard_resume, open_role, role_identity, rows_by_key, run_stage, sha256_text,
-    stage_key, write_summary,
+from deepcritic.critique import fill, load_template
+from deepcritic.data.problems import SetProblem, load_problem_sets
+from deepcritic.datagen.cft import (
+    Candidate,
+    agrees,
+    cft_row,
+    normalized_critique,
+    pick,
+    read_candidates,
+    read_conclusion,
 )
-from deepcritic.eval.prompts import fill, load_prompt, solve_messages
+from deepcritic.datagen.stages import (
+    guard_resume,
+    open_role,
+    role_identity,
+    rows_by_key,
+    run_stage,
+    sha256_text,
+    solve_stage,
+    solved_samples,
+    stage_key,
+    write_summary,
+)
 from deepcritic.generation import Completion, Generator
 from deepcritic.runtime import run_dir
+from deepcritic.store import ResultStore, atomic_write_jsonl
 
 
 def main(cfg: CFTDataConfig) -> dict:
     out_dir = run_dir()
-    template = load_prompt(cfg.critique_template, "cft_critique.txt", ("problem", "solution"))
+    template = load_template("cft_critique", cfg.critique_template)
     generate = cfg.candidates.source == "generate"
     _guard(cfg, template, generate, out_dir)  # before the models load: a refused resume should fail fast
     if not generate:
@@ -47,7 +63,7 @@ def main(cfg: CFTDataConfig) -> dict:
 
 def _guard(cfg: CFTDataConfig, template: str, generate: bool, out_dir: Path) -> None:
     """Stored solutions and critiques depend on the models, their sampling, the prompts and the grading."""
-    solve = load_prompt(cfg.solve_template, "solve.txt", ("problem",)) if generate else ""
+    solve = load_template("solve", cfg.solve_template) if generate else ""
     guard_resume(out_dir, {"teacher": role_identity(cfg.teacher), "critique_template": sha256_text(template),
                            "generator": role_identity(cfg.generator) if generate else None,
                            "solve_template": sha256_text(solve) if generate else None, "reference": cfg.reference})
@@ -62,15 +78,10 @@ def cft_data(cfg: CFTDataConfig, teacher: Generator, template: str, out_dir: Pat
     store = ResultStore(out_dir / "stages.jsonl")
     runs: dict[str, Any] = {}
     if generate:
-        solve = load_prompt(cfg.solve_template, "solve.txt", ("problem",))
+        solve = load_template("solve", cfg.solve_template)
 
-        def solve_row(p: SetProblem, outs: list[Completion]) -> dict:
-            return {"problem": p.id, "stage": "solve",
-                    "samples": [graded_solution(c.text, c.finish_reason, p.answer, cfg.answer_timeout_s) for c in outs]}
-
-        runs["solve"] = run_stage(store, "solve", problems, lambda p: stage_key(p.id, "solve", 0),
-                                  lambda p: solve_messages(solve, p.problem), solve_row, generator,
-                                  cfg.generator.sampling, cfg.batch_size)
+        runs["solve"] = solve_stage(store, problems, generator, cfg.generator.sampling, solve, cfg.batch_size,
+                                    cfg.answer_timeout_s)
         candidates = _sampled_candidates(problems, rows_by_key(store))
     candidates = candidates or []
 
@@ -94,8 +105,7 @@ def _sampled_candidates(problems: list[SetProblem], rows: dict[str, dict]) -> li
     """One candidate per sampled solution with text (ids ``<problem id>#<k>``), graded against the reference."""
     out = []
     for p in problems:
-        row = rows.get(stage_key(p.id, "solve", 0))
-        for k, s in enumerate(row["samples"] if row else []):
+        for k, s in enumerate(solved_samples(rows, p.id)):
             if s["text"].strip():
                 out.append(Candidate(f"{p.id}#{k}", p.problem, s["text"], p.answer, bool(s["correct"])))
     return out

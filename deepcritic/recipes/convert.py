@@ -6,7 +6,6 @@ summarize (records, with an error, without, skipped by reason) to the console an
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from rich.console import Console
@@ -16,6 +15,7 @@ from deepcritic.config import ConvertConfig
 from deepcritic.data import load_records, write_jsonl
 from deepcritic.data.summary import summarize
 from deepcritic.runtime import run_dir
+from deepcritic.store import write_json
 
 
 def main(cfg: ConvertConfig) -> dict:
@@ -26,7 +26,7 @@ def main(cfg: ConvertConfig) -> dict:
     write_jsonl(result.records, output)
 
     summary = {**summarize(result), "output": str(output), "source": cfg.data.source, "input": cfg.data.path}
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_json(out_dir / "summary.json", summary)
     _print_summary(summary)
     return summary
 

@@ -14,21 +14,20 @@ from pathlib import Path
 
 from deepcritic import tracking
 from deepcritic.config import DataConfig, EvalConfig, sections
+from deepcritic.critique import load_template
 from deepcritic.data import load_records
 from deepcritic.data.records import StepRecord
 from deepcritic.eval import report
-from deepcritic.eval.critic import critique, failed, prediction_row
+from deepcritic.eval.critic import critique_records
 from deepcritic.eval.metrics import average_metrics, benchmark_metrics, default_ks
-from deepcritic.eval.prompts import load_critic_template
-from deepcritic.eval.runner import run_pending
-from deepcritic.eval.store import ResultStore
 from deepcritic.generation import shared_generator
 from deepcritic.runtime import run_dir
+from deepcritic.store import ResultStore, write_json
 
 
 def main(cfg: EvalConfig) -> dict:
     out_dir = run_dir()
-    template = load_critic_template(cfg.model.template)
+    template = load_template("critic", cfg.model.template)
     data = sections(cfg.benchmarks, DataConfig, "benchmarks")
     benchmarks = {name: _records(d, cfg.limit, out_dir / "rejects" / f"{name}.jsonl") for name, d in data.items()}
     ks = list(cfg.maj_k or default_ks(cfg.sampling.n))
@@ -38,9 +37,7 @@ def main(cfg: EvalConfig) -> dict:
     per_benchmark, predictions = {}, {}
     for name, records in benchmarks.items():
         store = ResultStore(out_dir / "predictions" / f"{name}.jsonl")
-        run_pending(records, lambda r: r.id, store, cfg.batch_size,
-                    lambda batch: _critique_batch(critic, batch, cfg, template), desc=name)
-        predictions[name] = _rows_in_order(store, records)
+        predictions[name] = critique_records(critic, records, cfg.sampling, template, store, cfg.batch_size, desc=name)
         per_benchmark[name] = benchmark_metrics(predictions[name], ks)
 
     metrics = {
@@ -59,18 +56,6 @@ def _records(data: DataConfig, limit: int | None, rejects: Path) -> list[StepRec
     return records[:limit] if limit is not None else records
 
 
-def _critique_batch(critic, batch: list[StepRecord], cfg: EvalConfig, template: str) -> list[dict]:
-    outputs = critique(critic, [(r.problem, r.steps) for r in batch], cfg.sampling, template)
-    return [{"id": r.id, "error": next(c.error for c in outs if c.finish_reason == "error")} if failed(outs)
-            else prediction_row(r, outs) for r, outs in zip(batch, outputs)]
-
-
-def _rows_in_order(store: ResultStore, records: list[StepRecord]) -> list[dict]:
-    """The stored rows of this run's records (a row from an earlier, larger run is left out)."""
-    by_id = {row["id"]: row for row in store.rows()}
-    return [by_id[r.id] for r in records if r.id in by_id]
-
-
 def _prediction_table(rows: list[dict], limit: int = 200) -> tuple[list[str], list[list]]:
     """A wandb table of the first ``limit`` records: label, majority verdict, first sample (cut to 2000 chars)."""
     columns = ["id", "label", "majority", "verdict_0", "critique_0"]
@@ -79,7 +64,7 @@ def _prediction_table(rows: list[dict], limit: int = 200) -> tuple[list[str], li
 
 
 def _write_outputs(out_dir: Path, metrics: dict, predictions: dict[str, list[dict]], wandb_run) -> None:
-    report.write_json(out_dir / "metrics.json", metrics)
+    write_json(out_dir / "metrics.json", metrics)
     markdown = report.eval_markdown(metrics)
     (out_dir / "metrics.md").write_text(markdown, encoding="utf-8")
     groups = {name: {"acc_error": m["acc_error"], "acc_correct": m["acc_correct"], "F1": m["f1"]}

@@ -9,7 +9,6 @@ JSONL, pass rate in ``meta``), metrics.json and the pass-rate histogram (PNG, al
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -20,12 +19,11 @@ from deepcritic.critique import load_template
 from deepcritic.data import load_records, write_jsonl
 from deepcritic.data.records import StepRecord
 from deepcritic.eval.critic import critique, failed
-from deepcritic.eval.runner import run_pending
-from deepcritic.eval.store import ResultStore
 from deepcritic.generation import shared_generator
 from deepcritic.grpo.passrate import keep, pass_rate, plot_histogram, sample_passes, summary
 from deepcritic.grpo.trainer import reward_rules
 from deepcritic.runtime import run_dir
+from deepcritic.store import ResultStore, run_pending, write_json
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +31,7 @@ log = logging.getLogger(__name__)
 def main(cfg: FilterConfig) -> dict:
     out_dir = run_dir()
     records = load_records(cfg.data, rejects_default=out_dir / "rejects.jsonl").records
-    template = load_template(cfg.model.template)
+    template = load_template("critic", cfg.model.template)
     wandb_run = tracking.start_run(cfg.logger, asdict(cfg), out_dir, f"filter-{out_dir.name}")
 
     store = ResultStore(out_dir / "samples.jsonl")  # the critic starts only if some record is not done yet
@@ -51,7 +49,7 @@ def main(cfg: FilterConfig) -> dict:
     png = plot_histogram(rates, cfg.sampling.n, cfg.min_pass, cfg.max_pass,
                          f"{Path(cfg.model.name_or_path).name}: pass rate over {cfg.sampling.n} samples",
                          out_dir / "pass_rate_histogram.png")
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    write_json(out_dir / "metrics.json", metrics)
     _log_wandb(wandb_run, metrics, png)
     tracking.finish(wandb_run)
     print(f"filter: kept {metrics['kept']} of {metrics['records']} records "

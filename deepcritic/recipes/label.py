@@ -17,22 +17,29 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from deepcritic.answers import extract_boxed, is_correct
 from deepcritic.config import LabelConfig
+from deepcritic.critique import load_template
 from deepcritic.data.mc import SampledSolution, mc_record, step_estimates
+from deepcritic.data.problems import SetProblem, load_problem_sets
 from deepcritic.data.records import StepRecord
-from deepcritic.datagen.labeling import (
-    CONTINUE_PLACEHOLDERS, continue_messages, graded_solution, plan, problem_outcome, solution_id,
-)
-from deepcritic.datagen.problems import SetProblem, load_problem_sets
+from deepcritic.datagen.labeling import continue_messages, plan, problem_outcome, solution_id
 from deepcritic.datagen.stages import (
-    ResultStore, atomic_write_jsonl, guard_resume, open_role, role_identity, rows_by_key, run_stage, sampling_with,
-    sha256_text, stage_key, write_summary,
+    guard_resume,
+    open_role,
+    role_identity,
+    rows_by_key,
+    run_stage,
+    sampling_with,
+    sha256_text,
+    solve_stage,
+    solved_samples,
+    stage_key,
+    write_summary,
 )
-from deepcritic.eval.answers import extract_boxed, is_correct
-from deepcritic.eval.prompts import SOLVE_PLACEHOLDERS, load_prompt, solve_messages
 from deepcritic.generation import Completion, Generator
 from deepcritic.runtime import run_dir
-
+from deepcritic.store import ResultStore, atomic_write_jsonl
 
 Rollout = tuple[SetProblem, int, list[str], int]  # (problem, solution index, steps, 0-based last prefix step)
 
@@ -40,8 +47,7 @@ Rollout = tuple[SetProblem, int, list[str], int]  # (problem, solution index, st
 def main(cfg: LabelConfig) -> dict:
     out_dir = run_dir()
     problems, skipped = load_problem_sets(cfg.problems, cfg.limit, cfg.reference)
-    templates = (load_prompt(cfg.solve_template, "solve.txt", SOLVE_PLACEHOLDERS),
-                 load_prompt(cfg.continue_template, "continue.txt", CONTINUE_PLACEHOLDERS))
+    templates = (load_template("solve", cfg.solve_template), load_template("continue", cfg.continue_template))
     _guard(cfg, templates, out_dir)  # before the generator loads: a refused resume should fail fast
     generator = open_role(cfg.generator, out_dir, "generator")
     return label(cfg, problems, generator, templates, out_dir, skipped)
@@ -62,13 +68,8 @@ def label(cfg: LabelConfig, problems: list[SetProblem], generator: Generator, te
     store = ResultStore(out_dir / "stages.jsonl")
     runs: dict[str, Any] = {}
 
-    def solve_row(p: SetProblem, outs: list[Completion]) -> dict:
-        return {"problem": p.id, "stage": "solve",
-                "samples": [graded_solution(c.text, c.finish_reason, p.answer, cfg.answer_timeout_s) for c in outs]}
-
-    runs["solve"] = run_stage(store, "solve", problems, lambda p: stage_key(p.id, "solve", 0),
-                              lambda p: solve_messages(solve_template, p.problem), solve_row, generator,
-                              cfg.generator.sampling, cfg.batch_size)
+    runs["solve"] = solve_stage(store, problems, generator, cfg.generator.sampling, solve_template, cfg.batch_size,
+                                cfg.answer_timeout_s)
     rows = rows_by_key(store)
     chosen = {p.id: plan(_samples(rows, p), cfg.num_correct, cfg.max_steps) for p in problems if _samples(rows, p)}
 
@@ -111,8 +112,7 @@ def _rollout_items(problems: list[SetProblem], chosen: dict[str, list[int]], row
 
 
 def _samples(rows: dict[str, dict], p: SetProblem) -> list[dict]:
-    row = rows.get(stage_key(p.id, "solve", 0))
-    return row["samples"] if row else []
+    return solved_samples(rows, p.id)
 
 
 def _records(cfg: LabelConfig, problems: list[SetProblem], chosen: dict[str, list[int]], rows: dict[str, dict],

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from functools import partial
+from pathlib import Path
+from typing import Any
 
 from deepcritic import tracking
-from deepcritic.config import ProblemsConfig, RefineConfig, sections
+from deepcritic.config import RefineConfig
+from deepcritic.critique import load_template
+from deepcritic.data.problems import load_benchmarks
 from deepcritic.eval import report
-from deepcritic.eval.problems import load_problems
-from deepcritic.eval.prompts import REVISE_PLACEHOLDERS, SOLVE_PLACEHOLDERS, load_critic_template, load_prompt
-from deepcritic.eval.runner import run_pending
-from deepcritic.eval.solving import Prompts, refine_metrics, refine_step
-from deepcritic.eval.store import ResultStore
+from deepcritic.eval.solving import Prompts, refine_metrics, refine_step, run_problem_sets
 from deepcritic.generation import shared_generator
 from deepcritic.runtime import run_dir
 
@@ -32,24 +32,25 @@ COLUMNS = [("problems", "problems", "int"), ("acc before", "accuracy_before", "p
 
 def main(cfg: RefineConfig) -> dict:
     out_dir = run_dir()
-    prompts = Prompts(solve=load_prompt(cfg.solve_template, "solve.txt", SOLVE_PLACEHOLDERS),
-                      revise=load_prompt(cfg.revise_template, "revise.txt", REVISE_PLACEHOLDERS),
-                      critic=load_critic_template(cfg.critic.model.template))
-    problem_sets = {name: load_problems(p, cfg.limit)
-                    for name, p in sections(cfg.benchmarks, ProblemsConfig, "benchmarks").items()}
+    prompts = Prompts(solve=load_template("solve", cfg.solve_template),
+                      revise=load_template("revise", cfg.revise_template),
+                      critic=load_template("critic", cfg.critic.model.template))
+    problem_sets = load_benchmarks(cfg.benchmarks, cfg.limit)
     wandb_run = tracking.start_run(cfg.logger, asdict(cfg), out_dir, f"refine-{out_dir.name}")
 
     generator = shared_generator(cfg.generator.model, cfg.generator.rollout)
     critic = shared_generator(cfg.critic.model, cfg.critic.rollout)
     step = partial(refine_step, generator, critic, gen_sampling=cfg.generator.sampling,
                    critic_sampling=cfg.critic.sampling, prompts=prompts, timeout_s=cfg.answer_timeout_s)
-    per_benchmark = {}
-    for name, problems in problem_sets.items():
-        store = ResultStore(out_dir / "refine" / f"{name}.jsonl")
-        run_pending(problems, lambda p: p.id, store, cfg.batch_size, lambda batch: step(batch), desc=name)
-        done = {p.id for p in problems}
-        per_benchmark[name] = refine_metrics([r for r in store.rows() if r["id"] in done])
+    per_benchmark = run_problem_sets(problem_sets, out_dir / "refine", cfg.batch_size, step, refine_metrics)
 
+    metrics = _write_report(cfg, per_benchmark, out_dir, wandb_run)
+    tracking.finish(wandb_run)
+    return metrics
+
+
+def _write_report(cfg: RefineConfig, per_benchmark: dict, out_dir: Path, wandb_run: Any) -> dict:
+    """metrics.json, metrics.md, the before / after plot and the wandb tables."""
     average = report.mean_over(per_benchmark, ["accuracy_before", "accuracy", "revised_rate", "flag_rate_on_wrong",
                                                "flag_rate_on_right", "critic_parse_rate"])
     metrics = {"recipe": "refine", "model": cfg.critic.model.name_or_path,
@@ -65,5 +66,4 @@ def main(cfg: RefineConfig) -> dict:
             "were wrong (right).")
     report.write_run_outputs(out_dir, metrics, "Critique-guided refinement", header, rows, note,
                              {"accuracy": plot}, wandb_run, "refine")
-    tracking.finish(wandb_run)
     return metrics

@@ -17,6 +17,7 @@ from deepcritic.errors import DeepcriticError
 from deepcritic.eval import report
 from deepcritic.eval.compare import comparison, has_metric, run_labels
 from deepcritic.runtime import run_dir
+from deepcritic.store import write_json
 
 
 def main(cfg: ReportConfig) -> dict:
@@ -39,7 +40,7 @@ def main(cfg: ReportConfig) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text(markdown, encoding="utf-8")
     result = {"metric": metric, "runs": [str(r) for r in runs], "table": table}
-    report.write_json(out_dir / "report.json", result)
+    write_json(out_dir / "report.json", result)
     groups = {c: {label: table[label][c] for label in table} for c in columns}
     if not metric.startswith("mean_"):  # fractions only; lengths are not percentages
         report.plot_bars(groups, f"{metric} by benchmark", f"{metric} (%)", out_dir / "report.png")

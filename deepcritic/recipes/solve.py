@@ -13,14 +13,12 @@ from dataclasses import asdict
 from functools import partial
 
 from deepcritic import tracking
-from deepcritic.config import ProblemsConfig, SolveConfig, sections
+from deepcritic.config import SolveConfig
+from deepcritic.critique import load_template
+from deepcritic.data.problems import load_benchmarks
 from deepcritic.eval import report
 from deepcritic.eval.metrics import default_ks
-from deepcritic.eval.problems import load_problems
-from deepcritic.eval.prompts import SOLVE_PLACEHOLDERS, load_prompt
-from deepcritic.eval.runner import run_pending
-from deepcritic.eval.solving import Prompts, solve_metrics, solve_step
-from deepcritic.eval.store import ResultStore
+from deepcritic.eval.solving import Prompts, run_problem_sets, solve_metrics, solve_step
 from deepcritic.generation import shared_generator
 from deepcritic.runtime import run_dir
 
@@ -30,21 +28,16 @@ COLUMNS = [("problems", "problems", "int"), ("accuracy", "accuracy", "pct"), ("p
 
 def main(cfg: SolveConfig) -> dict:
     out_dir = run_dir()
-    prompts = Prompts(solve=load_prompt(cfg.solve_template, "solve.txt", SOLVE_PLACEHOLDERS))
-    problem_sets = {name: load_problems(p, cfg.limit)
-                    for name, p in sections(cfg.benchmarks, ProblemsConfig, "benchmarks").items()}
+    prompts = Prompts(solve=load_template("solve", cfg.solve_template))
+    problem_sets = load_benchmarks(cfg.benchmarks, cfg.limit)
     ks = list(cfg.maj_k or default_ks(cfg.generator.sampling.n))
     wandb_run = tracking.start_run(cfg.logger, asdict(cfg), out_dir, f"solve-{out_dir.name}")
 
     generator = shared_generator(cfg.generator.model, cfg.generator.rollout)
     step = partial(solve_step, generator, sampling=cfg.generator.sampling, prompts=prompts, ks=ks,
                    timeout_s=cfg.answer_timeout_s)
-    per_benchmark = {}
-    for name, problems in problem_sets.items():
-        store = ResultStore(out_dir / "solutions" / f"{name}.jsonl")
-        run_pending(problems, lambda p: p.id, store, cfg.batch_size, lambda batch: step(batch), desc=name)
-        done = {p.id for p in problems}
-        per_benchmark[name] = solve_metrics([r for r in store.rows() if r["id"] in done], ks)
+    per_benchmark = run_problem_sets(problem_sets, out_dir / "solutions", cfg.batch_size, step,
+                                     partial(solve_metrics, ks=ks))
 
     average = report.mean_over(per_benchmark, ["accuracy", "first_sample_accuracy", "pass@n", "answer_rate",
                                                "mean_tokens"])

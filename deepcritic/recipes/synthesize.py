@@ -22,17 +22,35 @@ from typing import Any
 from deepcritic.config import SynthesizeConfig
 from deepcritic.critique import build_critic_messages, load_template
 from deepcritic.critique.synthesis import (
-    Candidate, assemble, choose, critique_body, critique_span, expected_judgment, initial_erred, judged_sample,
-    load_stage_template, mix, outcome, stage_key, stage_messages, stage_stats, template_info,
+    Candidate,
+    assemble,
+    choose,
+    critique_body,
+    critique_span,
+    expected_judgment,
+    initial_erred,
+    judged_sample,
+    mix,
+    outcome,
+    stage_messages,
+    stage_stats,
+    template_info,
 )
 from deepcritic.data import load_records
 from deepcritic.data.records import StepRecord
 from deepcritic.datagen.stages import (
-    ResultStore, atomic_write_jsonl, guard_resume, open_role, role_identity, rows_by_key, run_stage, sampling_with,
+    guard_resume,
+    open_role,
+    role_identity,
+    rows_by_key,
+    run_stage,
+    sampling_with,
+    stage_key,
     write_summary,
 )
 from deepcritic.generation import Completion, Generator
 from deepcritic.runtime import run_dir
+from deepcritic.store import ResultStore, atomic_write_jsonl
 
 Item = tuple[StepRecord, int]  # (record, 0-based step)
 
@@ -48,10 +66,10 @@ class Templates:
     info: dict[str, dict[str, str]]
 
     @classmethod
-    def load(cls, cfg: SynthesizeConfig) -> "Templates":
+    def load(cls, cfg: SynthesizeConfig) -> Templates:
         paths = {"initial": cfg.initial_template, "in_depth": cfg.in_depth_template, "merge": cfg.merge_template}
-        texts = {stage: load_stage_template(stage, path) for stage, path in paths.items()}
-        texts["critic"] = load_template(cfg.critic_template)
+        texts = {stage: load_template(stage, path) for stage, path in paths.items()}
+        texts["critic"] = load_template("critic", cfg.critic_template)
         info = {stage: template_info(stage, paths[stage], texts[stage]) for stage in paths}
         info["critic"] = template_info("critic.txt", cfg.critic_template, texts["critic"])
         return cls(**texts, info=info)

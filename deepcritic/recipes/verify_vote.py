@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from functools import partial
+from pathlib import Path
+from typing import Any
 
 from deepcritic import tracking
-from deepcritic.config import ProblemsConfig, RefineConfig, sections
+from deepcritic.config import RefineConfig
+from deepcritic.critique import load_template
+from deepcritic.data.problems import load_benchmarks
 from deepcritic.eval import report
 from deepcritic.eval.metrics import default_ks
-from deepcritic.eval.problems import load_problems
-from deepcritic.eval.prompts import SOLVE_PLACEHOLDERS, load_critic_template, load_prompt
-from deepcritic.eval.runner import run_pending
-from deepcritic.eval.solving import Prompts, verify_metrics, verify_step
-from deepcritic.eval.store import ResultStore
+from deepcritic.eval.solving import Prompts, run_problem_sets, verify_metrics, verify_step
 from deepcritic.generation import shared_generator
 from deepcritic.runtime import run_dir
 
@@ -31,10 +31,9 @@ COLUMNS = [("problems", "problems", "int"), ("verified vote", "accuracy", "pct")
 
 def main(cfg: RefineConfig) -> dict:
     out_dir = run_dir()
-    prompts = Prompts(solve=load_prompt(cfg.solve_template, "solve.txt", SOLVE_PLACEHOLDERS),
-                      critic=load_critic_template(cfg.critic.model.template))
-    problem_sets = {name: load_problems(p, cfg.limit)
-                    for name, p in sections(cfg.benchmarks, ProblemsConfig, "benchmarks").items()}
+    prompts = Prompts(solve=load_template("solve", cfg.solve_template),
+                      critic=load_template("critic", cfg.critic.model.template))
+    problem_sets = load_benchmarks(cfg.benchmarks, cfg.limit)
     ks = default_ks(cfg.generator.sampling.n)
     wandb_run = tracking.start_run(cfg.logger, asdict(cfg), out_dir, f"verify-vote-{out_dir.name}")
 
@@ -42,13 +41,16 @@ def main(cfg: RefineConfig) -> dict:
     critic = shared_generator(cfg.critic.model, cfg.critic.rollout)
     step = partial(verify_step, generator, critic, gen_sampling=cfg.generator.sampling,
                    critic_sampling=cfg.critic.sampling, prompts=prompts, ks=ks, timeout_s=cfg.answer_timeout_s)
-    per_benchmark = {}
-    for name, problems in problem_sets.items():
-        store = ResultStore(out_dir / "verify_vote" / f"{name}.jsonl")
-        run_pending(problems, lambda p: p.id, store, cfg.batch_size, lambda batch: step(batch), desc=name)
-        done = {p.id for p in problems}
-        per_benchmark[name] = verify_metrics([r for r in store.rows() if r["id"] in done], ks)
+    per_benchmark = run_problem_sets(problem_sets, out_dir / "verify_vote", cfg.batch_size, step,
+                                     partial(verify_metrics, ks=ks))
 
+    metrics = _write_report(cfg, per_benchmark, ks, out_dir, wandb_run)
+    tracking.finish(wandb_run)
+    return metrics
+
+
+def _write_report(cfg: RefineConfig, per_benchmark: dict, ks: list[int], out_dir: Path, wandb_run: Any) -> dict:
+    """metrics.json, metrics.md, the voting curves and the wandb tables."""
     average = report.mean_over(per_benchmark, [key for _, key, kind in COLUMNS if kind == "pct"])
     metrics = {"recipe": "verify-vote", "model": cfg.critic.model.name_or_path,
                "generator": cfg.generator.model.name_or_path, "critic": cfg.critic.model.name_or_path,
@@ -66,5 +68,4 @@ def main(cfg: RefineConfig) -> dict:
             "plain majority when it accepts none (fallback); accept precision: accepted solutions that are correct.")
     report.write_run_outputs(out_dir, metrics, "Critic-verified majority voting", header, rows, note,
                              {"voting": plot}, wandb_run, "verify-vote")
-    tracking.finish(wandb_run)
     return metrics

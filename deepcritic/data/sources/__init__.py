@@ -9,8 +9,9 @@ rules leave out (PRM800K ``give_up``), which is counted but is not an error.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ mapped or same-named value, else the default name (file stem or Hub name).
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from deepcritic.data.sources import FieldProblem, require_object
 

@@ -150,5 +150,5 @@ def _field(obj: dict, name: str, kind: type, expected: str, prefix: str = "") ->
 
 def _stable_id(labeler: Any, timestamp: Any, problem: Any) -> str:
     """``prm800k-`` + the first 16 hex digits of sha1(labeler|timestamp|problem)."""
-    key = f"{labeler}|{timestamp}|{problem}".encode("utf-8")
+    key = f"{labeler}|{timestamp}|{problem}".encode()
     return "prm800k-" + hashlib.sha1(key).hexdigest()[:16]
