@@ -21,10 +21,10 @@ prints and logs the count, then drops them (``train.drop_overlong``) or lets the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from deepcritic.config import ChatDataConfig, DataConfig
 from deepcritic.errors import DataError, DeepcriticError

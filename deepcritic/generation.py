@@ -25,9 +25,10 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 from deepcritic.config import ModelConfig, RolloutConfig, SamplingConfig, looks_like_env_name
 from deepcritic.errors import DeepcriticError
@@ -259,21 +260,32 @@ class HFGenerator:
     def __init__(self, model: ModelConfig, rollout: RolloutConfig):
         import torch
 
-        from deepcritic.modeling import load_model, load_tokenizer
+        from deepcritic.modeling import load_model, load_tokenizer, run_precision
 
         self.name = f"hf:{model.name_or_path}"
         self.batch_size = rollout.hf.batch_size
         self.tokenizer = load_tokenizer(model)
         self.tokenizer.padding_side = "left"
-        cuda = torch.cuda.is_available()
-        precision = model.dtype if model.dtype != "auto" else ("bf16" if cuda else "fp32")
-        self.model = load_model(model, precision).to("cuda" if cuda else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.model = load_model(model, run_precision(model.dtype)).to(device)
         self.model.eval()
+
+    @classmethod
+    def from_model(cls, model: Any, tokenizer: Any, batch_size: int, name: str = "hf:in-memory") -> HFGenerator:
+        """A generator over a model already in memory (e.g. the one being trained), used as it is: the caller
+        puts it in eval mode (and back); the tokenizer pads on the left while generating, as before after."""
+        self = cls.__new__(cls)
+        self.name, self.batch_size, self.model, self.tokenizer = name, batch_size, model, tokenizer
+        return self
 
     def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig) -> list[list[Completion]]:
         out: list[list[Completion]] = []
-        for start in range(0, len(prompts), self.batch_size):
-            out += self._batch(prompts[start:start + self.batch_size], sampling)
+        side, self.tokenizer.padding_side = self.tokenizer.padding_side, "left"
+        try:
+            for start in range(0, len(prompts), self.batch_size):
+                out += self._batch(prompts[start:start + self.batch_size], sampling)
+        finally:
+            self.tokenizer.padding_side = side
         return out
 
     def _batch(self, prompts: Sequence[Messages], s: SamplingConfig) -> list[list[Completion]]:

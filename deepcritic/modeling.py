@@ -1,14 +1,23 @@
-"""Models and tokenizers: load one from the Hub or a local path, or build a tiny one with no download.
+"""Models and tokenizers: load one from the Hub or a local path, or build a tiny one with no download; and
+the precision they run in.
 
-The tiny model (``model.from_scratch=true``, ``conf/model/tiny.yaml``) is a random Qwen2 sized by
-``model.tiny``; its tokenizer is a byte-level BPE trained on the run's own text (so any text encodes)
-with Qwen's special tokens and a Qwen-style chat template. CPU demos and every CPU test use it.
+- :func:`resolve_precision` / :func:`run_precision`: ``model.dtype`` -> bf16 | fp16 | fp32, the one rule for
+  training and transformers generation alike (``auto``: bf16 on a CUDA GPU that supports it, fp32 otherwise).
+  vLLM engines take ``model.dtype`` as given, ``auto`` being vLLM's own choice (the checkpoint's dtype).
+- :func:`load_model_and_tokenizer`: what a trainer starts from (a saved model, a checkpoint, or the tiny one).
+- The tiny model (``model.from_scratch=true``, ``conf/model/tiny.yaml``) is a random Qwen2 sized by
+  ``model.tiny``; its tokenizer is a byte-level BPE trained on the run's own text (so any text encodes) with
+  Qwen's special tokens and a Qwen-style chat template. CPU demos and every CPU test use it;
+  :func:`save_tiny_model` is the one place that builds and saves it.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
+from typing import Any
 
 from deepcritic.config import ModelConfig, TinyModelConfig
 from deepcritic.errors import DeepcriticError
@@ -31,6 +40,32 @@ CHAT_TEMPLATE = (
 )
 
 _TORCH_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+PRECISIONS = ("bf16", "fp16", "fp32")
+
+# Qwen chat templates end every turn with this token; generation should stop there.
+END_OF_TURN = "<|im_end|>"
+
+
+def hardware() -> tuple[bool, bool]:
+    """(CUDA available, bf16 supported on it)."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return cuda, cuda and torch.cuda.is_bf16_supported()
+
+
+def resolve_precision(dtype: str, cuda: bool, bf16_supported: bool = True) -> str:
+    """``model.dtype`` -> bf16 | fp16 | fp32. ``auto``: bf16 on a CUDA GPU with bf16 support, else fp32."""
+    if dtype == "auto":
+        return "bf16" if cuda and bf16_supported else "fp32"
+    if dtype not in PRECISIONS:
+        raise DeepcriticError(f"model.dtype = {dtype!r}: use auto, bf16, fp16 or fp32")
+    return dtype
+
+
+def run_precision(dtype: str) -> str:
+    """:func:`resolve_precision` on this machine's hardware."""
+    return resolve_precision(dtype, *hardware())
 
 
 def torch_dtype(precision: str):
@@ -87,6 +122,72 @@ def build_tiny(tiny: TinyModelConfig, texts: Iterable[str], precision: str = "fp
     """(model, tokenizer): the tiny model and a tokenizer trained on ``texts``."""
     tokenizer = build_tiny_tokenizer(texts, tiny.vocab_size, tiny.split_digits)
     return build_tiny_model(tiny, tokenizer, precision), tokenizer
+
+
+def save_tiny_model(tiny: TinyModelConfig, texts: Iterable[str], path: Path, reuse: bool = True) -> tuple[Any, Any]:
+    """Build the tiny model and a tokenizer trained on ``texts``, and save both at ``path`` (vLLM loads paths).
+
+    Written to a temporary directory and renamed, so a crash never leaves half a model. ``reuse``: a model
+    already at ``path`` is kept (a resumed run) and ``(None, None)`` is returned; otherwise it is replaced.
+    Returns the built ``(model, tokenizer)``.
+    """
+    path = Path(path)
+    if reuse and (path / "config.json").is_file() and (path / "tokenizer.json").is_file():
+        return None, None
+    model, tokenizer = build_tiny(tiny, texts)
+    stop_at_end_of_turn(model, tokenizer)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    if path.exists():
+        shutil.rmtree(path)
+    tmp.replace(path)
+    return model, tokenizer
+
+
+def synthetic_tiny_model(tiny: TinyModelConfig, path: Path, task_seed: int = 0) -> Path:
+    """The tiny model whose tokenizer is trained on the synthetic task's critic chats (64 records drawn with
+    ``task_seed``), saved at ``path`` and kept when already there: the model of ``model=tiny`` data generation,
+    the CPU tests and the benchmarks, the same whatever data a run then uses."""
+    from deepcritic.chat_data import example_texts, record_example
+    from deepcritic.config import SyntheticConfig
+    from deepcritic.data import generate_synthetic
+
+    records = generate_synthetic(SyntheticConfig(num_records=64, seed=task_seed))
+    save_tiny_model(tiny, list(example_texts([record_example(r) for r in records])), path, reuse=True)
+    return Path(path)
+
+
+def stop_at_end_of_turn(model: Any, tokenizer: Any) -> None:
+    """Make generation stop at ``<|im_end|>`` too (base models like Qwen2.5-Math stop at ``<|endoftext|>`` only)."""
+    end = tokenizer.convert_tokens_to_ids(END_OF_TURN) if END_OF_TURN in tokenizer.get_vocab() else None
+    gen = model.generation_config
+    if end is None or gen is None:
+        return
+    eos = gen.eos_token_id
+    eos = [] if eos is None else [eos] if isinstance(eos, int) else list(eos)
+    if end not in eos:
+        gen.eos_token_id = eos + [end] if eos else end
+    if gen.pad_token_id is None:
+        gen.pad_token_id = tokenizer.pad_token_id
+
+
+def load_model_and_tokenizer(cfg: ModelConfig, precision: str, texts: Any = None, checkpoint: str | None = None):
+    """The model to train and its tokenizer: loaded, or the tiny one built from ``texts``; from ``checkpoint``
+    when resuming a tiny model.
+
+    A tiny model's tokenizer is trained per run, so a resumed run takes both from its checkpoint; a loaded
+    model resumes through the trainer (weights, optimizer, scheduler, RNG, data position).
+    """
+    if cfg.from_scratch and checkpoint:
+        model, tokenizer = load_model(cfg, precision, path=checkpoint), load_tokenizer(cfg, path=checkpoint)
+    elif cfg.from_scratch:
+        model, tokenizer = build_tiny(cfg.tiny, texts, precision)
+    else:
+        tokenizer = load_tokenizer(cfg)
+        model = load_model(cfg, precision)
+    stop_at_end_of_turn(model, tokenizer)
+    return model, tokenizer
 
 
 def load_tokenizer(cfg: ModelConfig, path: str | None = None):

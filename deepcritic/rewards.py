@@ -27,8 +27,9 @@ the critic what to answer changes nothing but what the critic writes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from deepcritic.critique import FINAL_LINE_RE, ParsedCritique, parse_critique
 

@@ -15,15 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from deepcritic.config import LoggerConfig
+from deepcritic.training.distributed import is_main_process
 
 log = logging.getLogger(__name__)
 
 ONLINE_INIT_TIMEOUT_S = 30.0
-
-
-def is_main_process() -> bool:
-    """True on global rank 0 (or when not launched as several processes)."""
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 def enabled(cfg: LoggerConfig) -> bool:

@@ -1,8 +1,8 @@
 """Our ``grpo`` config -> ``trl.GRPOConfig`` (pure; table-tested in tests/unit/test_grpo_args.py).
 
 The training half (learning rate, schedule, batch and accumulation, precision, DeepSpeed, checkpoints,
-logging) is ``deepcritic.training.trl_kwargs``, shared with SFT; the GRPO half maps ``sampling``,
-``grpo``, ``rollout`` (vLLM colocate / server, or plain generate) onto TRL's names.
+logging) is :func:`deepcritic.training.args.trainer_kwargs`, shared with SFT; :func:`grpo_kwargs` is the GRPO
+half: it maps ``sampling``, ``grpo`` and ``rollout`` (vLLM colocate / server, or plain generate) onto TRL's names.
 
 Batch sizes count completions: ``train.global_batch_size`` = prompts per optimizer step x
 ``sampling.n``. TRL generates once per optimizer step (``steps_per_generation`` = accumulation).
@@ -12,23 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from deepcritic import training
 from deepcritic.config import GRPORecipeConfig
 from deepcritic.errors import DeepcriticError
 
-# trl_kwargs entries that belong to SFTConfig only
-SFT_ONLY = ("max_length", "packing", "completion_only_loss", "assistant_only_loss", "dataset_num_proc")
 
-
-def grpo_kwargs(cfg: GRPORecipeConfig, world: int, *, output_dir: str, cuda: bool, bf16_supported: bool = True,
-                report_to: list[str] | None = None, run_name: str | None = None) -> dict[str, Any]:
-    """Keyword arguments of ``trl.GRPOConfig`` for ``cfg`` on ``world`` processes."""
-    kwargs = training.trl_kwargs(cfg, world, output_dir=output_dir, cuda=cuda, bf16_supported=bf16_supported,
-                                 report_to=report_to, run_name=run_name)
-    for key in SFT_ONLY:
-        kwargs.pop(key, None)
+def grpo_kwargs(cfg: GRPORecipeConfig) -> dict[str, Any]:
+    """What only ``trl.GRPOConfig`` has, for ``cfg``."""
     s, g = cfg.sampling, cfg.grpo
-    kwargs.update(
+    return dict(
         num_generations=s.n, temperature=s.temperature, top_p=s.top_p, max_completion_length=s.max_new_tokens,
         beta=g.beta, epsilon=g.epsilon, epsilon_high=g.epsilon_high, loss_type=g.loss_type,
         scale_rewards=g.scale_rewards, num_iterations=g.num_iterations,
@@ -37,7 +28,6 @@ def grpo_kwargs(cfg: GRPORecipeConfig, world: int, *, output_dir: str, cuda: boo
         remove_unused_columns=False,  # label / num_steps / has_error reach the reward function
         **rollout_kwargs(cfg),
     )
-    return kwargs
 
 
 def rollout_kwargs(cfg: GRPORecipeConfig) -> dict[str, Any]:
@@ -60,12 +50,13 @@ def rollout_kwargs(cfg: GRPORecipeConfig) -> dict[str, Any]:
     return out
 
 
-def to_grpo_config(cfg: GRPORecipeConfig, world: int, **kwargs: Any):
-    """``trl.GRPOConfig`` for ``cfg``. Build it before loading the model (ZeRO-3 then loads it partitioned)."""
+def to_grpo_config(cfg: GRPORecipeConfig, common: dict[str, Any]):
+    """``trl.GRPOConfig`` for ``cfg`` from the shared trainer arguments ``common``. Build it before loading the
+    model (ZeRO-3 then loads it partitioned)."""
     from trl import GRPOConfig
 
     try:
-        return GRPOConfig(**grpo_kwargs(cfg, world, **kwargs))
+        return GRPOConfig(**common, **grpo_kwargs(cfg))
     except ValueError as exc:  # TRL's own consistency checks (batch vs groups ...), phrased for our config
         raise DeepcriticError(f"the grpo settings do not fit together: {exc}") from None
 

@@ -12,8 +12,9 @@ columns; ``has_error`` splits the accuracy metrics; ``id`` names the record in t
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from deepcritic.critique import build_critic_messages
 from deepcritic.data.records import StepRecord

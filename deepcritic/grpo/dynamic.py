@@ -25,7 +25,8 @@ Groups must not straddle processes: each process's generation batch holds whole 
 from __future__ import annotations
 
 import random
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 

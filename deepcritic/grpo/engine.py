@@ -20,17 +20,18 @@ import logging
 import os
 import time
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
-from deepcritic.config import RolloutConfig
+from deepcritic.config import GRPORolloutConfig
 from deepcritic.errors import DeepcriticError
 
 log = logging.getLogger(__name__)
 
 
-def prepare_environment(rollout: RolloutConfig, cuda: bool) -> None:
+def prepare_environment(rollout: GRPORolloutConfig, cuda: bool) -> None:
     """vLLM settings that must be in the environment before the engine starts (CPU: KV-cache size)."""
     if rollout.backend != "vllm":
         return

@@ -19,8 +19,9 @@ Per-batch metrics describe every sampled completion, including the extra rounds 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from deepcritic.critique import parse_critique
 from deepcritic.eval.metrics import critic_f1, harmonic_mean

@@ -10,8 +10,9 @@ removes them before training.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from deepcritic.rewards import RewardRules, judged_verdict
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 from transformers import TrainerCallback
@@ -117,7 +118,7 @@ class DynamicSampler:
     def __init__(self, source: RefillSource, group_size: int, max_rounds: int):
         self.source, self.group_size, self.max_rounds = source, group_size, max_rounds
 
-    def fill(self, trainer: GRPOTrainer, inputs: list[dict], generate: Callable[[list[dict]], dict]) -> dict:
+    def batch(self, trainer: GRPOTrainer, inputs: list[dict], generate: Callable[[list[dict]], dict]) -> dict:
         batches = [generate(inputs)]
         flags = [zero_variance_groups(batches[0]["advantages"], self.group_size)]
         slots = len(flags[0])
@@ -168,7 +169,7 @@ class CriticGRPOTrainer(GRPOTrainer):
         start = time.perf_counter()
         generate = super()._generate_and_score_completions
         if self.dynamic is not None and self.model.training:
-            batch = self.dynamic.fill(self, inputs, generate)
+            batch = self.dynamic.batch(self, inputs, generate)
         else:
             batch = generate(inputs)
         if self.timer is not None:

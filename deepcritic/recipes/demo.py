@@ -25,26 +25,32 @@ import json
 import logging
 import random
 import time
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
-from deepcritic import finetune, tracking
-from deepcritic.config import (ChatDataConfig, DataConfig, DemoConfig, GRPORecipeConfig, LoggerConfig, ModelConfig,
-                               SamplingConfig, SFTRecipeConfig, ensure_valid)
-from deepcritic.critique import build_critic_messages, load_template, parse_critique
+from deepcritic import tracking
+from deepcritic.config import (
+    ChatDataConfig,
+    DataConfig,
+    DemoConfig,
+    LoggerConfig,
+    ModelConfig,
+    SamplingConfig,
+    ensure_valid,
+)
+from deepcritic.critique import build_critic_messages, load_template, packaged_path
 from deepcritic.data import generate_synthetic, write_jsonl
 from deepcritic.data.records import StepRecord
 from deepcritic.eval import report
 from deepcritic.eval.bootstrap import paired_bootstrap_f1
-from deepcritic.eval.critic import critique, prediction_row
+from deepcritic.eval.critic import critique_batch, critique_records
 from deepcritic.eval.metrics import benchmark_metrics, critic_f1
-from deepcritic.eval.runner import run_pending
-from deepcritic.eval.store import ResultStore
-from deepcritic.generation import build_generator
+from deepcritic.generation import HFGenerator, build_generator
+from deepcritic.modeling import save_tiny_model
 from deepcritic.runtime import run_dir
+from deepcritic.store import ResultStore, write_json
 from deepcritic.timing import StageClock
 
 log = logging.getLogger(__name__)
@@ -56,43 +62,35 @@ REPORTED = ("f1", "acc_error", "acc_correct", "parse_rate")
 def main(cfg: DemoConfig) -> dict:
     out = run_dir()
     clock = StageClock()
-    template_path = cfg.model.template or str(resources.files("deepcritic.critique") / "templates/demo_critic.txt")
-    template = load_template(template_path)
+    template_path = cfg.model.template or packaged_path("demo_critic")
+    template = load_template("demo_critic", template_path)
 
     clock.stage("task", "1/7 task: synthetic arithmetic critiques, four disjoint splits")
-    splits, dropped = make_splits(cfg)
-    paths = write_splits(splits, out / "splits")
-    print(f"records: {', '.join(f'{k} {len(v)}' for k, v in splits.items())}; dropped as duplicates of a later "
-          f"split: {dropped}. Example:\n{_example(splits['sft'][0], template)}")
+    splits, dropped, paths = task_splits(cfg, template, out / "splits")
 
     clock.stage("model", "2/7 model: tiny Qwen2 + digit-level tokenizer, from config")
-    init = out / "model-init"
-    model_cfg = build_model(cfg.model, splits, template, init)
+    model_cfg = build_model(cfg.model, splits, template, out / "model-init")
 
     clock.stage("sft", "3/7 SFT on gold critiques (deepcritic sft)")
     sft_result = _run_sft(cfg, model_cfg, template_path, paths["sft"], out)
-    sft_final = Path(sft_result["final_model"])
 
     clock.stage("eval_before", "4/7 evaluate the SFT critic on the held-out split (vLLM, greedy)")
     held_out = splits["held_out"]
-    before = evaluate(sft_final, held_out, cfg, template, out / "predictions" / "held_out_before.jsonl")
-    baselines = trivial_critics(held_out, cfg.eval.baseline_seed)
-    _print_table({"always no wrong step": baselines["always_no_error"], "random step": baselines["random_step"],
-                  "SFT": before["metrics"]}, "held-out split, before GRPO")
+    before = evaluate(Path(sft_result["final_model"]), held_out, cfg, template,
+                      out / "predictions" / "held_out_before.jsonl")
+    baselines = _baselines(held_out, before, cfg)
 
     clock.stage("grpo", "5/7 GRPO on labels only (deepcritic grpo, colocated vLLM)")
     dev_curve = DevCurve(splits["dev"], template, cfg.eval.dev_every, cfg.eval.max_new_tokens)
-    grpo_result = _run_grpo(cfg, sft_final, template_path, paths["grpo"], out, dev_curve)
-    grpo_final = Path(grpo_result["final_model"])
+    grpo_result = _run_grpo(cfg, Path(sft_result["final_model"]), template_path, paths["grpo"], out, dev_curve)
 
     clock.stage("eval_after", "6/7 evaluate the GRPO critic on the same held-out split")
-    after = evaluate(grpo_final, held_out, cfg, template, out / "predictions" / "held_out_after.jsonl")
+    after = evaluate(Path(grpo_result["final_model"]), held_out, cfg, template,
+                     out / "predictions" / "held_out_after.jsonl")
 
     clock.stage("report", "7/7 report")
-    labels = [r.label for r in held_out]
-    boot = paired_bootstrap_f1(labels, before["verdicts"], after["verdicts"], cfg.eval.bootstrap_resamples,
-                               cfg.eval.bootstrap_seed)
-    timings = clock.finish()
+    boot = paired_bootstrap_f1([r.label for r in held_out], before["verdicts"], after["verdicts"],
+                               cfg.eval.bootstrap_resamples, cfg.eval.bootstrap_seed)
     metrics = {
         "before": _pick(before["metrics"]), "after": _pick(after["metrics"]),
         "baselines": {k: _pick(v) for k, v in baselines.items()},
@@ -100,24 +98,31 @@ def main(cfg: DemoConfig) -> dict:
         "held_out_records": len(held_out), "split_records": {k: len(v) for k, v in splits.items()},
         "dropped_duplicates": dropped, "dev_curve": dev_curve.points,
         "sft": _stage_summary(sft_result), "grpo": _stage_summary(grpo_result),
-        "timings": timings, "config": finetune.config_dict(cfg),
+        "timings": clock.finish(), "config": dataclasses.asdict(cfg),
     }
-    report.write_json(out / "metrics.json", metrics)
-    curves = training_curves(out)
-    plot = plot_demo(metrics, curves, out / "plot.png")
-    _print_table({"always no wrong step": metrics["baselines"]["always_no_error"],
-                  "random step": metrics["baselines"]["random_step"], "SFT (before GRPO)": metrics["before"],
-                  "SFT + GRPO (after)": metrics["after"]}, f"held-out split ({len(held_out)} records)")
-    print(f"F1 after - before: {100 * boot.delta:+.1f} points, paired bootstrap 95% CI "
-          f"[{100 * boot.low:+.1f}, {100 * boot.high:+.1f}] ({boot.resamples} resamples); "
-          f"total {timings['total_s'] / 60:.1f} min, mean load average {timings['load_avg_mean']:.2f}")
-    _log_wandb(cfg, out, metrics, curves, plot)
-    print(f"demo outputs in {out}: metrics.json, plot.png, predictions/, splits/, sft/final, grpo/final, wandb/")
+    report_demo(cfg, out, metrics)
     return metrics
+
+
+def _baselines(held_out: list[StepRecord], before: dict, cfg: DemoConfig) -> dict[str, dict]:
+    """The trivial critics on the held-out records, printed beside the SFT critic."""
+    baselines = trivial_critics(held_out, cfg.eval.baseline_seed)
+    _print_table({"always no wrong step": baselines["always_no_error"], "random step": baselines["random_step"],
+                  "SFT": before["metrics"]}, "held-out split, before GRPO")
+    return baselines
 
 
 # ---------------------------------------------------------------------------------------------------
 # 1. Task and 2. model
+
+
+def task_splits(cfg: DemoConfig, template: str, folder: Path) -> tuple[dict, dict[str, int], dict[str, Path]]:
+    """The splits, how many records each lost as a duplicate of a later one, and their files (printed)."""
+    splits, dropped = make_splits(cfg)
+    paths = write_splits(splits, folder)
+    print(f"records: {', '.join(f'{k} {len(v)}' for k, v in splits.items())}; dropped as duplicates of a later "
+          f"split: {dropped}. Example:\n{_example(splits['sft'][0], template)}")
+    return splits, dropped, paths
 
 
 def make_splits(cfg: DemoConfig) -> tuple[dict[str, list[StepRecord]], dict[str, int]]:
@@ -156,14 +161,9 @@ def build_model(model: ModelConfig, splits: dict[str, list[StepRecord]], templat
     """Build (from_scratch) and save the tiny model and its tokenizer; the model config that loads them."""
     if not model.from_scratch:
         return model
-    from deepcritic.modeling import build_tiny
-
     texts = [build_critic_messages(r.problem, r.steps, template)[0]["content"] for r in splits["sft"]]
     texts += [r.meta["critique"] for r in splits["sft"]]
-    network, tokenizer = build_tiny(model.tiny, texts)
-    finetune.stop_at_end_of_turn(network, tokenizer)
-    network.save_pretrained(path)
-    tokenizer.save_pretrained(path)
+    network, tokenizer = save_tiny_model(model.tiny, texts, path, reuse=False)
     t = model.tiny
     print(f"Qwen2: hidden {t.hidden_size}, {t.num_layers} layers, {t.num_heads} heads of "
           f"{t.hidden_size // t.num_heads}, {sum(p.numel() for p in network.parameters()) / 1e6:.2f}M parameters; "
@@ -185,25 +185,26 @@ def _stage_logger(cfg: DemoConfig, stage: str, out: Path) -> LoggerConfig:
 
 
 def _run_sft(cfg: DemoConfig, model: ModelConfig, template: str, data: Path, out: Path) -> dict:
+    """``deepcritic sft`` with the demo's ``sft`` section, on the tiny model and the SFT split's gold critiques."""
     from deepcritic.recipes import sft
 
-    stage = SFTRecipeConfig(
-        model=dataclasses.replace(model, template=template), data=DataConfig(source="contract", path=str(data)),
-        chat=ChatDataConfig(source="records"), train=dataclasses.replace(cfg.sft, output_dir=str(out / "sft")),
+    stage = dataclasses.replace(
+        cfg.sft, model=dataclasses.replace(model, template=template), data=DataConfig(source="contract", path=str(data)),
+        chat=ChatDataConfig(source="records"), train=dataclasses.replace(cfg.sft.train, output_dir=str(out / "sft")),
         logger=_stage_logger(cfg, "sft", out), seed=cfg.seed)
     ensure_valid(stage)
     return sft.main(stage)
 
 
 def _run_grpo(cfg: DemoConfig, start: Path, template: str, data: Path, out: Path, callback: Any) -> dict:
+    """``deepcritic grpo`` with the demo's ``grpo`` section, from the SFT model, on the GRPO split's labels."""
     from deepcritic.recipes import grpo
 
-    g = cfg.grpo
-    stage = GRPORecipeConfig(
-        model=ModelConfig(name_or_path=str(start), dtype=cfg.model.dtype, template=template),
-        data=DataConfig(source="contract", path=str(data)), rollout=cfg.rollout, sampling=g.sampling,
-        reward=g.reward, grpo=g.options, train=dataclasses.replace(g.train, output_dir=str(out / "grpo")),
-        logger=_stage_logger(cfg, "grpo", out), seed=cfg.seed)
+    stage = dataclasses.replace(
+        cfg.grpo, model=ModelConfig(name_or_path=str(start), dtype=cfg.model.dtype, template=template),
+        data=DataConfig(source="contract", path=str(data)),
+        train=dataclasses.replace(cfg.grpo.train, output_dir=str(out / "grpo")), logger=_stage_logger(cfg, "grpo", out),
+        seed=cfg.seed)
     ensure_valid(stage)
     return grpo.main(stage, callbacks=[callback])
 
@@ -219,23 +220,18 @@ def _stage_summary(result: dict) -> dict:
 
 
 def evaluate(model_dir: Path, records: list[StepRecord], cfg: DemoConfig, template: str, path: Path) -> dict:
-    """Greedy critiques of ``records`` with a vLLM engine on ``model_dir``: metrics and verdicts in order."""
+    """Greedy critiques of ``records`` with a vLLM engine on ``model_dir`` (``deepcritic eval``'s own evaluation):
+    metrics and verdicts in order."""
     sampling = SamplingConfig(n=1, temperature=0.0, max_new_tokens=cfg.eval.max_new_tokens, seed=None)
     path.unlink(missing_ok=True)  # a rerun in the same directory evaluates a new model: start fresh
-    store = ResultStore(path)
-    critic = build_generator(ModelConfig(name_or_path=str(model_dir), dtype=cfg.model.dtype), cfg.rollout)
+    critic = build_generator(ModelConfig(name_or_path=str(model_dir), dtype=cfg.model.dtype), cfg.grpo.rollout)
     try:
-        def step(batch: list[StepRecord]) -> list[dict]:
-            outputs = critique(critic, [(r.problem, r.steps) for r in batch], sampling, template)
-            return [prediction_row(r, outs) for r, outs in zip(batch, outputs)]
-
-        run_pending(records, lambda r: r.id, store, cfg.eval.batch_size, step, desc=path.stem)
+        rows = critique_records(critic, records, sampling, template, ResultStore(path), cfg.eval.batch_size,
+                                desc=path.stem)
     finally:
         critic.close()
         del critic
         gc.collect()
-    by_id = {row["id"]: row for row in store.rows()}
-    rows = [by_id[r.id] for r in records]
     return {"metrics": benchmark_metrics(rows, [1]), "verdicts": [row["samples"][0]["verdict"] for row in rows]}
 
 
@@ -254,8 +250,9 @@ def _pick(metrics: dict) -> dict:
 
 
 class DevCurve(TrainerCallback):
-    """Greedy F1 on the dev split at the start of GRPO and every ``every`` steps (HF generate on the
-    trained model itself, so it shows the weights as trained, whatever the engine holds)."""
+    """Greedy F1 on the dev split at the start of GRPO and every ``every`` steps: ``deepcritic eval``'s critique
+    rows from HF generate on the trained model itself, so it shows the weights as trained, whatever the
+    engine holds."""
 
     def __init__(self, records: list[StepRecord], template: str, every: int, max_new_tokens: int, batch: int = 100):
         self.records, self.template, self.every = records, template, every
@@ -272,28 +269,16 @@ class DevCurve(TrainerCallback):
             self.measure(step, model, processing_class)
 
     def measure(self, step: int, model: Any, tokenizer: Any) -> None:
-        import torch
-
         start = time.perf_counter()
-        was_training, side = model.training, tokenizer.padding_side
+        sampling = SamplingConfig(n=1, temperature=0.0, max_new_tokens=self.max_new_tokens, seed=None)
+        was_training = model.training
         model.eval()
-        tokenizer.padding_side = "left"
-        verdicts = []
         try:
-            for i in range(0, len(self.records), self.batch):
-                batch = self.records[i:i + self.batch]
-                prompts = [tokenizer.apply_chat_template(build_critic_messages(r.problem, r.steps, self.template),
-                                                         tokenize=False, add_generation_prompt=True) for r in batch]
-                enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-                with torch.no_grad():
-                    ids = model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                         pad_token_id=tokenizer.pad_token_id)
-                texts = tokenizer.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
-                verdicts += [parse_critique(t, len(r.steps)).first_error for t, r in zip(texts, batch)]
+            rows = critique_batch(HFGenerator.from_model(model, tokenizer, self.batch), self.records, sampling,
+                                  self.template)
         finally:
-            tokenizer.padding_side = side
             model.train(was_training)
-        m = critic_f1(verdicts, [r.label for r in self.records])
+        m = critic_f1([row["samples"][0]["verdict"] for row in rows], [r.label for r in self.records])
         self.points.append({"step": step, "f1": m["f1"], "acc_error": m["acc_error"], "acc_correct": m["acc_correct"]})
         print(f"dev F1 at GRPO step {step}: {_pct(m['f1'])} (acc_error {_pct(m['acc_error'])}, acc_correct "
               f"{_pct(m['acc_correct'])}; {time.perf_counter() - start:.0f} s)")
@@ -301,6 +286,23 @@ class DevCurve(TrainerCallback):
 
 # ---------------------------------------------------------------------------------------------------
 # 7. Report
+
+
+def report_demo(cfg: DemoConfig, out: Path, metrics: dict) -> None:
+    """metrics.json, plot.png, the final table and the wandb run."""
+    write_json(out / "metrics.json", metrics)
+    curves = training_curves(out)
+    plot = plot_demo(metrics, curves, out / "plot.png")
+    _print_table({"always no wrong step": metrics["baselines"]["always_no_error"],
+                  "random step": metrics["baselines"]["random_step"], "SFT (before GRPO)": metrics["before"],
+                  "SFT + GRPO (after)": metrics["after"]}, f"held-out split ({metrics['held_out_records']} records)")
+    lo, hi = metrics["f1_delta_ci95"]
+    timings = metrics["timings"]
+    print(f"F1 after - before: {100 * metrics['f1_delta']:+.1f} points, paired bootstrap 95% CI "
+          f"[{100 * lo:+.1f}, {100 * hi:+.1f}] ({metrics['bootstrap']['resamples']} resamples); "
+          f"total {timings['total_s'] / 60:.1f} min, mean load average {timings['load_avg_mean']:.2f}")
+    _log_wandb(cfg, out, metrics, curves, plot)
+    print(f"demo outputs in {out}: metrics.json, plot.png, predictions/, splits/, sft/final, grpo/final, wandb/")
 
 
 def training_curves(out: Path) -> dict[str, list[tuple[int, float]]]:
@@ -315,7 +317,7 @@ def training_curves(out: Path) -> dict[str, list[tuple[int, float]]]:
 
 def plot_demo(metrics: dict, curves: dict, path: Path) -> Path:
     """Three panels: SFT loss; GRPO reward and dev F1 per step; held-out F1 of every critic with the CI."""
-    plt = report._pyplot()
+    plt = report.pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
     if curves["sft_loss"]:
         axes[0].plot(*zip(*curves["sft_loss"]), color="tab:gray")

@@ -1,0 +1,133 @@
+"""The training run that ``sft``, ``cft`` and ``grpo`` share, parameterised by a :class:`Stage`.
+
+:func:`run` reads top to bottom: the run directory; the hardware and the precision (resolved once); the
+stage prepares what must exist before anything else (GRPO: the vLLM environment, its records, a tiny model
+saved for vLLM to load); the trainer arguments (before the model: with ZeRO-3 in them transformers loads the
+weights already partitioned); one run directory for every rank; the stage's data; the checkpoint to resume
+from (``train.resume=auto``: the newest one); model and tokenizer; the stage's dataset and its metrics
+(over-long examples counted); wandb; the stage's trainer with a preemption callback (SIGTERM: a checkpoint
+at the end of the step, then exit 143); training; the final Hugging Face save with tokenizer, chat template
+and model card under ``<output_dir>/final``; metrics.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any, Protocol
+
+from deepcritic import tracking
+from deepcritic.config import ModelConfig
+from deepcritic.modeling import hardware, load_model_and_tokenizer, resolve_precision
+from deepcritic.preemption import PreemptionCallback, raise_if_preempted
+from deepcritic.runtime import run_dir
+from deepcritic.store import write_json
+from deepcritic.training.args import peft_config, trainer_kwargs
+from deepcritic.training.card import ModelCard, write_model_card
+from deepcritic.training.checkpoints import resolve_resume
+from deepcritic.training.distributed import ensure_process_group_env, same_dir_on_all_ranks, world_size
+
+log = logging.getLogger(__name__)
+
+
+class Stage(Protocol):
+    """What a training recipe says itself; everything else is :func:`run`."""
+
+    name: str  # the recipe: run names, the model card's tag
+
+    def prepare(self, out: Path, cuda: bool) -> ModelConfig:
+        """Before the trainer arguments: set up what must exist first; returns the model to start from."""
+
+    def trainer_args(self, common: dict[str, Any]) -> Any:
+        """The trainer's config object from the shared keyword arguments (plus the stage's own)."""
+
+    def load_data(self, out: Path) -> Any:
+        """Load the training data (``out``: the run directory, e.g. for rejected rows); returns texts a tiny
+        model's tokenizer can be trained on (None when the model is not built here)."""
+
+    def dataset(self, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
+        """The trainer's dataset and the data metrics (counts, lengths) for metrics.json and wandb."""
+
+    def describe(self, size: int, resume_from: str | None) -> str:
+        """The console line that says what is trained on what."""
+
+    def trainer(self, model: Any, tokenizer: Any, args: Any, dataset: Any, peft: Any, callbacks: list) -> Any:
+        """The trainer, with ``callbacks`` (the preemption callback among them)."""
+
+    def final_metrics(self, trainer: Any) -> dict[str, Any]:
+        """The stage's own figures after training (logged values, checks), for metrics.json."""
+
+    def card(self, model: ModelConfig) -> ModelCard:
+        """The model card's content (``model``: the model training started from)."""
+
+
+def run(cfg: Any, stage: Stage) -> dict[str, Any]:
+    """Train ``cfg`` (``model``, ``train``, ``deepspeed``, ``logger``, ``seed`` sections) as ``stage`` says;
+    returns the final metrics and ``final_model`` (the saved model's directory)."""
+    out = Path(cfg.train.output_dir) if cfg.train.output_dir else run_dir()
+    cuda, bf16_ok = hardware()
+    precision = resolve_precision(cfg.model.dtype, cuda, bf16_ok)
+    cfg = dataclasses.replace(cfg, model=stage.prepare(out, cuda))  # GRPO from scratch: the saved tiny model
+    if cfg.deepspeed.stage or cfg.deepspeed.config_file:
+        ensure_process_group_env()
+    args = stage.trainer_args(trainer_kwargs(cfg, world_size(), output_dir=str(out), precision=precision, cuda=cuda,
+                                             report_to=tracking.report_to(cfg.logger), run_name=cfg.logger.name))
+    out = same_dir_on_all_ranks(out)
+    args.output_dir = str(out)
+
+    texts = stage.load_data(out)
+    checkpoint = resolve_resume(cfg.train.resume, out)
+    model, tokenizer = load_model_and_tokenizer(cfg.model, precision, texts, checkpoint)
+    dataset, data_metrics = stage.dataset(tokenizer)
+    if tracking.is_main_process():
+        log.info(stage.describe(len(dataset), checkpoint))
+
+    wandb_run = tracking.start_run(cfg.logger, dataclasses.asdict(cfg), out, default_name=f"{stage.name}-{out.name}")
+    tracking.log_summary(wandb_run, data_metrics)
+    preempt = PreemptionCallback()  # SIGTERM: checkpoint at the end of the step, then exit 143
+    trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), [preempt])
+    result = trainer.train(resume_from_checkpoint=checkpoint)
+    raise_if_preempted(preempt, out, cleanup=lambda: tracking.finish(wandb_run))
+
+    extra = stage.final_metrics(trainer)
+    final = out / "final"
+    save_final(trainer, final)
+    metrics = {**train_metrics(result, trainer), **extra, **data_metrics}
+    if trainer.is_world_process_zero():
+        trainer.save_state()
+        write_json(out / "metrics.json", metrics)
+        write_model_card(final, stage.card(cfg.model), metrics, cfg)
+        log.info("final model: %s", final)
+    tracking.log_summary(wandb_run, metrics)
+    tracking.finish(wandb_run)
+    return {**metrics, "final_model": str(final)}
+
+
+def save_final(trainer: Any, path: Path) -> None:
+    """Hugging Face format (weights gathered from every ZeRO-3 rank), tokenizer and chat template.
+
+    Every process must call it: under ZeRO-3 the weights are gathered collectively.
+    """
+    trainer.save_model(str(path))
+    if trainer.is_world_process_zero():
+        trainer.processing_class.save_pretrained(str(path))  # tokenizer files + chat_template.jinja
+
+
+def train_metrics(train_output: Any, trainer: Any) -> dict[str, Any]:
+    """train_loss / runtime from the trainer's result, plus the last logged loss and the step count."""
+    metrics = dict(train_output.metrics)
+    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    if losses:
+        metrics["first_logged_loss"], metrics["last_logged_loss"] = losses[0], losses[-1]
+    metrics["global_step"] = trainer.state.global_step
+    return metrics
+
+
+def base_model_name(cfg: ModelConfig) -> str:
+    """How a card names the model training started from."""
+    if cfg.from_scratch:
+        t = cfg.tiny
+        return f"tiny random Qwen2 (hidden {t.hidden_size}, {t.num_layers} layers, {t.num_heads} heads), built from scratch"
+    return cfg.name_or_path + (f"@{cfg.revision}" if cfg.revision else "")
+

@@ -1,0 +1,75 @@
+"""The supervised stage that ``sft`` and ``cft`` share (TRL ``SFTTrainer``): they differ only in where the
+examples come from, which the recipe passes in as a loader."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from deepcritic import tracking
+from deepcritic.chat_data import LengthReport, apply_length_limit, example_texts
+from deepcritic.config import ModelConfig
+from deepcritic.training.args import sft_kwargs
+from deepcritic.training.card import ModelCard
+from deepcritic.training.loop import base_model_name
+
+log = logging.getLogger(__name__)
+
+# (run directory) -> (chat examples as a datasets.Dataset, a description of where they came from)
+ExampleLoader = Callable[[Path], tuple[Any, str]]
+
+
+class SFTStage:
+    """Prompt-completion chats -> ``SFTTrainer`` (loss on the completion only); over-long examples counted and
+    reported (``train.max_length``), dropped with ``train.drop_overlong``."""
+
+    def __init__(self, name: str, cfg: Any, load_examples: ExampleLoader):
+        self.name, self.cfg, self.load_examples = name, cfg, load_examples
+        self.examples: Any = None
+        self.source = ""
+        self.lengths: LengthReport | None = None
+
+    def prepare(self, out: Path, cuda: bool) -> ModelConfig:
+        return self.cfg.model
+
+    def trainer_args(self, common: dict[str, Any]) -> Any:
+        from trl import SFTConfig
+
+        return SFTConfig(**common, **sft_kwargs(self.cfg.train))
+
+    def load_data(self, out: Path) -> Any:
+        self.examples, self.source = self.load_examples(out)
+        return example_texts(self.examples)
+
+    def dataset(self, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
+        t = self.cfg.train
+        self.examples, self.lengths = apply_length_limit(self.examples, tokenizer, t.max_length, t.drop_overlong,
+                                                         t.dataset_num_proc)
+        if tracking.is_main_process():
+            (log.warning if self.lengths.overlong else log.info)(self.lengths.message())
+        return self.examples, self.lengths.metrics()
+
+    def describe(self, size: int, resume_from: str | None) -> str:
+        return (f"training on {size} {self.name.upper()} examples from {self.source}"
+                + (f", resuming from {resume_from}" if resume_from else ""))
+
+    def trainer(self, model: Any, tokenizer: Any, args: Any, dataset: Any, peft: Any, callbacks: list) -> Any:
+        from trl import SFTTrainer
+
+        return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft,
+                          callbacks=callbacks)
+
+    def final_metrics(self, trainer: Any) -> dict[str, Any]:
+        return {}
+
+    def card(self, model: ModelConfig) -> ModelCard:
+        lora = " (LoRA adapter: load it with peft on top of the base model)" if self.cfg.train.lora.enabled else ""
+        base = base_model_name(model)
+        return ModelCard(
+            recipe=self.name, title=f"deepcritic {self.name} model{lora}",
+            summary=f"Trained with `deepcritic {self.name}` (TRL SFTTrainer; loss on the assistant target only).",
+            sections=[("Base model", [f"`{base}`"]), ("Data", [f"- source: `{self.source}`",
+                                                              f"- {self.lengths.message() if self.lengths else ''}"])],
+            base_model=None if model.from_scratch else base)
