@@ -1,4 +1,8 @@
-"""Shared fixtures: paths to the repo, its venv's console script, and the reference data beside it."""
+"""Shared fixtures: paths to the repo, its venv's console script, and the reference data beside it.
+
+Markers: every test gets ``unit``, ``integration`` or ``gpu`` from its directory (tests/unit, ...); pytest
+runs the unit tests first, then the integration tests, then the GPU tests, which are skipped without CUDA.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,38 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 DEEPCRITIC = Path(sys.executable).parent / "deepcritic"
+TESTS = REPO / "tests"
+
+KINDS = ("unit", "integration", "gpu")  # test directories = markers, in the order they run
+
+
+def _kind(item: pytest.Item) -> str | None:
+    """``unit`` / ``integration`` / ``gpu``: the directory under tests/ that holds the item's file."""
+    try:
+        parts = Path(str(item.path)).resolve().relative_to(TESTS).parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 and parts[0] in KINDS else None
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    kind = _kind(item)
+    if kind is not None:
+        item.add_marker(kind)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Unit tests first (the fast failure signal), then integration, then GPU; GPU tests skip without CUDA."""
+    items.sort(key=lambda item: KINDS.index(_kind(item)) if _kind(item) else len(KINDS))  # stable
+    gpu = [item for item in items if _kind(item) == "gpu"]
+    if gpu:
+        import torch
+
+        if not torch.cuda.is_available():
+            skip = pytest.mark.skip(reason="needs a CUDA GPU: torch.cuda.is_available() is False")
+            for item in gpu:
+                item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

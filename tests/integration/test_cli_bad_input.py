@@ -8,8 +8,6 @@ import pytest
 from tests.conftest import run_cli
 from tests.unit.test_data_loaders import ALWAYS, BAD, RAISE
 
-pytestmark = pytest.mark.integration
-
 CASES = [(source, name, where, expected) for source, name, where, _field, expected in RAISE] + ALWAYS
 
 

@@ -10,8 +10,6 @@ import pytest
 
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.integration
-
 
 def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

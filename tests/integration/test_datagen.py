@@ -33,8 +33,6 @@ from deepcritic.data.records import record_from_dict
 from tests.conftest import DEEPCRITIC, REPO, run_cli
 from tests.integration.conftest import VLLM_ENV, vllm_server
 
-pytestmark = pytest.mark.integration
-
 PRM_SAMPLES = "prm800k/samples/samples_prm800k.jsonl"
 
 

@@ -16,8 +16,6 @@ import pytest
 
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.integration
-
 HELD_OUT = 24
 TINY = [
     f"task.sft_records=48", "task.grpo_records=16", "task.dev_records=8", f"task.held_out_records={HELD_OUT}",

@@ -21,8 +21,6 @@ import pytest
 from tests.conftest import REPO, run_cli
 from tests.integration.conftest import vllm_server
 
-pytestmark = pytest.mark.integration
-
 VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1"}  # 1 GiB of KV cache: the CPU box is shared
 CPU_VLLM = ["rollout.vllm.enforce_eager=true", "rollout.vllm.max_model_len=4096"]
 

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests.conftest import run_cli
 from tests.integration.grpo_support import answerer
-
-pytestmark = pytest.mark.integration
 
 N = 8
 ARGS = ["data.synthetic.num_records=24", f"sampling.n={N}", "sampling.max_new_tokens=24", "rollout=vllm",

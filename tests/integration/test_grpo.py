@@ -19,8 +19,6 @@ import torch
 from tests.conftest import run_cli
 from tests.integration.grpo_support import answerer
 
-pytestmark = pytest.mark.integration
-
 COMMON = ["data.synthetic.num_records=32", "sampling.n=4", "sampling.max_new_tokens=24",
           "train.global_batch_size=8", "train.per_device_batch_size=8", "train.logging_steps=1",
           "grpo.num_completions_to_print=0"]

@@ -15,13 +15,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 from tests.conftest import REPO
 from tests.integration.grpo_support import answerer
-
-pytestmark = pytest.mark.integration
 
 ACCELERATE = Path(sys.executable).parent / "accelerate"
 

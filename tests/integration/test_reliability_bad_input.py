@@ -16,8 +16,6 @@ import pytest
 
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.integration
-
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 
 # file -> (source, records kept and skipped by reason) or (source, the start of the error after "error: <file>")

@@ -27,8 +27,6 @@ from tests.conftest import run_cli
 from tests.integration.procs import CliProcess, file_lines
 from tests.openai_server import ScriptedServer, closed_port_url
 
-pytestmark = pytest.mark.integration
-
 RECORDS = 8
 
 

@@ -25,8 +25,6 @@ import torch
 from tests.conftest import run_cli
 from tests.integration.procs import CliProcess, complete_checkpoint
 
-pytestmark = pytest.mark.integration
-
 SFT_STEPS = 4
 SFT = ["data.synthetic.num_records=32", "train.global_batch_size=2", "train.per_device_batch_size=2",
        "train.learning_rate=2e-3", "train.logging_steps=1", "train.max_length=560", "train.drop_overlong=true",

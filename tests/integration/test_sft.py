@@ -17,8 +17,6 @@ import torch
 
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.integration
-
 MAX_LENGTH = 560  # about a third of these synthetic chats are longer: they are counted and dropped
 COMMON = [
     "data.synthetic.num_records=48", "train.global_batch_size=4", "train.per_device_batch_size=4",

@@ -18,8 +18,6 @@ import torch
 
 from tests.conftest import REPO, clean_env
 
-pytestmark = pytest.mark.integration
-
 ACCELERATE = Path(sys.executable).parent / "accelerate"
 
 
