@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
 
 INSTRUCTION = "Please critique whether the following solution to the question is correct."
 

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from deepcritic.cli import RECIPES
 from deepcritic.config import CandidatesConfig, CFTDataConfig, LabelConfig, SamplingConfig, SynthesizeConfig, validate
-from deepcritic.config_store import register_configs
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _compose(recipe: str, overrides: list[str] = ()):
-    register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return OmegaConf.to_object(compose(config_name=recipe, overrides=list(overrides)))
+from tests.helpers.configs import compose
 
 
 @pytest.mark.parametrize("recipe, schema", [("synthesize", SynthesizeConfig), ("label", LabelConfig),
                                             ("cft-data", CFTDataConfig)])
 def test_primary_configs_compose_validate_and_run_on_cpu_without_downloads(recipe, schema):
-    cfg = _compose(recipe)
+    cfg = compose(recipe)
     assert isinstance(cfg, schema) and RECIPES[recipe].schema == schema.__name__
     assert validate(cfg) == []
     roles = [getattr(cfg, r) for r in ("teacher", "generator") if hasattr(cfg, r)]
@@ -70,15 +58,15 @@ def test_mistakes_are_named_with_their_key(cfg, key):
 
 
 def test_a_served_tiny_teacher_needs_the_served_model_name():
-    cfg = _compose("synthesize", ["rollout@teacher.rollout=openai"])
+    cfg = compose("synthesize", ["rollout@teacher.rollout=openai"])
     assert ("teacher.rollout.openai.model" in [k for k, _ in _problems(cfg)])
-    cfg = _compose("synthesize", ["rollout@teacher.rollout=openai", "teacher.rollout.openai.model=tiny"])
+    cfg = compose("synthesize", ["rollout@teacher.rollout=openai", "teacher.rollout.openai.model=tiny"])
     assert validate(cfg) == []
 
 
 def test_an_api_key_pasted_into_the_config_is_refused_without_echoing_it():
-    cfg = _compose("synthesize", ["rollout@teacher.rollout=openai", "teacher.rollout.openai.model=m",
-                                  "teacher.rollout.openai.api_key_env=sk-secret123"])
+    cfg = compose("synthesize", ["rollout@teacher.rollout=openai", "teacher.rollout.openai.model=m",
+                                 "teacher.rollout.openai.api_key_env=sk-secret123"])
     problems = validate(cfg)
     assert [p.key for p in problems] == ["teacher.rollout.openai.api_key_env"]
     assert "sk-secret123" not in str(problems)

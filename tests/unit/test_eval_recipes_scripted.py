@@ -12,7 +12,7 @@ from deepcritic.config import EvalConfig, LoggerConfig, RefineConfig, ReportConf
 from deepcritic.errors import ConfigError, DeepcriticError
 from deepcritic.generation import Completion
 from deepcritic.recipes import evaluate, refine, report, solve, verify_vote
-from tests.unit.test_eval_solving import Scripted, is_critic, is_revise, ok
+from tests.helpers.eval_fakes import Scripted, is_critic, is_revise, ok
 
 OFF = LoggerConfig(backend="none", mode="disabled")
 

@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from deepcritic.config import FilterConfig, GRPORecipeConfig, validate
-from deepcritic.config_store import register_configs
 from deepcritic.errors import DeepcriticError
 from deepcritic.grpo.args import check_groups_per_process, grpo_kwargs, to_grpo_config
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _compose(recipe: str, overrides: list[str]):
-    register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return OmegaConf.to_object(compose(config_name=recipe, overrides=overrides))
+from tests.helpers.configs import compose
 
 
 def _kwargs(overrides: list[str], world: int = 1) -> dict:
-    return grpo_kwargs(_compose("grpo", overrides), world, output_dir="/tmp/x", cuda=False)
+    return grpo_kwargs(compose("grpo", overrides), world, output_dir="/tmp/x", cuda=False)
 
 
 def test_defaults_compose_and_validate():
-    cfg = _compose("grpo", [])
+    cfg = compose("grpo", [])
     assert isinstance(cfg, GRPORecipeConfig) and validate(cfg) == []
     assert cfg.rollout.backend == "vllm" and cfg.rollout.vllm_mode == "colocate"
     assert (cfg.reward.strict_format, cfg.reward.require_step_consistency, cfg.reward.length_penalty) == (True, False, 0.0)
-    assert isinstance(_compose("filter", []), FilterConfig)
+    assert isinstance(compose("filter", []), FilterConfig)
 
 
 MAPPING = [
@@ -75,7 +63,7 @@ def test_zero3_deepspeed_config_is_passed():
 
 
 def test_trl_accepts_the_arguments(tmp_path):
-    args = to_grpo_config(_compose("grpo", ["rollout=hf"]), 1, output_dir=str(tmp_path), cuda=False)
+    args = to_grpo_config(compose("grpo", ["rollout=hf"]), 1, output_dir=str(tmp_path), cuda=False)
     assert args.num_generations == 4 and args.per_device_train_batch_size == 8 and not args.use_vllm
     assert args.generation_batch_size == 8 and args.steps_per_generation == 1
 
@@ -110,7 +98,7 @@ PROBLEMS = [
 
 @pytest.mark.parametrize("overrides, key", PROBLEMS)
 def test_validation_names_the_key(overrides, key):
-    problems = validate(_compose("grpo", overrides))
+    problems = validate(compose("grpo", overrides))
     assert key in [p.key for p in problems], problems
 
 
@@ -124,7 +112,7 @@ FILTER_PROBLEMS = [
 
 @pytest.mark.parametrize("overrides, key", FILTER_PROBLEMS)
 def test_filter_validation(overrides, key):
-    assert key in [p.key for p in validate(_compose("filter", overrides))]
+    assert key in [p.key for p in validate(compose("filter", overrides))]
 
 
 GROUPS = [
@@ -147,7 +135,7 @@ def test_dynamic_sampling_needs_whole_groups_per_process(per_device, accum, n, e
 
 
 def test_experiment_values():
-    cfg = _compose("grpo", ["experiment=deepcritic_grpo_qwen2.5_7b"])
+    cfg = compose("grpo", ["experiment=deepcritic_grpo_qwen2.5_7b"])
     assert validate(cfg) == []
     assert (cfg.sampling.n, cfg.sampling.temperature, cfg.sampling.max_new_tokens) == (8, 1.0, 8192)
     assert cfg.deepspeed.stage == 3 and cfg.rollout.vllm_mode == "colocate" and cfg.model.dtype == "bf16"

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import pytest
 
+import deepcritic
 from deepcritic.config import ModelConfig
 from deepcritic.errors import DeepcriticError
+from tests.helpers.configs import compose_config, conf_dir
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
-PACKAGE = REPO / "deepcritic"
+PACKAGE = Path(deepcritic.__file__).resolve().parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 
 BANNED_BUILTINS = {"eval", "exec", "compile", "__import__"}
@@ -125,33 +127,31 @@ def test_scanner_finds_what_it_should(source, count):
 
 def test_package_source_has_no_unsafe_constructs():
     assert len(SOURCES) > 30  # the scan sees the whole package
-    found = [f for path in SOURCES for f in findings(path.read_text(encoding="utf-8"), str(path.relative_to(REPO)))]
+    found = [f for path in SOURCES
+             for f in findings(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent)))]
     assert found == []
 
 
 def test_configs_never_turn_on_remote_code():
-    offenders = [str(p.relative_to(REPO)) for p in (REPO / "conf").rglob("*.yaml")
-                 if "trust_remote_code: true" in p.read_text(encoding="utf-8").lower()]
+    configs = sorted(conf_dir().rglob("*.yaml"))
+    assert len(configs) > 30  # the scan sees every config file
+    offenders = [str(p) for p in configs if "trust_remote_code: true" in p.read_text(encoding="utf-8").lower()]
     assert offenders == []
 
 
 def test_trust_remote_code_is_off_by_default_in_every_recipe():
-    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     from deepcritic.cli import RECIPES
-    from deepcritic.config_store import register_configs
 
     assert ModelConfig().trust_remote_code is False
-    register_configs()
     seen = 0
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        for name in RECIPES:
-            cfg = OmegaConf.to_container(compose(config_name=name), resolve=False)
-            for path, value in _walk(cfg):
-                if path.endswith("trust_remote_code"):
-                    seen += 1
-                    assert value is False, f"{name}: {path} = {value}"
+    for name in RECIPES:
+        cfg = OmegaConf.to_container(compose_config(name), resolve=False)
+        for path, value in _walk(cfg):
+            if path.endswith("trust_remote_code"):
+                seen += 1
+                assert value is False, f"{name}: {path} = {value}"
     assert seen >= 5
 
 
