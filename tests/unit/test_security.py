@@ -202,11 +202,11 @@ class _Marker:
         return (Path(self.path).touch, ())
 
 
-def test_a_pickled_checkpoint_is_refused_and_never_unpickled(tiny_model_dir, tmp_path):
+def test_a_pickled_checkpoint_is_refused_and_never_unpickled(tiny_qwen2, tmp_path):
     marker = tmp_path / "pwned"
     model_dir = tmp_path / "model"
     model_dir.mkdir()
-    (model_dir / "config.json").write_text((tiny_model_dir / "config.json").read_text())
+    (model_dir / "config.json").write_text((tiny_qwen2 / "config.json").read_text())
     (model_dir / "pytorch_model.bin").write_bytes(pickle.dumps(_Marker(str(marker))))
     from deepcritic.modeling import load_model
 
@@ -215,23 +215,16 @@ def test_a_pickled_checkpoint_is_refused_and_never_unpickled(tiny_model_dir, tmp
     assert not marker.exists()
 
 
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    """A saved tiny model (config + safetensors), built here without the session's tokenizer training."""
-    from transformers import AutoModelForCausalLM, Qwen2Config
+def test_safetensors_checkpoint_loads(tiny_qwen2):
+    import torch
+    from safetensors.torch import load_file
 
-    path = tmp_path_factory.mktemp("tiny_security")
-    config = Qwen2Config(vocab_size=64, hidden_size=64, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=1, num_key_value_heads=1)
-    AutoModelForCausalLM.from_config(config).save_pretrained(path)
-    return path
-
-
-def test_safetensors_checkpoint_loads(tiny_model_dir):
     from deepcritic.modeling import load_model
 
-    model = load_model(ModelConfig(name_or_path=str(tiny_model_dir)), "fp32")
-    assert model.config.num_hidden_layers == 1
+    model = load_model(ModelConfig(name_or_path=str(tiny_qwen2)), "fp32")
+    assert model.config.num_hidden_layers == 2  # the tiny model's (TinyModelConfig defaults)
+    saved, loaded = load_file(tiny_qwen2 / "model.safetensors"), model.state_dict()
+    assert saved and all(torch.equal(loaded[name], tensor) for name, tensor in saved.items())  # the saved weights
 
 
 PATHOLOGICAL_ANSWERS = [
