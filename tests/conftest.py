@@ -13,15 +13,18 @@ Fixtures (the non-fixture helpers behind them are in tests/helpers/, imported as
 
 Markers: every test gets ``unit``, ``integration`` or ``gpu`` from its directory (tests/unit, ...); pytest
 runs the unit tests first, then the integration tests, then the GPU tests, which are skipped without CUDA.
+No test may leave os.environ changed (use ``monkeypatch``): a test that does fails, naming the variables.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import configs, net
+from tests.helpers.env import environ_diff
 from tests.helpers.paths import REPO, SHARED_DATA, TESTS
 
 KINDS = ("unit", "integration", "gpu")  # test directories = markers, in the order they run
@@ -54,6 +57,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             skip = pytest.mark.skip(reason="needs a CUDA GPU: torch.cuda.is_available() is False")
             for item in gpu:
                 item.add_marker(skip)
+
+
+# Not a test's doing: pytest sets the first for every phase of every test; torch and trl set the others once,
+# as process-wide defaults, when a test first imports them.
+_NOT_CHECKED = {"PYTEST_CURRENT_TEST", "TORCHINDUCTOR_CACHE_DIR", "VLLM_LOGGING_LEVEL"}
+
+
+def _environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _NOT_CHECKED}
+
+
+@pytest.fixture(autouse=True)
+def _environment_is_restored():
+    """Fail a test that leaves os.environ changed (and restore it, so that later tests do not see the change)."""
+    before = _environ()
+    yield
+    after = _environ()
+    if after != before:
+        for name in set(after) - set(before):
+            del os.environ[name]
+        os.environ.update(before)
+        pytest.fail(f"the test left os.environ changed (use monkeypatch): {environ_diff(before, after)}")
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,10 @@
-"""Environment hygiene: a test's subprocesses get a deliberate environment."""
+"""Environment hygiene: a test's subprocesses get a deliberate environment, and nothing a test sets leaks out."""
 
 from __future__ import annotations
 
 import os
+
+import pytest
 
 # Set by distributed launchers; a stray one inherited from the test process would make the CLI's trainer wait
 # for a process group. Pass them in ``extra`` to set them on purpose.
@@ -12,3 +14,19 @@ LAUNCHER_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_
 def clean_env(**extra: str) -> dict:
     """os.environ without launcher variables, plus ``extra``."""
     return {**{k: v for k, v in os.environ.items() if k not in LAUNCHER_ENV}, **extra}
+
+
+def unset(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    """Remove ``names`` from os.environ for the current test and restore each one afterwards, set or not.
+
+    ``monkeypatch.delenv(name, raising=False)`` records nothing for a variable that is not set, so a value the
+    code under test sets later would outlive the test; setting it first makes monkeypatch record its state.
+    """
+    for name in names:
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+
+
+def environ_diff(before: dict[str, str], after: dict[str, str]) -> dict[str, tuple[str | None, str | None]]:
+    """{name: (before, after)} for every variable added, removed or changed."""
+    return {k: (before.get(k), after.get(k)) for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)}
