@@ -16,6 +16,13 @@ def clean_env(**extra: str) -> dict:
     return {**{k: v for k, v in os.environ.items() if k not in LAUNCHER_ENV}, **extra}
 
 
+def minimal_env(**extra: str) -> dict:
+    """Only what a shell script needs to run (PATH, HOME, locale, TMPDIR), plus ``extra``: nothing exported in
+    the caller's shell (NUM_GPUS, RDZV_ID, RUN_DIR, SLURM_*, ...) reaches the script unless passed here."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+    return {**{k: os.environ[k] for k in keep if k in os.environ}, **extra}
+
+
 def unset(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
     """Remove ``names`` from os.environ for the current test and restore each one afterwards, set or not.
 
