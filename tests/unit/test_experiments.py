@@ -24,9 +24,22 @@ def _recipe_of(experiment: str) -> str:
 
 TRAINING = [e for e in EXPERIMENTS if _recipe_of(e) in ("sft", "cft")]
 
+# every experiment file and the recipe its (first) usage comment names
+RECIPE_OF = {
+    "cft_qwen2.5_math_7b": "cft",
+    "deepcritic_grpo_qwen2.5_7b": "grpo",
+    "deepcritic_sft_qwen2.5_7b": "sft",
+    "eval_api_baseline": "eval",
+    "eval_deepcritic_7b_rl": "eval",
+    "label_mc_qwen2.5_7b": "label",
+    "refine_weak_to_strong": "verify-vote",  # for refine and verify-vote; composed with both in test_eval_config.py
+    "synthesize_qwen2.5_72b": "synthesize",
+}
+
 
 def test_there_are_experiments():
-    assert {"deepcritic_sft_qwen2.5_7b", "cft_qwen2.5_math_7b"} <= set(EXPERIMENTS)
+    assert EXPERIMENTS == sorted(RECIPE_OF)
+    assert {e: _recipe_of(e) for e in EXPERIMENTS} == RECIPE_OF
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
@@ -35,12 +48,30 @@ def test_every_experiment_composes_and_validates(experiment):
     assert validate(cfg) == []
 
 
-@pytest.mark.parametrize("experiment", TRAINING)
-@pytest.mark.parametrize("gpus", [8, 4])
-def test_training_experiment_keeps_global_batch_on_8_and_4_gpus(experiment, gpus):
+# (experiment, GPUs, per-device batch, gradient accumulation, global batch), worked out by hand:
+# accumulation = global / (per-device x GPUs)
+ACCUMULATION = [
+    # DeepCritic SFT: global 64, 1 per device -> 64 / 8 = 8 on 8 GPUs, 64 / 4 = 16 on 4 GPUs
+    ("deepcritic_sft_qwen2.5_7b", 8, 1, 8, 64),
+    ("deepcritic_sft_qwen2.5_7b", 4, 1, 16, 64),
+    # CFT: global 512, 4 per device -> 512 / 32 = 16 on 8 GPUs, 512 / 16 = 32 on 4 GPUs
+    ("cft_qwen2.5_math_7b", 8, 4, 16, 512),
+    ("cft_qwen2.5_math_7b", 4, 4, 32, 512),
+]
+
+
+def test_every_training_experiment_has_its_accumulation_worked_out():
+    assert TRAINING == sorted({e for e, *_ in ACCUMULATION})
+
+
+@pytest.mark.parametrize("experiment, gpus, per_device, accumulation, global_batch", ACCUMULATION)
+def test_training_experiment_keeps_global_batch_on_8_and_4_gpus(
+        experiment, gpus, per_device, accumulation, global_batch):
     cfg = compose(_recipe_of(experiment), [f"experiment={experiment}"])
     t = cfg.train
-    assert t.per_device_batch_size * accumulation_steps(t, gpus) * gpus == t.global_batch_size
+    assert (t.per_device_batch_size, accumulation_steps(t, gpus), t.global_batch_size) == (
+        per_device, accumulation, global_batch)
+    assert per_device * accumulation * gpus == global_batch  # the global batch is kept
     assert deepspeed_config(cfg.deepspeed)["zero_optimization"]["stage"] == 3
     assert cfg.model.dtype == "bf16" and not cfg.model.from_scratch
 
