@@ -1,17 +1,89 @@
-"""Shared fixtures: paths to the repo, its venv's console script, and the reference data beside it."""
+"""Fixtures shared by every test, the markers set by directory, the run order, and the environment check.
+
+Fixtures (the non-fixture helpers behind them are in tests/helpers/, imported as ``tests.helpers.<module>``):
+
+- ``repo_root``: the repository root (session).
+- ``shared_data``: ../shared/data, the real public records beside the repository (session).
+- ``compose``: ``compose(recipe, overrides=())`` -> ``conf/<recipe>.yaml`` composed through Hydra as the
+  validated dataclass (``tests.helpers.configs.compose``; modules may import that function instead).
+- ``free_port``: a TCP port free on 127.0.0.1.
+- ``tiny_qwen2``: THE saved tiny model (session): a random Qwen2 + byte-level BPE tokenizer with a Qwen chat
+  template, built once by ``deepcritic.modeling.build_tiny``. Every test that needs a saved model uses it.
+- ``answering_critic``: the tiny model fine-tuned to end with a random verdict (session; GRPO / filter tests).
+
+Markers: every test gets ``unit``, ``integration`` or ``gpu`` from its directory (tests/unit, ...); pytest
+runs the unit tests first, then the integration tests, then the GPU tests, which are skipped without CUDA.
+No test may leave os.environ changed (use ``monkeypatch``): a test that does fails, naming the variables.
+"""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-DEEPCRITIC = Path(sys.executable).parent / "deepcritic"
+from tests.helpers import configs, net
+from tests.helpers.env import environ_diff
+from tests.helpers.paths import REPO, SHARED_DATA, TESTS
+
+KINDS = ("unit", "integration", "gpu")  # test directories = markers, in the order they run
+
+
+def _kind(item: pytest.Item) -> str | None:
+    """``unit`` / ``integration`` / ``gpu``: the directory under tests/ that holds the item's file."""
+    try:
+        parts = Path(str(item.path)).resolve().relative_to(TESTS).parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 and parts[0] in KINDS else None
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    kind = _kind(item)
+    if kind is not None:
+        item.add_marker(kind)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Unit tests first (the fast failure signal), then integration, then GPU; GPU tests skip without CUDA."""
+    items.sort(key=lambda item: KINDS.index(_kind(item)) if _kind(item) else len(KINDS))  # stable
+    gpu = [item for item in items if _kind(item) == "gpu"]
+    if gpu:
+        import torch
+
+        if not torch.cuda.is_available():
+            skip = pytest.mark.skip(reason="needs a CUDA GPU: torch.cuda.is_available() is False")
+            for item in gpu:
+                item.add_marker(skip)
+
+
+# Not a test's doing: pytest sets the first for every phase of every test; torch and trl set the others once,
+# as process-wide defaults, when a test first imports them.
+_NOT_CHECKED = {"PYTEST_CURRENT_TEST", "TORCHINDUCTOR_CACHE_DIR", "VLLM_LOGGING_LEVEL"}
+
+
+def _environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in _NOT_CHECKED}
+
+
+@pytest.fixture(autouse=True)
+def _environment_is_restored():
+    """Fail a test that leaves os.environ changed (and restore it, so that later tests do not see the change)."""
+    before = _environ()
+    yield
+    after = _environ()
+    if after != before:
+        for name in set(after) - set(before):
+            del os.environ[name]
+        os.environ.update(before)
+        pytest.fail(f"the test left os.environ changed (use monkeypatch): {environ_diff(before, after)}")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
 
 
 @pytest.fixture(scope="session")
@@ -21,34 +93,26 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-# Set by distributed launchers; a stray one inherited from the test process (e.g. LOCAL_RANK left by a
-# test) would make the CLI's trainer wait for a process group. Pass them in ``env`` to set them on purpose.
-LAUNCHER_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
-
-
-def clean_env(**extra: str) -> dict:
-    """os.environ without launcher variables, plus ``extra``."""
-    return {**{k: v for k, v in os.environ.items() if k not in LAUNCHER_ENV}, **extra}
-
-
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    """Run the installed ``deepcritic`` console script; returns the completed process (never raises on rc)."""
-    full_env = {**clean_env(), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0", **(env or {})}
-    return subprocess.run([str(DEEPCRITIC), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+@pytest.fixture(scope="session")
+def compose():
+    """``compose(recipe, overrides=())``: the composed, validated dataclass of conf/<recipe>.yaml."""
+    return configs.compose
 
 
 @pytest.fixture
-def cli():
-    return run_cli
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    return net.free_port()
 
 
 @pytest.fixture(scope="session")
 def tiny_qwen2(tmp_path_factory) -> Path:
     """A tiny random Qwen2 + byte-level BPE tokenizer with a Qwen chat template, saved once per session.
 
-    Built by ``deepcritic.modeling.build_tiny`` (the ``model=tiny`` config group) on the synthetic task's
-    critic chats: hidden 128, 2 layers, 2 heads of size 64 (vLLM's CPU attention needs >= 64). Load it
-    with ``from_pretrained(path)`` or pass ``model.name_or_path=<path> model.from_scratch=false``.
+    Built by ``deepcritic.modeling.build_tiny`` (the ``model=tiny`` config group, default sizes) on the
+    synthetic task's critic chats: hidden 128, 2 layers, 2 heads of size 64 (vLLM's CPU attention needs
+    >= 64), 1 KV head. Load it with ``from_pretrained(path)`` or pass
+    ``model.name_or_path=<path> model.from_scratch=false``.
     """
     from deepcritic.chat_data import example_texts, record_example
     from deepcritic.config import SyntheticConfig, TinyModelConfig
@@ -62,3 +126,12 @@ def tiny_qwen2(tmp_path_factory) -> Path:
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def answering_critic(tiny_qwen2, tmp_path_factory) -> Path:
+    """``tiny_qwen2`` fine-tuned (once per session) to end every critique with a random verdict, so that GRPO
+    groups have reward variance (tests/helpers/grpo_support.py)."""
+    from tests.helpers.grpo_support import answerer
+
+    return answerer(tiny_qwen2, tmp_path_factory.mktemp("answerer"))

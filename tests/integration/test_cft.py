@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.conftest import run_cli
-
-pytestmark = pytest.mark.integration
+from tests.helpers.cli import run_cli
 
 INSTRUCTION = "Please critique whether the following solution to the question is correct."
 

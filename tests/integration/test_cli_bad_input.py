@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.unit.test_data_loaders import ALWAYS, BAD, RAISE
-
-pytestmark = pytest.mark.integration
+from tests.helpers.bad_input import ALWAYS, RAISE
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import BAD_DATA
 
 CASES = [(source, name, where, expected) for source, name, where, _field, expected in RAISE] + ALWAYS
 
 
 @pytest.mark.parametrize("source, name, where, expected", CASES)
 def test_bad_input_gives_one_located_error_and_exit_2(source, name, where, expected, tmp_path):
-    path = BAD / name
+    path = BAD_DATA / name
     proc = run_cli("convert", f"data={source}", f"data.path={path}", f"hydra.run.dir={tmp_path}")
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

@@ -1,6 +1,6 @@
 """The data-generation recipes end to end on CPU: synthesize, label and cft-data through vLLM offline on real
-records (PRM800K samples, GSM8K, MATH500; one subprocess, see datagen_driver.py), synthesize through a real
-vLLM server on loopback with an API key, and a run killed midway (SIGKILL) and rerun.
+records (PRM800K samples, GSM8K, MATH500; one subprocess, see tests/helpers/datagen_driver.py), synthesize
+through a real vLLM server on loopback with an API key, and a run killed midway (SIGKILL) and rerun.
 
 The tiny models are random: their judgments almost never parse, so the vLLM tests check files, counts,
 structure and that nothing crashed; the exact pipeline logic is checked with scripted teachers in
@@ -30,10 +30,10 @@ from deepcritic.critique import parse_critique
 from deepcritic.data import load_records
 from deepcritic.data.mc import first_wrong_step
 from deepcritic.data.records import record_from_dict
-from tests.conftest import DEEPCRITIC, REPO, run_cli
-from tests.integration.conftest import VLLM_ENV, vllm_server
-
-pytestmark = pytest.mark.integration
+from tests.helpers.cli import run_cli
+from tests.helpers.env import clean_env
+from tests.helpers.paths import DEEPCRITIC, REPO
+from tests.helpers.vllm_server import VLLM_ENV, vllm_server
 
 PRM_SAMPLES = "prm800k/samples/samples_prm800k.jsonl"
 
@@ -61,9 +61,9 @@ def _assert_key_nowhere(key: str, *texts: str, dirs: list[Path]) -> None:
 @pytest.fixture(scope="module")
 def driver(tiny_qwen2, shared_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("datagen_driver")
-    proc = subprocess.run([sys.executable, "-m", "tests.integration.datagen_driver", str(out), str(tiny_qwen2),
+    proc = subprocess.run([sys.executable, "-m", "tests.helpers.datagen_driver", str(out), str(tiny_qwen2),
                            str(shared_data)], cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **VLLM_ENV, "WANDB_MODE": "disabled"})
+                          env=clean_env(**VLLM_ENV, WANDB_MODE="disabled"))
     assert proc.returncode == 0, proc.stderr[-4000:]
     return out
 
@@ -213,7 +213,7 @@ def test_a_run_killed_midway_reruns_to_each_item_exactly_once(shared_data, tmp_p
     records = load_records(DataConfig(source="prm800k", path=str(shared_data / PRM_SAMPLES), on_error="skip")).records
     key = f"sk-test-{secrets.token_hex(12)}"
     teacher = ScriptedTeacher({r.problem: r.label for r in records}, key)
-    env = {**os.environ, "DC_TEST_TEACHER_KEY": key, "HYDRA_FULL_ERROR": "0"}
+    env = clean_env(DC_TEST_TEACHER_KEY=key, HYDRA_FULL_ERROR="0")
     try:
         killed = tmp_path / "killed"
         proc = subprocess.Popen(_synthesize_cmd(teacher.url, killed, shared_data), env=env,

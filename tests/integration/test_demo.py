@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-
-pytestmark = pytest.mark.integration
+from tests.helpers.cli import run_cli
 
 HELD_OUT = 24
 TINY = [

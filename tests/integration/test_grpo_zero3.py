@@ -9,42 +9,27 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import socket
 import subprocess
-import sys
-from pathlib import Path
 
-import pytest
 import torch
 
-from tests.conftest import REPO
-from tests.integration.grpo_support import answerer
-
-pytestmark = pytest.mark.integration
-
-ACCELERATE = Path(sys.executable).parent / "accelerate"
+from tests.helpers.env import clean_env
+from tests.helpers.paths import ACCELERATE, REPO
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_grpo_zero3_two_cpu_processes_with_colocated_vllm(tiny_qwen2, tmp_path_factory):
+def test_grpo_zero3_two_cpu_processes_with_colocated_vllm(answering_critic, free_port, tmp_path_factory):
     from safetensors.torch import load_file
 
-    critic = answerer(tiny_qwen2, tmp_path_factory.mktemp("answerer"))
+    critic = answering_critic
     run_dir = tmp_path_factory.mktemp("grpo_zero3") / "run"
     cmd = [str(ACCELERATE), "launch", "--config_file", str(REPO / "launch/accelerate/cpu_2proc.yaml"),
-           "--main_process_port", str(_free_port()), "-m", "deepcritic.cli", "grpo", "deepspeed=zero3",
+           "--main_process_port", str(free_port), "-m", "deepcritic.cli", "grpo", "deepspeed=zero3",
            f"hydra.run.dir={run_dir}", f"model.name_or_path={critic}", "model.from_scratch=false",
            "rollout=colocate", "rollout.vllm.kv_cache_memory_gib=1", "rollout.vllm.max_model_len=1024",
            "data.synthetic.num_records=32", "sampling.n=4", "sampling.max_new_tokens=24",
            "train.max_steps=2", "train.save_steps=2", "train.global_batch_size=8", "train.per_device_batch_size=4",
            "train.learning_rate=1e-3", "grpo.num_completions_to_print=0", "logger=disabled"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "VLLM_CPU_KVCACHE_SPACE": "1", "HYDRA_FULL_ERROR": "1"}
+    env = clean_env(OMP_NUM_THREADS="1", VLLM_CPU_KVCACHE_SPACE="1", HYDRA_FULL_ERROR="1")
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
 

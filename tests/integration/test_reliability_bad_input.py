@@ -14,11 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.helpers.cli import run_cli
+from tests.helpers.paths import BAD_DATA
 
-pytestmark = pytest.mark.integration
-
-BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 
 # file -> (source, records kept and skipped by reason) or (source, the start of the error after "error: <file>")
 CORPUS = {
@@ -58,7 +56,7 @@ CHAT = {
 
 
 def test_corpus_table_covers_every_bad_file():
-    files = {p.name for p in BAD.iterdir() if p.name != "README.md"}
+    files = {p.name for p in BAD_DATA.iterdir() if p.name != "README.md"}
     assert files == set(CORPUS) | set(CHAT), "add new files of tests/data/bad to CORPUS or CHAT"
 
 
@@ -77,7 +75,7 @@ def _convert_skip(path: Path, source: str, run_dir: Path):
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_bad_file_under_on_error_skip(name, tmp_path):
     source, *expected = CORPUS[name]
-    path = BAD / name
+    path = BAD_DATA / name
     proc = _convert_skip(path, source, tmp_path)
     if isinstance(expected[0], str):
         assert _one_error_line(proc).startswith(f"error: {path}{expected[0]}")
@@ -158,7 +156,7 @@ CHAT_CLI = [
 
 @pytest.mark.parametrize("recipe, chat, name", CHAT_CLI)
 def test_bad_chat_rows_stop_training_before_it_starts(recipe, chat, name, tmp_path):
-    path = BAD / name
+    path = BAD_DATA / name
     proc = run_cli(recipe, chat, f"chat.path={path}", "model=tiny", "logger=disabled", f"hydra.run.dir={tmp_path}")
     assert _one_error_line(proc).startswith(f"error: {path}{CHAT[name]}")
     assert not list(tmp_path.glob("checkpoint-*")) and not (tmp_path / "final").exists()
@@ -170,7 +168,7 @@ def test_every_bad_chat_file_gives_a_located_error(name):
     from deepcritic.config import ChatDataConfig
     from deepcritic.errors import DataError
 
-    path = BAD / name
+    path = BAD_DATA / name
     with pytest.raises(DataError) as info:
         load_examples(ChatDataConfig(source="cft" if name.startswith("cft_") else "messages", path=str(path)))
     assert str(info.value).startswith(f"{path}{CHAT[name]}")

@@ -1,5 +1,5 @@
 """Generation recipes lose nothing when their server fails or they are killed: `deepcritic eval`, `synthesize`
-and `label` against a fault-injecting OpenAI-compatible server on 127.0.0.1 (tests/openai_server.py).
+and `label` against a fault-injecting OpenAI-compatible server on 127.0.0.1 (tests/helpers/openai_server.py).
 
 - A server that starts failing (HTTP 500, malformed JSON, hanging past the timeout) or refuses connections:
   bounded retries with backoff, then one clear error line and exit status 2, no traceback; the records
@@ -23,11 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
-from tests.integration.procs import CliProcess, file_lines
-from tests.openai_server import ScriptedServer, closed_port_url
-
-pytestmark = pytest.mark.integration
+from tests.helpers.cli import run_cli
+from tests.helpers.net import closed_port_url
+from tests.helpers.openai_server import ScriptedServer
+from tests.helpers.procs import CliProcess, file_lines
 
 RECORDS = 8
 

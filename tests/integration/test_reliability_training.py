@@ -13,8 +13,6 @@ the data position had not been restored.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -22,10 +20,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import run_cli
-from tests.integration.procs import CliProcess, complete_checkpoint
-
-pytestmark = pytest.mark.integration
+from tests.helpers.cli import run_cli
+from tests.helpers.env import clean_env
+from tests.helpers.procs import CliProcess, complete_checkpoint
 
 SFT_STEPS = 4
 SFT = ["data.synthetic.num_records=32", "train.global_batch_size=2", "train.per_device_batch_size=2",
@@ -131,13 +128,9 @@ dist.destroy_process_group()
 """
 
 
-def test_any_process_agrees_across_ranks():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
-                                                            "MASTER_PORT")}
-    procs = [subprocess.Popen([sys.executable, "-c", _GROUP, str(rank), str(port)], env=env, text=True,
+def test_any_process_agrees_across_ranks(free_port):
+    env = clean_env()
+    procs = [subprocess.Popen([sys.executable, "-c", _GROUP, str(rank), str(free_port)], env=env, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for rank in (0, 1)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outs]
@@ -155,13 +148,6 @@ GRPO = ["model.from_scratch=false", "rollout=hf", "train.learning_rate=5e-4", "l
 GRPO_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "OMP_NUM_THREADS": "2"}
 
 
-@pytest.fixture(scope="module")
-def critic(tiny_qwen2, tmp_path_factory) -> Path:
-    from tests.integration.grpo_support import answerer
-
-    return answerer(tiny_qwen2, tmp_path_factory.mktemp("answerer"))  # shared with test_grpo.py in one session
-
-
 def _grpo_args(model: Path, run_dir: Path) -> list[str]:
     return ["grpo", f"hydra.run.dir={run_dir}", f"model.name_or_path={model}", *GRPO]
 
@@ -173,7 +159,8 @@ def _completions(run_dir: Path) -> list:
             for step in range(1, GRPO_STEPS + 1)]
 
 
-def test_grpo_preempted_then_killed_resumes_to_the_same_result(critic, tmp_path):
+def test_grpo_preempted_then_killed_resumes_to_the_same_result(answering_critic, tmp_path):
+    critic = answering_critic  # trained once per session (tests/conftest.py)
     reference = tmp_path / "reference"
     proc = run_cli(*_grpo_args(critic, reference), env=GRPO_ENV, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]

@@ -11,12 +11,8 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import run_cli
-from tests.openai_server import ScriptedServer
-
-pytestmark = pytest.mark.integration
+from tests.helpers.cli import run_cli
+from tests.helpers.openai_server import ScriptedServer
 
 SECRETS = {
     "WANDB_API_KEY": "dcsecret0wandb0" + "7f3a9c1e5b2d8f4a6c0e1b3d5f7a9",  # 44 characters, like a real key

@@ -15,9 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import run_cli
-
-pytestmark = pytest.mark.integration
+from tests.helpers.cli import run_cli
 
 MAX_LENGTH = 560  # about a third of these synthetic chats are longer: they are counted and dropped
 COMMON = [

@@ -8,34 +8,22 @@ final save gathered full weights into a normal Hugging Face checkpoint, and trai
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-from tests.conftest import REPO, clean_env
-
-pytestmark = pytest.mark.integration
-
-ACCELERATE = Path(sys.executable).parent / "accelerate"
+from tests.helpers.env import clean_env
+from tests.helpers.paths import ACCELERATE, REPO, venv_script
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_zero3_two_cpu_processes(tiny_qwen2, tmp_path):
+def test_zero3_two_cpu_processes(tiny_qwen2, free_port, tmp_path):
     from safetensors.torch import load_file
     from transformers import AutoModelForCausalLM
 
     run_dir = tmp_path / "run"
     cmd = [str(ACCELERATE), "launch", "--config_file", str(REPO / "launch/accelerate/cpu_2proc.yaml"),
-           "--main_process_port", str(_free_port()), "-m", "deepcritic.cli", "sft", "deepspeed=zero3",
+           "--main_process_port", str(free_port), "-m", "deepcritic.cli", "sft", "deepspeed=zero3",
            f"hydra.run.dir={run_dir}", f"model.name_or_path={tiny_qwen2}", "model.from_scratch=false",
            "data.synthetic.num_records=32", "train.max_steps=4", "train.save_steps=2", "train.logging_steps=1",
            "train.global_batch_size=4", "train.per_device_batch_size=1", "train.learning_rate=2e-3",
@@ -75,10 +63,10 @@ LAUNCHERS = [
 
 
 @pytest.mark.parametrize("launcher, launcher_args, group, shards", LAUNCHERS)
-def test_other_launchers(tiny_qwen2, tmp_path, launcher, launcher_args, group, shards):
+def test_other_launchers(tiny_qwen2, free_port, tmp_path, launcher, launcher_args, group, shards):
     run_dir = tmp_path / "run"
-    launcher_args = [str(_free_port()) if a is None else a for a in launcher_args]
-    cmd = [str(Path(sys.executable).parent / launcher), *launcher_args, "sft", f"deepspeed={group}",
+    launcher_args = [str(free_port) if a is None else a for a in launcher_args]
+    cmd = [str(venv_script(launcher)), *launcher_args, "sft", f"deepspeed={group}",
            f"hydra.run.dir={run_dir}", f"model.name_or_path={tiny_qwen2}", "model.from_scratch=false",
            "data.synthetic.num_records=16", "train.max_steps=2", "train.save_steps=2", "train.global_batch_size=4",
            "train.per_device_batch_size=2", "train.max_length=1024", "logger=disabled"]

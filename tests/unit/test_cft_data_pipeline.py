@@ -13,7 +13,7 @@ from deepcritic.datagen.cft import read_candidates
 from deepcritic.datagen.problems import SetProblem
 from deepcritic.eval.prompts import load_prompt
 from deepcritic.recipes.cft_data import cft_data
-from tests.unit.datagen_fakes import Crash, ScriptedGenerator
+from tests.helpers.datagen_fakes import Crash, ScriptedGenerator
 
 TEMPLATE = load_prompt(None, "cft_critique.txt", ("problem", "solution"))
 PAIRS = [

@@ -13,9 +13,8 @@ from deepcritic.config import DataConfig, SyntheticConfig
 from deepcritic.data import LoadResult, StepRecord, load_records, write_jsonl
 from deepcritic.data.summary import summarize
 from deepcritic.errors import ConfigError, DataError, RecordError
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+from tests.helpers.bad_input import ALWAYS, RAISE
+from tests.helpers.paths import BAD_DATA, SHARED_DATA
 
 
 def _cfg(**kw) -> DataConfig:
@@ -38,20 +37,20 @@ REAL = [
 
 @pytest.mark.parametrize("source, rel, name, n, wrong", REAL)
 def test_real_files_counts(source, rel, name, n, wrong):
-    result = load_records(_cfg(source=source, path=str(SHARED / rel)))
+    result = load_records(_cfg(source=source, path=str(SHARED_DATA / rel)))
     assert summarize(result) == {"records": n, "with_error": wrong, "without_error": n - wrong, "skipped": {},
                                  "sources": {name: n}, "rejects": None}
 
 
 def test_processbench_extras_go_to_meta():
-    first = load_records(_cfg(source="processbench", path=str(SHARED / "processbench/gsm8k.json"))).records[0]
+    first = load_records(_cfg(source="processbench", path=str(SHARED_DATA / "processbench/gsm8k.json"))).records[0]
     # gsm8k-0: label 1 (second step), generator and final_answer_correct kept in meta, no reference answer
     assert (first.id, first.source, first.label, first.answer) == ("gsm8k-0", "processbench/gsm8k", 1, None)
     assert first.meta == {"generator": "Qwen2-7B-Instruct", "final_answer_correct": False}
 
 
 def test_mr_gsm8k_prefixes_stripped():
-    records = load_records(_cfg(source="mr_gsm8k", path=str(SHARED / "mr_gsm8k/processed_test.json"))).records
+    records = load_records(_cfg(source="mr_gsm8k", path=str(SHARED_DATA / "mr_gsm8k/processed_test.json"))).records
     prefixed = [s for r in records for s in r.steps if re.match(r"\s*Step\s*\d+\s*:", s)]
     assert prefixed == []
     # record 2: ids are the file's integers as strings; steps lose exactly the "Step k: " prefix
@@ -64,7 +63,7 @@ def test_mr_gsm8k_prefixes_stripped():
 
 
 def test_limit_and_name_override():
-    cfg = _cfg(source="processbench", path=str(SHARED / "processbench/gsm8k.json"), limit=7, name="pb")
+    cfg = _cfg(source="processbench", path=str(SHARED_DATA / "processbench/gsm8k.json"), limit=7, name="pb")
     records = load_records(cfg).records
     assert [r.id for r in records] == [f"gsm8k-{i}" for i in range(7)]
     assert {r.source for r in records} == {"pb"}
@@ -72,35 +71,12 @@ def test_limit_and_name_override():
 
 # ---------------------------------------------------------------------------------------------------
 # Bad input under on_error=raise: the message names the file, the line/record, the field, the expectation.
-
-RAISE = [
-    # a JSON line cut off mid-object
-    ("contract", "truncated_line.jsonl", "line 2", None, "one JSON object per line (Expecting ',' delimiter at column 71)"),
-    # label given as a string
-    ("contract", "wrong_type.jsonl", "line 2", "label", "an integer label, got '1'"),
-    # a Latin-1 byte inside a JSON line
-    ("contract", "non_utf8.jsonl", "line 2", None, "UTF-8 text (invalid continuation byte at byte 48 of the line)"),
-    # label 2 with 2 steps; the blank line 2 still counts for line numbers
-    ("contract", "label_out_of_range.jsonl", "line 3", "label", "an integer in [-1, 1] (-1 = no wrong step; 0-based), got 2"),
-    # steps: []
-    ("contract", "empty_steps.jsonl", "line 1", "steps", "a non-empty list of strings, got []"),
-    # a whitespace-only step
-    ("contract", "empty_step.jsonl", "line 2", "steps[1]", "a non-empty step text, got '   '"),
-    # the id of line 1 again
-    ("contract", "duplicate_id.jsonl", "line 3", "id", "an id unique within the source (already used at line 1), got 'a'"),
-    # no problem field
-    ("contract", "missing_field.jsonl", "line 2", "problem", "a non-empty string (field is missing)"),
-    # a JSON array: the record index (0-based) and the line it starts on
-    ("processbench", "processbench_bad_record.json", "record 1 (line 13)", "label", "an integer in [-1, 1]"),
-    # PRM800K: chosen_completion points past the completions
-    ("prm800k", "prm800k_bad_chosen.jsonl", "line 1", "label.steps[0].chosen_completion",
-     "null or an index into completions (0..0), got 3"),
-]
+# The cases (RAISE, ALWAYS) are in tests/helpers/bad_input.py: test_cli_bad_input.py checks them through the CLI.
 
 
 @pytest.mark.parametrize("source, name, where, field, expected", RAISE)
 def test_bad_record_raises_located_error(source, name, where, field, expected):
-    path = BAD / name
+    path = BAD_DATA / name
     with pytest.raises(RecordError) as info:
         load_records(_cfg(source=source, path=str(path)))
     err = info.value
@@ -109,22 +85,10 @@ def test_bad_record_raises_located_error(source, name, where, field, expected):
     assert str(err).startswith(f"{loc}: expected {expected}")
 
 
-ALWAYS = [
-    # zero bytes
-    ("contract", "empty.jsonl", "", "at least one record (the file is empty)"),
-    # an empty JSON array
-    ("processbench", "processbench_empty_array.json", "", "at least one record (the file is empty)"),
-    # a JSON array cut off: nothing after the break can be trusted
-    ("processbench", "processbench_truncated.json", "record 1, line 20", "valid JSON (Expecting ',' delimiter at column 3)"),
-    # no such file
-    ("contract", "no_such_file.jsonl", "", "an existing file (no such file)"),
-]
-
-
 @pytest.mark.parametrize("on_error", ["raise", "skip"])
 @pytest.mark.parametrize("source, name, where, expected", ALWAYS)
 def test_file_level_errors_raise_even_when_skipping(source, name, where, expected, on_error, tmp_path):
-    path = BAD / name
+    path = BAD_DATA / name
     with pytest.raises(DataError) as info:
         load_records(_cfg(source=source, path=str(path), on_error=on_error, rejects_path=str(tmp_path / "r.jsonl")))
     assert not isinstance(info.value, RecordError)
@@ -162,7 +126,7 @@ SKIP = [
 @pytest.mark.parametrize("name, kept, reasons", SKIP)
 def test_skip_counts_by_reason(name, kept, reasons, tmp_path):
     rejects = tmp_path / "rejects.jsonl"
-    result = load_records(_cfg(source="contract", path=str(BAD / name), on_error="skip", rejects_path=str(rejects)))
+    result = load_records(_cfg(source="contract", path=str(BAD_DATA / name), on_error="skip", rejects_path=str(rejects)))
     assert [r.id for r in result.records] == kept
     assert dict(result.skipped) == reasons
     assert result.rejects_path == rejects
@@ -172,7 +136,7 @@ def test_skip_counts_by_reason(name, kept, reasons, tmp_path):
 
 def test_rejects_file_contents(tmp_path):
     rejects = tmp_path / "rejects.jsonl"
-    path = BAD / "mixed.jsonl"
+    path = BAD_DATA / "mixed.jsonl"
     load_records(_cfg(source="contract", path=str(path), on_error="skip"), rejects_default=rejects)
     lines = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
     assert all(set(line) == {"file", "where", "field", "reason", "error", "raw"} for line in lines)
@@ -201,18 +165,18 @@ def test_skip_everything_bad_is_an_error(tmp_path):
     # a load that keeps nothing fails, and says why and where the rejects are
     rejects = tmp_path / "r.jsonl"
     with pytest.raises(DataError, match=r"all 1 were left out: empty steps: 1; see .*r\.jsonl"):
-        load_records(_cfg(source="contract", path=str(BAD / "empty_steps.jsonl"), on_error="skip", rejects_path=str(rejects)))
+        load_records(_cfg(source="contract", path=str(BAD_DATA / "empty_steps.jsonl"), on_error="skip", rejects_path=str(rejects)))
     assert rejects.exists()
 
 
 def test_skip_without_rejects_path_still_counts():
-    result = load_records(_cfg(source="contract", path=str(BAD / "wrong_type.jsonl"), on_error="skip"))
+    result = load_records(_cfg(source="contract", path=str(BAD_DATA / "wrong_type.jsonl"), on_error="skip"))
     assert (dict(result.skipped), result.rejects_path) == ({"wrong type": 1}, None)
 
 
 def test_nothing_skipped_writes_no_rejects(tmp_path):
     rejects = tmp_path / "r.jsonl"
-    result = load_records(_cfg(source="processbench", path=str(SHARED / "processbench/gsm8k.json"), on_error="skip"),
+    result = load_records(_cfg(source="processbench", path=str(SHARED_DATA / "processbench/gsm8k.json"), on_error="skip"),
                           rejects_default=rejects)
     assert (result.rejects_path, rejects.exists()) == (None, False)
 
@@ -285,7 +249,7 @@ def test_contract_round_trip(tmp_path):
 
 
 def test_prm800k_round_trip_through_contract(tmp_path):
-    original = load_records(_cfg(source="prm800k", path=str(SHARED / "prm800k/samples/samples_prm800k.jsonl"))).records
+    original = load_records(_cfg(source="prm800k", path=str(SHARED_DATA / "prm800k/samples/samples_prm800k.jsonl"))).records
     path = tmp_path / "records.jsonl"
     write_jsonl(original, path)
     assert load_records(_cfg(source="contract", path=str(path))).records == original
@@ -305,7 +269,7 @@ class _FakeHub:
 
 
 def test_processbench_from_hub_uses_subset_as_split(monkeypatch):
-    rows = json.loads((SHARED / "processbench/gsm8k.json").read_text(encoding="utf-8"))[:5]
+    rows = json.loads((SHARED_DATA / "processbench/gsm8k.json").read_text(encoding="utf-8"))[:5]
     fake = _FakeHub(rows)
     monkeypatch.setattr("datasets.load_dataset", fake)
     result = load_records(_cfg(source="processbench", hub_name="Qwen/ProcessBench", subset="gsm8k", revision="abc"))
@@ -335,7 +299,7 @@ CONFIG_ERRORS = [
     # hub without a dataset name
     (dict(source="hub", fields=MAPPING), "data.hub_name"),
     # a typo in the field mapping is not silently ignored
-    (dict(source="generic", path=str(BAD / "wrong_type.jsonl"), fields={**MAPPING, "lable": "x"}), "data.fields"),
+    (dict(source="generic", path=str(BAD_DATA / "wrong_type.jsonl"), fields={**MAPPING, "lable": "x"}), "data.fields"),
     # unknown source
     (dict(source="csv"), "data.source"),
 ]
@@ -349,7 +313,7 @@ def test_config_errors(kw, key):
 
 
 def test_summary_of_a_skip_load(tmp_path):
-    result = load_records(_cfg(source="contract", path=str(BAD / "mixed.jsonl"), on_error="skip",
+    result = load_records(_cfg(source="contract", path=str(BAD_DATA / "mixed.jsonl"), on_error="skip",
                                rejects_path=str(tmp_path / "r.jsonl")))
     summary = summarize(result)
     assert (summary["records"], summary["with_error"], summary["without_error"]) == (3, 1, 2)

@@ -13,10 +13,9 @@ from deepcritic.data import load_records
 from deepcritic.data.readers import iter_json_items
 from deepcritic.data.sources.prm800k import convert_prm800k
 from deepcritic.errors import RecordError
+from tests.helpers.paths import BAD_DATA, SHARED_DATA
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-SAMPLES = SHARED / "prm800k" / "samples"
-BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
+SAMPLES = SHARED_DATA / "prm800k" / "samples"
 
 
 def _load(path: Path):
@@ -52,7 +51,7 @@ DERIVED = [
         # record 0: the same labeling as samples line 2
         ("prm800k/phase2", 6, 13, [1, 0, 1, 1, 1, 1, -1], "28800"),
     ], {}),
-    (BAD / "prm800k_handmade.jsonl", [
+    (BAD_DATA / "prm800k_handmade.jsonl", [
         # line 1, phase 1, found_error: step 1 has no chosen/human completion: labeling ended; the first
         # completion rated -1 ("2 * 3 = 5", the second of three) is the last step -> label 1
         ("prm800k/phase1", 1, 2, [1, -1], "6"),
@@ -83,7 +82,7 @@ def test_phase1_path_texts_and_meta():
 
 
 def test_handmade_phase1_stops_at_first_wrong_completion():
-    (record, *_) = _load(BAD / "prm800k_handmade.jsonl").records
+    (record, *_) = _load(BAD_DATA / "prm800k_handmade.jsonl").records
     assert record.steps == ["1 + 1 = 2", "2 * 3 = 5"]
 
 
@@ -143,10 +142,10 @@ def test_bad_raw_fields_named(raw, field, tmp_path):
 
 
 def test_bad_rating_skipped_under_skip(tmp_path):
-    cfg = dataclasses.replace(DataConfig(), source="prm800k", path=str(BAD / "prm800k_bad_chosen.jsonl"), on_error="skip")
+    cfg = dataclasses.replace(DataConfig(), source="prm800k", path=str(BAD_DATA / "prm800k_bad_chosen.jsonl"), on_error="skip")
     good = (SAMPLES / "samples_prm800k.jsonl").read_text(encoding="utf-8")
     path = tmp_path / "mixed.jsonl"
-    path.write_text(good + (BAD / "prm800k_bad_chosen.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    path.write_text(good + (BAD_DATA / "prm800k_bad_chosen.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
     result = load_records(dataclasses.replace(cfg, path=str(path), rejects_path=str(tmp_path / "r.jsonl")))
     assert len(result.records) == 5
     assert dict(result.skipped) == {"prm800k finish_reason=give_up": 1, "wrong type": 2}

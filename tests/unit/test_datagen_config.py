@@ -2,83 +2,122 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import dataclasses
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from deepcritic.cli import RECIPES
-from deepcritic.config import CandidatesConfig, CFTDataConfig, LabelConfig, SamplingConfig, SynthesizeConfig, validate
-from deepcritic.config_store import register_configs
+from deepcritic.config import (
+    CandidatesConfig,
+    CFTDataConfig,
+    DataConfig,
+    LabelConfig,
+    SamplingConfig,
+    SynthesizeConfig,
+    validate,
+)
+from tests.helpers.configs import compose
+from tests.helpers.env import unset
 
-REPO = Path(__file__).resolve().parents[2]
+TINY_ON_VLLM = (True, "tiny-qwen2", "vllm")  # (model.from_scratch, model.name_or_path, rollout.backend)
+GSM8K_FILE = {"gsm8k": {"source": "gsm8k", "path": "data/gsm8k/test.jsonl"}}
+
+PRIMARY = [
+    # synthesize: the tiny teacher on the PRM800K sample file
+    ("synthesize", SynthesizeConfig, {"teacher": TINY_ON_VLLM}, "data/prm800k/samples/samples_prm800k.jsonl", None),
+    # label: the tiny generator on the local GSM8K test file
+    ("label", LabelConfig, {"generator": TINY_ON_VLLM}, None, GSM8K_FILE),
+    # cft-data: tiny teacher and generator, the local GSM8K test file
+    ("cft-data", CFTDataConfig, {"teacher": TINY_ON_VLLM, "generator": TINY_ON_VLLM}, None, GSM8K_FILE),
+]
 
 
-def _compose(recipe: str, overrides: list[str] = ()):
-    register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return OmegaConf.to_object(compose(config_name=recipe, overrides=list(overrides)))
-
-
-@pytest.mark.parametrize("recipe, schema", [("synthesize", SynthesizeConfig), ("label", LabelConfig),
-                                            ("cft-data", CFTDataConfig)])
-def test_primary_configs_compose_validate_and_run_on_cpu_without_downloads(recipe, schema):
-    cfg = _compose(recipe)
+@pytest.mark.parametrize("recipe, schema, roles, data_path, problems", PRIMARY)
+def test_primary_configs_compose_validate_and_use_the_local_tiny_model_and_local_files(recipe, schema, roles,
+                                                                                       data_path, problems,
+                                                                                       monkeypatch):
+    """The defaults need no download: every role is the tiny model built on the spot (model=tiny) and every
+    input a file under $DEEPCRITIC_DATA (default ./data). Running them on CPU is tests/integration/test_datagen.py."""
+    unset(monkeypatch, "DEEPCRITIC_DATA")
+    cfg = compose(recipe)
     assert isinstance(cfg, schema) and RECIPES[recipe].schema == schema.__name__
     assert validate(cfg) == []
-    roles = [getattr(cfg, r) for r in ("teacher", "generator") if hasattr(cfg, r)]
-    assert all(r.model.from_scratch and r.rollout.backend == "vllm" for r in roles)  # the tiny model, built locally
-    local = [cfg.data.path] if recipe == "synthesize" else [p["path"] for p in cfg.problems.values()]
-    assert local and all(local)  # local files (under $DEEPCRITIC_DATA), not the Hub
+    got = {name: (getattr(cfg, name).model.from_scratch, getattr(cfg, name).model.name_or_path,
+                  getattr(cfg, name).rollout.backend) for name in ("teacher", "generator") if hasattr(cfg, name)}
+    assert got == roles
+    if data_path is not None:
+        assert (cfg.data.source, cfg.data.path) == ("prm800k", data_path)
+    if problems is not None:
+        assert cfg.problems == problems
+
+
+def test_the_data_directory_comes_from_deepcritic_data(monkeypatch):
+    monkeypatch.setenv("DEEPCRITIC_DATA", "/mnt/d")
+    assert compose("synthesize").data.path == "/mnt/d/prm800k/samples/samples_prm800k.jsonl"
+    assert compose("label").problems == {"gsm8k": {"source": "gsm8k", "path": "/mnt/d/gsm8k/test.jsonl"}}
 
 
 def _problems(cfg):
     return [(p.key, p.fix) for p in validate(cfg)]
 
 
+# valid configs, each case below changes one thing
+SYNTH = SynthesizeConfig(data=DataConfig(source="prm800k", path="x.jsonl"))
+LABEL = LabelConfig(problems={"g": {"source": "gsm8k", "path": "x"}})
+CFT = CFTDataConfig(problems={"g": {"source": "gsm8k", "path": "x"}})
+
+
+@pytest.mark.parametrize("cfg", [SYNTH, LABEL, CFT])
+def test_the_bases_of_the_mistake_cases_are_valid(cfg):
+    assert validate(cfg) == []
+
+
 BAD = [
+    # synthesize: no data file
+    (SynthesizeConfig(), ["data.path"]),
     # synthesize: no in-depth samples
-    (SynthesizeConfig(in_depth_samples=0), "in_depth_samples"),
+    (dataclasses.replace(SYNTH, in_depth_samples=0), ["in_depth_samples"]),
     # synthesize: greedy teacher with several in-depth samples
-    (SynthesizeConfig(teacher=SynthesizeConfig().teacher.__class__(sampling=SamplingConfig(temperature=0.0))),
-     "teacher.sampling.temperature"),
+    (dataclasses.replace(SYNTH, teacher=dataclasses.replace(SYNTH.teacher, sampling=SamplingConfig(temperature=0.0))),
+     ["teacher.sampling.temperature"]),
     # synthesize: negative extra count other than -1
-    (SynthesizeConfig(extra_correct=-2), "extra_correct"),
+    (dataclasses.replace(SYNTH, extra_correct=-2), ["extra_correct"]),
     # label: no problem set
-    (LabelConfig(), "problems"),
+    (LabelConfig(), ["problems"]),
     # label: one sample per problem cannot be both right and wrong
-    (LabelConfig(problems={"g": {"source": "gsm8k", "path": "x"}},
-                 generator=LabelConfig().generator.__class__(sampling=SamplingConfig(n=1, temperature=1.0))),
-     "generator.sampling.n"),
+    (dataclasses.replace(LABEL, generator=dataclasses.replace(LABEL.generator,
+                                                              sampling=SamplingConfig(n=1, temperature=1.0))),
+     ["generator.sampling.n"]),
     # label: threshold out of range
-    (LabelConfig(problems={"g": {"source": "gsm8k", "path": "x"}}, threshold=1.0), "threshold"),
+    (dataclasses.replace(LABEL, threshold=1.0), ["threshold"]),
     # label: unknown reference mode
-    (LabelConfig(problems={"g": {"source": "gsm8k", "path": "x"}}, reference="solution"), "reference"),
-    # label: a bad problem-set entry is named by its key
-    (LabelConfig(problems={"g": {"source": "file"}}), "problems.g.path"),
+    (dataclasses.replace(LABEL, reference="solution"), ["reference"]),
+    # label: a bad problem-set entry is named by its key (a file source needs a path and its field names)
+    (LabelConfig(problems={"g": {"source": "file"}}), ["problems.g.path", "problems.g.fields"]),
     # cft-data: file source without a path
-    (CFTDataConfig(candidates=CandidatesConfig(source="file")), "candidates.path"),
+    (CFTDataConfig(candidates=CandidatesConfig(source="file")), ["candidates.path"]),
     # cft-data: generate without problem sets
-    (CFTDataConfig(), "problems"),
+    (CFTDataConfig(), ["problems"]),
 ]
 
 
-@pytest.mark.parametrize("cfg, key", BAD)
-def test_mistakes_are_named_with_their_key(cfg, key):
-    assert key in [k for k, _ in _problems(cfg)]
+@pytest.mark.parametrize("cfg, keys", BAD)
+def test_mistakes_are_named_with_their_key(cfg, keys):
+    problems = _problems(cfg)
+    assert [k for k, _ in problems] == keys
+    assert all(fix for _, fix in problems)  # each one says how to fix it
 
 
 def test_a_served_tiny_teacher_needs_the_served_model_name():
-    cfg = _compose("synthesize", ["rollout@teacher.rollout=openai"])
-    assert ("teacher.rollout.openai.model" in [k for k, _ in _problems(cfg)])
-    cfg = _compose("synthesize", ["rollout@teacher.rollout=openai", "teacher.rollout.openai.model=tiny"])
+    cfg = compose("synthesize", ["rollout@teacher.rollout=openai"])
+    assert [k for k, _ in _problems(cfg)] == ["teacher.rollout.openai.model"]
+    cfg = compose("synthesize", ["rollout@teacher.rollout=openai", "teacher.rollout.openai.model=tiny"])
     assert validate(cfg) == []
 
 
 def test_an_api_key_pasted_into_the_config_is_refused_without_echoing_it():
-    cfg = _compose("synthesize", ["rollout@teacher.rollout=openai", "teacher.rollout.openai.model=m",
-                                  "teacher.rollout.openai.api_key_env=sk-secret123"])
+    cfg = compose("synthesize", ["rollout@teacher.rollout=openai", "teacher.rollout.openai.model=m",
+                                 "teacher.rollout.openai.api_key_env=sk-secret123"])
     problems = validate(cfg)
     assert [p.key for p in problems] == ["teacher.rollout.openai.api_key_env"]
     assert "sk-secret123" not in str(problems)

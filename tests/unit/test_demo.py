@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from deepcritic.config import DemoConfig, validate
-from deepcritic.config_store import register_configs
 from deepcritic.data.records import StepRecord
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _compose(overrides: list[str]) -> DemoConfig:
-    register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return OmegaConf.to_object(compose(config_name="demo", overrides=overrides))
+from tests.helpers.configs import compose
 
 
 def test_demo_yaml_composes_to_the_schema_defaults_and_is_valid():
-    cfg = _compose([])
+    cfg = compose("demo")
     assert isinstance(cfg, DemoConfig)
     assert cfg == DemoConfig()  # every default lives in deepcritic/config.py; the YAML only selects groups
     assert validate(cfg) == []
@@ -58,7 +47,7 @@ BAD = [
 
 @pytest.mark.parametrize("overrides, keys", BAD)
 def test_validation_names_the_demo_keys(overrides, keys):
-    assert {p.key for p in validate(_compose(overrides))} == keys
+    assert {p.key for p in validate(compose("demo", overrides))} == keys
 
 
 def test_splits_are_disjoint_later_splits_win_and_sizes_hold():

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from deepcritic.config import (
     EvalConfig,
@@ -23,9 +20,8 @@ from deepcritic.config import (
     VLLMEngineConfig,
     validate,
 )
-from deepcritic.config_store import register_configs
+from tests.helpers.configs import compose
 
-REPO = Path(__file__).resolve().parents[2]
 BENCH = {"b": {"source": "contract", "path": "x.jsonl"}}
 
 
@@ -119,12 +115,6 @@ def test_other_recipe_validation(cfg, keys):
     assert [p.key for p in validate(cfg)] == keys
 
 
-def _compose(recipe: str, overrides: list[str]):
-    register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return OmegaConf.to_object(compose(config_name=recipe, overrides=overrides))
-
-
 COMPOSE = [
     # the defaults: ProcessBench from the Hub on vLLM
     ("eval", [], ["processbench_gsm8k", "processbench_math", "processbench_olympiadbench", "processbench_omnimath"]),
@@ -146,14 +136,14 @@ COMPOSE = [
 
 @pytest.mark.parametrize("recipe, overrides, benchmarks", COMPOSE)
 def test_conf_composes_and_validates(recipe, overrides, benchmarks):
-    cfg = _compose(recipe, overrides)
+    cfg = compose(recipe, overrides)
     assert validate(cfg) == []
     if benchmarks is not None:
         assert list(cfg.benchmarks) == benchmarks
 
 
 def test_deepcritic_release_experiment_values():
-    cfg = _compose("eval", ["experiment=eval_deepcritic_7b_rl"])
+    cfg = compose("eval", ["experiment=eval_deepcritic_7b_rl"])
     assert cfg.model.name_or_path == "Keven16/DeepCritic-7B-RL-PRM800K"
     assert cfg.model.template == "templates/deepcritic_critique_template_new.txt"
     assert list(cfg.benchmarks)[-2:] == ["mr_gsm8k", "prm800k_phase2"] and len(cfg.benchmarks) == 6
@@ -161,12 +151,12 @@ def test_deepcritic_release_experiment_values():
 
 def test_weak_to_strong_experiment_values(monkeypatch):
     monkeypatch.setenv("GEN_URL", "http://gen:8000/v1")
-    cfg = _compose("refine", ["experiment=refine_weak_to_strong"])
+    cfg = compose("refine", ["experiment=refine_weak_to_strong"])
     assert cfg.critic.model.name_or_path == "Keven16/DeepCritic-7B-RL-PRM800K" and cfg.critic.rollout.backend == "vllm"
     assert cfg.generator.model.name_or_path == "Qwen/Qwen2.5-72B-Instruct"
     assert (cfg.generator.rollout.backend, cfg.generator.rollout.openai.base_url) == ("openai", "http://gen:8000/v1")
 
 
 def test_api_baseline_keeps_only_the_key_name():
-    cfg = _compose("eval", ["experiment=eval_api_baseline"])
+    cfg = compose("eval", ["experiment=eval_api_baseline"])
     assert cfg.rollout.openai.api_key_env == "OPENAI_API_KEY" and cfg.rollout.backend == "openai"

@@ -12,9 +12,17 @@ from deepcritic.config import EvalConfig, LoggerConfig, RefineConfig, ReportConf
 from deepcritic.errors import ConfigError, DeepcriticError
 from deepcritic.generation import Completion
 from deepcritic.recipes import evaluate, refine, report, solve, verify_vote
-from tests.unit.test_eval_solving import Scripted, is_critic, is_revise, ok
+from tests.helpers.env import unset
+from tests.helpers.eval_fakes import Scripted, is_critic, is_revise, ok
 
 OFF = LoggerConfig(backend="none", mode="disabled")
+
+
+@pytest.fixture(autouse=True)
+def _wandb_env(monkeypatch):
+    """The recipes export WANDB_MODE (and with tracking on WANDB_PROJECT / WANDB_DIR) for the trainer's
+    callback; undo that when each test ends."""
+    unset(monkeypatch, "WANDB_MODE", "WANDB_PROJECT", "WANDB_DIR")
 
 
 def _records(path: Path, labels: list[int]) -> str:

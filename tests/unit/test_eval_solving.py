@@ -20,37 +20,10 @@ from deepcritic.eval.solving import (
     verify_step,
 )
 from deepcritic.generation import Completion
+from tests.helpers.eval_fakes import Scripted, is_revise, ok
 
 PROMPTS = Prompts(solve=load_prompt(None, "solve.txt", SOLVE_PLACEHOLDERS),
                   revise=load_prompt(None, "revise.txt", REVISE_PLACEHOLDERS), critic=load_critic_template(None))
-
-
-class Scripted:
-    """A generator whose answer is chosen by ``rule(prompt text, sample index)``; records every prompt."""
-
-    name = "scripted"
-
-    def __init__(self, rule):
-        self.rule, self.prompts = rule, []
-
-    def generate(self, prompts, sampling):
-        self.prompts += [p[0]["content"] for p in prompts]
-        return [[self.rule(p[0]["content"], j) for j in range(sampling.n)] for p in prompts]
-
-    def close(self):
-        pass
-
-
-def ok(text: str) -> Completion:
-    return Completion(text, "stop", len(text.split()))
-
-
-def is_critic(prompt: str) -> bool:
-    return "## How to review" in prompt
-
-
-def is_revise(prompt: str) -> bool:
-    return "## Review" in prompt
 
 
 PROBLEMS = [MathProblem("p1", "What is 2 * 3?", "6"), MathProblem("p2", "What is 1 + 1?", "2")]

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from deepcritic.config import CFTRecipeConfig, SFTRecipeConfig, validate
-from deepcritic.config_store import register_configs
 from deepcritic.training import accumulation_steps, deepspeed_config
+from tests.helpers.configs import compose, conf_dir
 
-REPO = Path(__file__).resolve().parents[2]
-EXPERIMENTS = sorted(p.stem for p in (REPO / "conf" / "experiment").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in (conf_dir() / "experiment").glob("*.yaml"))
 
 
 def _recipe_of(experiment: str) -> str:
     """The recipe an experiment belongs to, read from its usage comment (``deepcritic <recipe> experiment=<name>``
     or ``launch/<script>.sh <recipe> experiment=<name>``): every experiment file documents how to run it."""
-    text = (REPO / "conf" / "experiment" / f"{experiment}.yaml").read_text()
+    text = (conf_dir() / "experiment" / f"{experiment}.yaml").read_text()
     match = re.search(r"(?:deepcritic|launch/\S+\.sh)\s+([a-z][\w-]*)\s+experiment=" + re.escape(experiment) + r"\b", text)
     assert match, f"conf/experiment/{experiment}.yaml: add a usage comment '# deepcritic <recipe> experiment={experiment}'"
     return match.group(1)
@@ -28,29 +24,54 @@ def _recipe_of(experiment: str) -> str:
 
 TRAINING = [e for e in EXPERIMENTS if _recipe_of(e) in ("sft", "cft")]
 
-
-def _compose(recipe: str, overrides: list[str]):
-    register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return OmegaConf.to_object(compose(config_name=recipe, overrides=overrides))
+# every experiment file and the recipe its (first) usage comment names
+RECIPE_OF = {
+    "cft_qwen2.5_math_7b": "cft",
+    "deepcritic_grpo_qwen2.5_7b": "grpo",
+    "deepcritic_sft_qwen2.5_7b": "sft",
+    "eval_api_baseline": "eval",
+    "eval_deepcritic_7b_rl": "eval",
+    "label_mc_qwen2.5_7b": "label",
+    "refine_weak_to_strong": "verify-vote",  # for refine and verify-vote; composed with both in test_eval_config.py
+    "synthesize_qwen2.5_72b": "synthesize",
+}
 
 
 def test_there_are_experiments():
-    assert {"deepcritic_sft_qwen2.5_7b", "cft_qwen2.5_math_7b"} <= set(EXPERIMENTS)
+    assert EXPERIMENTS == sorted(RECIPE_OF)
+    assert {e: _recipe_of(e) for e in EXPERIMENTS} == RECIPE_OF
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_experiment_composes_and_validates(experiment):
-    cfg = _compose(_recipe_of(experiment), [f"experiment={experiment}"])
+    cfg = compose(_recipe_of(experiment), [f"experiment={experiment}"])
     assert validate(cfg) == []
 
 
-@pytest.mark.parametrize("experiment", TRAINING)
-@pytest.mark.parametrize("gpus", [8, 4])
-def test_training_experiment_keeps_global_batch_on_8_and_4_gpus(experiment, gpus):
-    cfg = _compose(_recipe_of(experiment), [f"experiment={experiment}"])
+# (experiment, GPUs, per-device batch, gradient accumulation, global batch), worked out by hand:
+# accumulation = global / (per-device x GPUs)
+ACCUMULATION = [
+    # DeepCritic SFT: global 64, 1 per device -> 64 / 8 = 8 on 8 GPUs, 64 / 4 = 16 on 4 GPUs
+    ("deepcritic_sft_qwen2.5_7b", 8, 1, 8, 64),
+    ("deepcritic_sft_qwen2.5_7b", 4, 1, 16, 64),
+    # CFT: global 512, 4 per device -> 512 / 32 = 16 on 8 GPUs, 512 / 16 = 32 on 4 GPUs
+    ("cft_qwen2.5_math_7b", 8, 4, 16, 512),
+    ("cft_qwen2.5_math_7b", 4, 4, 32, 512),
+]
+
+
+def test_every_training_experiment_has_its_accumulation_worked_out():
+    assert TRAINING == sorted({e for e, *_ in ACCUMULATION})
+
+
+@pytest.mark.parametrize("experiment, gpus, per_device, accumulation, global_batch", ACCUMULATION)
+def test_training_experiment_keeps_global_batch_on_8_and_4_gpus(
+        experiment, gpus, per_device, accumulation, global_batch):
+    cfg = compose(_recipe_of(experiment), [f"experiment={experiment}"])
     t = cfg.train
-    assert t.per_device_batch_size * accumulation_steps(t, gpus) * gpus == t.global_batch_size
+    assert (t.per_device_batch_size, accumulation_steps(t, gpus), t.global_batch_size) == (
+        per_device, accumulation, global_batch)
+    assert per_device * accumulation * gpus == global_batch  # the global batch is kept
     assert deepspeed_config(cfg.deepspeed)["zero_optimization"]["stage"] == 3
     assert cfg.model.dtype == "bf16" and not cfg.model.from_scratch
 
@@ -71,20 +92,20 @@ EXPECTED = [
 
 @pytest.mark.parametrize("experiment, schema, model, train, seed", EXPECTED)
 def test_experiment_values(experiment, schema, model, train, seed):
-    cfg = _compose(_recipe_of(experiment), [f"experiment={experiment}"])
+    cfg = compose(_recipe_of(experiment), [f"experiment={experiment}"])
     assert isinstance(cfg, schema) and cfg.seed == seed
     assert {k: getattr(cfg.model, k) for k in model} == model
     assert {k: getattr(cfg.train, k) for k in train} == train
 
 
 def test_cft_experiment_reads_webinstruct_cft_50k():
-    cfg = _compose("cft", ["experiment=cft_qwen2.5_math_7b"])
+    cfg = compose("cft", ["experiment=cft_qwen2.5_math_7b"])
     assert (cfg.chat.source, cfg.chat.hub_name, cfg.chat.subset) == ("cft", "TIGER-Lab/WebInstruct-CFT", "WebInstruct-CFT-50K")
 
 
 @pytest.mark.parametrize("recipe", ["sft", "cft"])
 def test_defaults_are_the_tiny_cpu_model(recipe):
-    cfg = _compose(recipe, [])
+    cfg = compose(recipe, [])
     assert validate(cfg) == []
     assert cfg.model.from_scratch and cfg.deepspeed.stage == 0 and cfg.logger.mode == "offline"
 
@@ -105,5 +126,5 @@ GROUPS = [
 
 @pytest.mark.parametrize("override, section, values", GROUPS)
 def test_group_files(override, section, values):
-    cfg = _compose("sft", [override])
+    cfg = compose("sft", [override])
     assert {k: getattr(getattr(cfg, section), k) for k in values} == values

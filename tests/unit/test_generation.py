@@ -8,7 +8,7 @@ import pytest
 from deepcritic.config import ModelConfig, OpenAIServerConfig, RolloutConfig, SamplingConfig
 from deepcritic.errors import DeepcriticError
 from deepcritic.generation import OpenAIGenerator, RateLimiter, backoff_delays, build_generator
-from tests.openai_server import ScriptedServer
+from tests.helpers.openai_server import ScriptedServer
 
 BACKOFF = [
     # doubling from the base

@@ -10,7 +10,8 @@ import pytest
 
 from deepcritic.config import ModelConfig, OpenAIServerConfig, RolloutConfig, SamplingConfig
 from deepcritic.generation import OpenAIGenerator
-from tests.openai_server import ScriptedServer, closed_port_url
+from tests.helpers.net import closed_port_url
+from tests.helpers.openai_server import ScriptedServer
 
 MSGS = [[{"role": "user", "content": "hi"}]]
 

@@ -2,36 +2,65 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
 
 from deepcritic.config import FilterConfig, GRPORecipeConfig, validate
-from deepcritic.config_store import register_configs
 from deepcritic.errors import DeepcriticError
 from deepcritic.grpo.args import check_groups_per_process, grpo_kwargs, to_grpo_config
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _compose(recipe: str, overrides: list[str]):
-    register_configs()
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        return OmegaConf.to_object(compose(config_name=recipe, overrides=overrides))
+from tests.helpers.configs import compose
 
 
 def _kwargs(overrides: list[str], world: int = 1) -> dict:
-    return grpo_kwargs(_compose("grpo", overrides), world, output_dir="/tmp/x", cuda=False)
+    return grpo_kwargs(compose("grpo", overrides), world, output_dir="/tmp/x", cuda=False)
 
 
 def test_defaults_compose_and_validate():
-    cfg = _compose("grpo", [])
+    cfg = compose("grpo", [])
     assert isinstance(cfg, GRPORecipeConfig) and validate(cfg) == []
     assert cfg.rollout.backend == "vllm" and cfg.rollout.vllm_mode == "colocate"
     assert (cfg.reward.strict_format, cfg.reward.require_step_consistency, cfg.reward.length_penalty) == (True, False, 0.0)
-    assert isinstance(_compose("filter", []), FilterConfig)
+    assert isinstance(compose("filter", []), FilterConfig)
+
+
+# Every key GRPOConfig gets: the training half (training.trl_kwargs), the GRPO half, and per rollout backend
+# the vLLM keys; SFT-only keys (max_length, packing, completion_only_loss, dataset_num_proc) are never there.
+TRAINER_KEYS = ["bf16", "data_seed", "deepspeed", "fp16", "gradient_accumulation_steps", "gradient_checkpointing",
+                "gradient_checkpointing_kwargs", "learning_rate", "logging_first_step", "logging_steps",
+                "lr_scheduler_type", "max_grad_norm", "max_steps", "num_train_epochs", "output_dir",
+                "per_device_train_batch_size", "remove_unused_columns", "report_to", "run_name", "save_steps",
+                "save_strategy", "save_total_limit", "seed", "use_cpu", "warmup_steps", "weight_decay"]
+GRPO_KEYS = ["beta", "epsilon", "epsilon_high", "log_completions", "loss_type", "mask_truncated_completions",
+             "max_completion_length", "num_completions_to_print", "num_generations", "num_iterations",
+             "scale_rewards", "temperature", "top_p", "use_vllm"]
+VLLM_KEYS = {
+    "colocate": ["vllm_enable_sleep_mode", "vllm_gpu_memory_utilization", "vllm_importance_sampling_correction",
+                 "vllm_max_model_length", "vllm_mode", "vllm_tensor_parallel_size"],
+    "server": ["vllm_group_port", "vllm_importance_sampling_correction", "vllm_mode", "vllm_server_base_url",
+               "vllm_server_host", "vllm_server_port", "vllm_server_timeout"],
+    "hf": [],
+}
+
+
+def _backend(overrides: list[str]) -> str:
+    return "server" if "rollout=server" in overrides else "hf" if "rollout=hf" in overrides else "colocate"
+
+
+def test_default_kwargs_exactly():
+    # conf/grpo.yaml on one CPU process: colocated vLLM, groups of 4, 8 completions per step
+    assert _kwargs([]) == {
+        "beta": 0.0, "bf16": False, "data_seed": 42, "deepspeed": None, "epsilon": 0.2, "epsilon_high": None,
+        "fp16": False, "gradient_accumulation_steps": 1, "gradient_checkpointing": False,
+        "gradient_checkpointing_kwargs": None, "learning_rate": 1e-05, "log_completions": True,
+        "logging_first_step": True, "logging_steps": 1, "loss_type": "dapo", "lr_scheduler_type": "constant",
+        "mask_truncated_completions": False, "max_completion_length": 128, "max_grad_norm": 1.0, "max_steps": 5,
+        "num_completions_to_print": 1, "num_generations": 4, "num_iterations": 1, "num_train_epochs": 1.0,
+        "output_dir": "/tmp/x", "per_device_train_batch_size": 8, "remove_unused_columns": False,
+        "report_to": "none", "run_name": None, "save_steps": 50, "save_strategy": "steps", "save_total_limit": 2,
+        "scale_rewards": "group", "seed": 42, "temperature": 1.0, "top_p": 1.0, "use_cpu": False, "use_vllm": True,
+        "vllm_enable_sleep_mode": False, "vllm_gpu_memory_utilization": 0.3,
+        "vllm_importance_sampling_correction": True, "vllm_max_model_length": 2048, "vllm_mode": "colocate",
+        "vllm_tensor_parallel_size": 1, "warmup_steps": 0.0, "weight_decay": 0.0,
+    }
 
 
 MAPPING = [
@@ -65,8 +94,8 @@ def test_mapping_onto_trl(overrides, expected):
     world = 2 if "deepspeed=zero3" in overrides else 1
     kwargs = _kwargs(overrides, world)
     assert {k: kwargs.get(k) for k in expected} == expected
-    # SFT-only keys never reach GRPOConfig
-    assert not {"max_length", "packing", "completion_only_loss", "dataset_num_proc"} & set(kwargs)
+    # exactly the keys of this backend (SFT-only keys never reach GRPOConfig)
+    assert sorted(kwargs) == sorted(TRAINER_KEYS + GRPO_KEYS + VLLM_KEYS[_backend(overrides)])
 
 
 def test_zero3_deepspeed_config_is_passed():
@@ -75,56 +104,56 @@ def test_zero3_deepspeed_config_is_passed():
 
 
 def test_trl_accepts_the_arguments(tmp_path):
-    args = to_grpo_config(_compose("grpo", ["rollout=hf"]), 1, output_dir=str(tmp_path), cuda=False)
+    args = to_grpo_config(compose("grpo", ["rollout=hf"]), 1, output_dir=str(tmp_path), cuda=False)
     assert args.num_generations == 4 and args.per_device_train_batch_size == 8 and not args.use_vllm
     assert args.generation_batch_size == 8 and args.steps_per_generation == 1
 
 
 PROBLEMS = [
     # an OpenAI-compatible server cannot take trained weights
-    (["rollout=openai"], "rollout.backend"),
+    (["rollout=openai"], ["rollout.backend"]),
     # one sample per prompt gives no advantage
-    (["sampling.n=1", "train.global_batch_size=8"], "sampling.n"),
-    # greedy sampling gives identical samples
-    (["sampling.temperature=0"], "sampling.temperature"),
+    (["sampling.n=1", "train.global_batch_size=8"], ["sampling.n"]),
+    # greedy sampling gives identical samples: named by the sampling check and by GRPO's own
+    (["sampling.temperature=0"], ["sampling.temperature", "sampling.temperature"]),
     # the global batch must hold whole groups
-    (["sampling.n=3"], "train.global_batch_size"),
+    (["sampling.n=3"], ["train.global_batch_size"]),
     # sleep mode frees a colocated engine only
-    (["rollout=server", "rollout.sleep_mode=true"], "rollout.sleep_mode"),
+    (["rollout=server", "rollout.sleep_mode=true"], ["rollout.sleep_mode"]),
     # dynamic sampling moves groups between batches: batch-level scaling would change their advantages
-    (["grpo.dynamic_sampling=true", "grpo.scale_rewards=batch"], "grpo.scale_rewards"),
+    (["grpo.dynamic_sampling=true", "grpo.scale_rewards=batch"], ["grpo.scale_rewards"]),
     # an unknown TRL loss
-    (["grpo.loss_type=ppo"], "grpo.loss_type"),
+    (["grpo.loss_type=ppo"], ["grpo.loss_type"]),
     # clip-higher below the lower clip
-    (["grpo.epsilon=0.2", "grpo.epsilon_high=0.1"], "grpo.epsilon_high"),
+    (["grpo.epsilon=0.2", "grpo.epsilon_high=0.1"], ["grpo.epsilon_high"]),
     # a negative KL coefficient
-    (["grpo.beta=-1"], "grpo.beta"),
+    (["grpo.beta=-1"], ["grpo.beta"]),
     # a balance target outside (0, 1)
-    (["grpo.balance_error_fraction=1.0"], "grpo.balance_error_fraction"),
+    (["grpo.balance_error_fraction=1.0"], ["grpo.balance_error_fraction"]),
     # a negative length penalty
-    (["reward.length_penalty=-0.5"], "reward.length_penalty"),
+    (["reward.length_penalty=-0.5"], ["reward.length_penalty"]),
     # an unknown vLLM mode
-    (["rollout.vllm_mode=remote"], "rollout.vllm_mode"),
+    (["rollout.vllm_mode=remote"], ["rollout.vllm_mode"]),
 ]
 
 
-@pytest.mark.parametrize("overrides, key", PROBLEMS)
-def test_validation_names_the_key(overrides, key):
-    problems = validate(_compose("grpo", overrides))
-    assert key in [p.key for p in problems], problems
+@pytest.mark.parametrize("overrides, keys", PROBLEMS)
+def test_validation_names_the_key(overrides, keys):
+    problems = validate(compose("grpo", overrides))
+    assert [p.key for p in problems] == keys, problems
 
 
 FILTER_PROBLEMS = [
     # bounds the wrong way round
-    (["min_pass=0.8", "max_pass=0.2"], "min_pass"),
+    (["min_pass=0.8", "max_pass=0.2"], ["min_pass"]),
     # a from-scratch model cannot be sampled by vLLM
-    (["model=tiny"], "model.from_scratch"),
+    (["model=tiny"], ["model.from_scratch"]),
 ]
 
 
-@pytest.mark.parametrize("overrides, key", FILTER_PROBLEMS)
-def test_filter_validation(overrides, key):
-    assert key in [p.key for p in validate(_compose("filter", overrides))]
+@pytest.mark.parametrize("overrides, keys", FILTER_PROBLEMS)
+def test_filter_validation(overrides, keys):
+    assert [p.key for p in validate(compose("filter", overrides))] == keys
 
 
 GROUPS = [
@@ -147,13 +176,15 @@ def test_dynamic_sampling_needs_whole_groups_per_process(per_device, accum, n, e
 
 
 def test_experiment_values():
-    cfg = _compose("grpo", ["experiment=deepcritic_grpo_qwen2.5_7b"])
+    cfg = compose("grpo", ["experiment=deepcritic_grpo_qwen2.5_7b"])
     assert validate(cfg) == []
     assert (cfg.sampling.n, cfg.sampling.temperature, cfg.sampling.max_new_tokens) == (8, 1.0, 8192)
     assert cfg.deepspeed.stage == 3 and cfg.rollout.vllm_mode == "colocate" and cfg.model.dtype == "bf16"
     assert cfg.data.source == "prm800k" and not cfg.model.from_scratch
     assert (cfg.train.learning_rate, cfg.grpo.beta, cfg.grpo.epsilon) == (1e-6, 0.001, 0.2)
-    for gpus in (8, 4):  # the global batch holds whole groups on 8 and 4 GPUs
+    # the global batch of 512 completions (64 prompts x 8) holds whole groups on 8 and 4 GPUs:
+    # 4 per device x accumulation 16 x 8 GPUs = 512; 4 x 32 x 4 = 512
+    for gpus, accumulation in ((8, 16), (4, 32)):
         kwargs = grpo_kwargs(cfg, gpus, output_dir="/tmp/x", cuda=True)
-        total = kwargs["per_device_train_batch_size"] * kwargs["gradient_accumulation_steps"] * gpus
-        assert total == cfg.train.global_batch_size and total % cfg.sampling.n == 0
+        assert (kwargs["per_device_train_batch_size"], kwargs["gradient_accumulation_steps"]) == (4, accumulation)
+        assert 4 * accumulation * gpus == cfg.train.global_batch_size == 512 and 512 % cfg.sampling.n == 0

@@ -13,7 +13,7 @@ from deepcritic.datagen.labeling import CONTINUE_PLACEHOLDERS
 from deepcritic.datagen.problems import SetProblem
 from deepcritic.eval.prompts import SOLVE_PLACEHOLDERS, load_prompt
 from deepcritic.recipes.label import label
-from tests.unit.datagen_fakes import Crash, ScriptedGenerator
+from tests.helpers.datagen_fakes import Crash, ScriptedGenerator
 
 PROBLEMS = [
     SetProblem("s/mixed", "s", "What is 2 + 3?", "5"),  # one right, one wrong, one empty sample: kept

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shlex
-import subprocess
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-ACC = REPO / "launch" / "accelerate"
+from tests.helpers.launch import ACCELERATE_CONFIGS as ACC
+from tests.helpers.launch import dry_run
 
 CASES = [
     # one node, accelerate (default launcher), 4 GPUs; an override with a space stays one argument
@@ -52,19 +49,10 @@ CASES = [
       "hydra.run.dir=runs/mine"]),
 ]
 
-_CLEAN = ("NUM_GPUS", "LAUNCHER", "ACCELERATE_CONFIG", "MASTER_ADDR", "MASTER_PORT", "NNODES", "NODE_RANK",
-          "RDZV_ID", "RUN_DIR", "DEEPCRITIC_ROOT", "VENV")
-
-
-def _run(script: str, env: dict, args: list[str]) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in _CLEAN and not k.startswith("SLURM_")}
-    return subprocess.run(["bash", str(REPO / "launch" / script), *args], env={**base, **env, "DRY_RUN": "1"},
-                          capture_output=True, text=True, timeout=60)
-
 
 @pytest.mark.parametrize("script, env, args, expected", CASES)
 def test_dry_run_prints_exact_command(script, env, args, expected):
-    proc = _run(script, env, args)
+    proc = dry_run(script, env, args)
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("+ ")]
     assert len(lines) == 1, proc.stdout
@@ -85,5 +73,5 @@ MISUSE = [
 
 @pytest.mark.parametrize("script, env, args, fragment", MISUSE)
 def test_misuse_fails_with_a_message(script, env, args, fragment):
-    proc = _run(script, env, args)
+    proc = dry_run(script, env, args)
     assert proc.returncode != 0 and fragment in proc.stderr

@@ -3,17 +3,12 @@ launchers, with DRY_RUN=1: each prints the exact command it would run."""
 
 from __future__ import annotations
 
-import os
 import shlex
-import subprocess
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-ACC = REPO / "launch" / "accelerate"
-_CLEAN = ("TP", "DP", "HOST", "PORT", "GPU_MEMORY_UTILIZATION", "MAX_MODEL_LEN", "NUM_GPUS", "LAUNCHER",
-          "ACCELERATE_CONFIG", "MASTER_ADDR", "MASTER_PORT", "NNODES", "NODE_RANK", "DEEPCRITIC_ROOT", "VENV")
+from tests.helpers.launch import ACCELERATE_CONFIGS as ACC
+from tests.helpers.launch import dry_run
 
 CASES = [
     # server defaults: one GPU, port 8000 on all interfaces
@@ -37,15 +32,9 @@ CASES = [
 ]
 
 
-def _run(script: str, env: dict, args: list[str]) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in _CLEAN and not k.startswith("SLURM_")}
-    return subprocess.run(["bash", str(REPO / "launch" / script), *args], env={**base, **env, "DRY_RUN": "1"},
-                          capture_output=True, text=True, timeout=60)
-
-
 @pytest.mark.parametrize("script, env, args, expected", CASES)
 def test_dry_run_prints_exact_command(script, env, args, expected):
-    proc = _run(script, env, args)
+    proc = dry_run(script, env, args)
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("+ ")]
     assert len(lines) == 1, proc.stdout
@@ -53,5 +42,5 @@ def test_dry_run_prints_exact_command(script, env, args, expected):
 
 
 def test_server_needs_a_model():
-    proc = _run("vllm_server.sh", {}, [])
+    proc = dry_run("vllm_server.sh", {}, [])
     assert proc.returncode == 2 and "usage:" in proc.stderr

@@ -12,8 +12,10 @@ TEXTS = ["Step 1: 3 + 4 = 7. The step states 7, which matches.\n\n\\boxed{1}\n\n
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    return build_tiny(TinyModelConfig(vocab_size=400), TEXTS)
+def tiny(tiny_qwen2):
+    """(model, tokenizer) of the session's tiny model (built by build_tiny), loaded as the recipes load them."""
+    cfg = ModelConfig(name_or_path=str(tiny_qwen2))
+    return load_model(cfg, "fp32"), load_tokenizer(cfg)
 
 
 def test_chat_template_is_qwen_chatml(tiny):
@@ -26,7 +28,7 @@ def test_chat_template_is_qwen_chatml(tiny):
 
 
 ROUND_TRIP = [
-    # text seen in training
+    # a critique in the synthetic task's format, the kind of text the tokenizer was trained on
     TEXTS[0],
     # unseen words, unicode and LaTeX: byte-level BPE encodes anything
     "Conclusion: wrong ✗ — $\\frac{1}{2}$ 数学",

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import pytest
 
+import deepcritic
 from deepcritic.config import ModelConfig
 from deepcritic.errors import DeepcriticError
+from tests.helpers.configs import compose_config, conf_dir
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
-PACKAGE = REPO / "deepcritic"
+PACKAGE = Path(deepcritic.__file__).resolve().parent
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 
 BANNED_BUILTINS = {"eval", "exec", "compile", "__import__"}
@@ -125,33 +127,31 @@ def test_scanner_finds_what_it_should(source, count):
 
 def test_package_source_has_no_unsafe_constructs():
     assert len(SOURCES) > 30  # the scan sees the whole package
-    found = [f for path in SOURCES for f in findings(path.read_text(encoding="utf-8"), str(path.relative_to(REPO)))]
+    found = [f for path in SOURCES
+             for f in findings(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent)))]
     assert found == []
 
 
 def test_configs_never_turn_on_remote_code():
-    offenders = [str(p.relative_to(REPO)) for p in (REPO / "conf").rglob("*.yaml")
-                 if "trust_remote_code: true" in p.read_text(encoding="utf-8").lower()]
+    configs = sorted(conf_dir().rglob("*.yaml"))
+    assert len(configs) > 30  # the scan sees every config file
+    offenders = [str(p) for p in configs if "trust_remote_code: true" in p.read_text(encoding="utf-8").lower()]
     assert offenders == []
 
 
 def test_trust_remote_code_is_off_by_default_in_every_recipe():
-    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     from deepcritic.cli import RECIPES
-    from deepcritic.config_store import register_configs
 
     assert ModelConfig().trust_remote_code is False
-    register_configs()
     seen = 0
-    with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-        for name in RECIPES:
-            cfg = OmegaConf.to_container(compose(config_name=name), resolve=False)
-            for path, value in _walk(cfg):
-                if path.endswith("trust_remote_code"):
-                    seen += 1
-                    assert value is False, f"{name}: {path} = {value}"
+    for name in RECIPES:
+        cfg = OmegaConf.to_container(compose_config(name), resolve=False)
+        for path, value in _walk(cfg):
+            if path.endswith("trust_remote_code"):
+                seen += 1
+                assert value is False, f"{name}: {path} = {value}"
     assert seen >= 5
 
 
@@ -202,11 +202,11 @@ class _Marker:
         return (Path(self.path).touch, ())
 
 
-def test_a_pickled_checkpoint_is_refused_and_never_unpickled(tiny_model_dir, tmp_path):
+def test_a_pickled_checkpoint_is_refused_and_never_unpickled(tiny_qwen2, tmp_path):
     marker = tmp_path / "pwned"
     model_dir = tmp_path / "model"
     model_dir.mkdir()
-    (model_dir / "config.json").write_text((tiny_model_dir / "config.json").read_text())
+    (model_dir / "config.json").write_text((tiny_qwen2 / "config.json").read_text())
     (model_dir / "pytorch_model.bin").write_bytes(pickle.dumps(_Marker(str(marker))))
     from deepcritic.modeling import load_model
 
@@ -215,23 +215,16 @@ def test_a_pickled_checkpoint_is_refused_and_never_unpickled(tiny_model_dir, tmp
     assert not marker.exists()
 
 
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory) -> Path:
-    """A saved tiny model (config + safetensors), built here without the session's tokenizer training."""
-    from transformers import AutoModelForCausalLM, Qwen2Config
+def test_safetensors_checkpoint_loads(tiny_qwen2):
+    import torch
+    from safetensors.torch import load_file
 
-    path = tmp_path_factory.mktemp("tiny_security")
-    config = Qwen2Config(vocab_size=64, hidden_size=64, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=1, num_key_value_heads=1)
-    AutoModelForCausalLM.from_config(config).save_pretrained(path)
-    return path
-
-
-def test_safetensors_checkpoint_loads(tiny_model_dir):
     from deepcritic.modeling import load_model
 
-    model = load_model(ModelConfig(name_or_path=str(tiny_model_dir)), "fp32")
-    assert model.config.num_hidden_layers == 1
+    model = load_model(ModelConfig(name_or_path=str(tiny_qwen2)), "fp32")
+    assert model.config.num_hidden_layers == 2  # the tiny model's (TinyModelConfig defaults)
+    saved, loaded = load_file(tiny_qwen2 / "model.safetensors"), model.state_dict()
+    assert saved and all(torch.equal(loaded[name], tensor) for name, tensor in saved.items())  # the saved weights
 
 
 PATHOLOGICAL_ANSWERS = [

@@ -17,7 +17,7 @@ from deepcritic.critique import parse_critique
 from deepcritic.data.records import StepRecord
 from deepcritic.errors import DeepcriticError
 from deepcritic.recipes.synthesize import Templates, synthesize
-from tests.unit.datagen_fakes import Crash, ScriptedGenerator, field
+from tests.helpers.datagen_fakes import Crash, ScriptedGenerator, field
 
 HEADER = "STAGE={stage} STEP={{step}} PROBLEM={{problem}}\n{{solution}}\n{{step_text}}"
 TEMPLATES = {

@@ -9,6 +9,7 @@ import wandb
 
 from deepcritic import tracking
 from deepcritic.config import LoggerConfig
+from tests.helpers.env import unset
 
 
 class FakeInit:
@@ -24,10 +25,37 @@ class FakeInit:
         return f"run-{mode}"
 
 
+# what tracking reads (RANK) and sets (the WANDB_* variables, for the trainer's callback)
+ISOLATED = ("WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT", "RANK")
+
+
+def _isolate(monkeypatch) -> None:
+    """Remove ISOLATED for one test; ``unset`` makes monkeypatch restore each afterwards, set or not (plain
+    ``delenv(raising=False)`` records nothing for an unset variable, so start_run's exports would leak)."""
+    unset(monkeypatch, *ISOLATED)
+
+
 @pytest.fixture(autouse=True)
 def _env(monkeypatch):
-    for key in ("WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT", "RANK"):
-        monkeypatch.delenv(key, raising=False)
+    _isolate(monkeypatch)
+
+
+@pytest.mark.parametrize("cfg, exported", [
+    # tracking on: project, run directory and mode, for the trainer's callback
+    (LoggerConfig(mode="offline", project="p"), {"WANDB_PROJECT": "p", "WANDB_DIR": "<tmp>", "WANDB_MODE": "offline"}),
+    # tracking off: the mode only
+    (LoggerConfig(mode="disabled"), {"WANDB_MODE": "disabled"}),
+])
+def test_what_start_run_exports_does_not_outlive_the_test(cfg, exported, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "set-before-the-test")  # one variable set before, the others not
+    before = dict(os.environ)
+    with pytest.MonkeyPatch.context() as mp:  # what one test of this module gets
+        _isolate(mp)
+        mp.setattr(wandb, "init", FakeInit())
+        tracking.start_run(cfg, {}, tmp_path, default_name="x")
+        expected = {k: str(tmp_path) if v == "<tmp>" else v for k, v in exported.items()}
+        assert {k: os.environ.get(k) for k in ISOLATED} == {**dict.fromkeys(ISOLATED), **expected}
+    assert dict(os.environ) == before  # nothing start_run exported is left; the earlier value is back
 
 
 REPORT_TO = [

@@ -4,6 +4,7 @@ A random model never writes a parseable verdict, so every reward is 0, every gro
 GRPO has no gradient: nothing would be tested. :func:`answerer` fine-tunes the session's tiny Qwen2 for
 a few seconds to answer every critic prompt with a final line ``**Answer**: \\boxed{k}`` and a RANDOM k
 (-1 or a step number), so that sampled verdicts vary: some parse, some are right, groups have variance.
+The tests get it from the session fixture ``answering_critic`` (tests/conftest.py), trained once.
 """
 
 from __future__ import annotations
@@ -11,13 +12,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-_CACHE: dict[str, Path] = {}
-
 
 def answerer(base: Path, out: Path, steps: int = 40, batch: int = 8, seed: int = 0) -> Path:
-    """Train (once per session) and save the answering critic under ``out``; returns its path."""
-    if "path" in _CACHE:
-        return _CACHE["path"]
+    """Train the answering critic from the tiny model at ``base`` and save it under ``out``; returns ``out``."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -56,5 +53,4 @@ def answerer(base: Path, out: Path, steps: int = 40, batch: int = 8, seed: int =
         optimizer.zero_grad()
     model.save_pretrained(out)
     tok.save_pretrained(out)
-    _CACHE["path"] = out
     return out

@@ -2,10 +2,11 @@
 a subprocess: vLLM's in-process engine binds threads and sets up torch.distributed, which must not leak
 into the pytest process).
 
-    python -m tests.integration.eval_driver <out dir> <model dir> <shared data dir>
+    python -m tests.helpers.eval_driver <out dir> <model dir> <shared data dir>
 
-Each run composes the real conf/<recipe>.yaml with overrides (Hydra compose API), validates it and runs
-the recipe with its run directory as the working directory, then writes <out dir>/driver.json.
+Each run composes the real conf/<recipe>.yaml with overrides (``tests.helpers.configs.compose_config``),
+validates it and runs the recipe with its run directory as the working directory, then writes
+<out dir>/driver.json.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _vllm(prefix: str) -> list[str]:
@@ -53,23 +52,18 @@ def runs(model: str, data: Path) -> list[tuple[str, str, list[str]]]:
 
 
 def main(out: Path, model: str, data: Path) -> None:
-    from hydra import compose, initialize_config_dir
-
     from deepcritic.cli import RECIPES, run_config
-    from deepcritic.config_store import register_configs
     from deepcritic.generation import close_shared
+    from tests.helpers.configs import compose_config
 
     os.environ["DEEPCRITIC_DATA"] = str(data)
-    register_configs()
     timings = []
     for name, recipe, overrides in runs(model, data):
         run = out / name
         run.mkdir(parents=True, exist_ok=True)
         os.chdir(run)
         start = time.monotonic()
-        with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-            cfg = compose(config_name=recipe, overrides=overrides)
-        run_config(RECIPES[recipe], cfg)
+        run_config(RECIPES[recipe], compose_config(recipe, overrides))
         timings.append({"run": name, "recipe": recipe, "seconds": round(time.monotonic() - start, 1)})
     close_shared()
     (out / "driver.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")

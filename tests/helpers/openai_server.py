@@ -13,8 +13,8 @@ further request. Actions:
 - ``"drop"``: close the connection without answering.
 
 ``delay_s`` slows every answer (so that a test can kill its client midway). ``requests`` records each
-request's JSON body and Authorization header. Used by tests/unit/test_generation.py and the reliability
-and security integration tests.
+request's JSON body and Authorization header. Used by tests/unit/test_generation*.py and the reliability
+and security integration tests; a URL where nothing listens is ``tests.helpers.net.closed_port_url``.
 """
 
 from __future__ import annotations
@@ -108,13 +108,3 @@ class ScriptedServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def closed_port_url() -> str:
-    """A base URL on 127.0.0.1 where nothing listens (connections are refused)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"

@@ -2,10 +2,11 @@
 runs on the same model share one engine (the tests start this in a subprocess: vLLM's in-process engine
 binds threads and sets up torch.distributed, which must not leak into the pytest process).
 
-    python -m tests.integration.datagen_driver <out dir> <model dir> <shared data dir>
+    python -m tests.helpers.datagen_driver <out dir> <model dir> <shared data dir>
 
-Each run composes the real conf/<recipe>.yaml with overrides (Hydra compose API), validates it and runs the
-recipe with <out dir>/<run name> as its run directory, then writes <out dir>/driver.json (timings).
+Each run composes the real conf/<recipe>.yaml with overrides (``tests.helpers.configs.compose_config``),
+validates it and runs the recipe with <out dir>/<run name> as its run directory, then writes
+<out dir>/driver.json (timings).
 
 ``synthesize`` uses the primary config's own teacher (model=tiny: a random model built in its run dir), the
 others the session's tiny model. A random model never answers a problem right, so the ``label_gsm8k`` run
@@ -22,8 +23,6 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _vllm(prefix: str) -> list[str]:
@@ -72,14 +71,11 @@ def seed_gsm8k_solutions(run: Path, data: Path, n: int = 2) -> None:
 
 
 def main(out: Path, model: str, data: Path) -> None:
-    from hydra import compose, initialize_config_dir
-
     from deepcritic.cli import RECIPES, run_config
-    from deepcritic.config_store import register_configs
     from deepcritic.generation import close_shared
+    from tests.helpers.configs import compose_config
 
     os.environ["DEEPCRITIC_DATA"] = str(data)
-    register_configs()
     seed_gsm8k_solutions(out / "label_gsm8k", data)
     timings = []
     for name, recipe, overrides in runs(model, data):
@@ -87,9 +83,7 @@ def main(out: Path, model: str, data: Path) -> None:
         run.mkdir(parents=True, exist_ok=True)
         os.chdir(run)
         start = time.monotonic()
-        with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
-            cfg = compose(config_name=recipe, overrides=overrides)
-        run_config(RECIPES[recipe], cfg)
+        run_config(RECIPES[recipe], compose_config(recipe, overrides))
         if name == "synthesize":
             close_shared()  # its own tiny teacher: free that engine before the shared model's
         timings.append({"run": name, "recipe": recipe, "seconds": round(time.monotonic() - start, 1)})

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from tests.conftest import DEEPCRITIC, clean_env
+from tests.helpers.env import clean_env
+from tests.helpers.paths import DEEPCRITIC
 
 
 class CliProcess:

