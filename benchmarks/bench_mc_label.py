@@ -58,11 +58,18 @@ def run_setting(args: argparse.Namespace) -> dict:
     # Benchmark only: turn vLLM's stats on (off by default in vllm.LLM) to read its prompt-token counters.
     vllm.LLM = functools.partial(vllm.LLM, disable_log_stats=False)
     template = load_template("continue")
-    prompts = [continue_messages(template, problem, steps[: i + 1])
-               for problem, steps in workload(Path(args.data), args.solutions) for i in range(len(steps) - 1)]
+    prompts = [
+        continue_messages(template, problem, steps[: i + 1])
+        for problem, steps in workload(Path(args.data), args.solutions)
+        for i in range(len(steps) - 1)
+    ]
     rollout = RolloutConfig(backend="vllm")
     v = rollout.vllm
-    v.enable_prefix_caching, v.enforce_eager, v.max_model_len = args.caching == "on", args.enforce_eager, args.max_model_len
+    v.enable_prefix_caching, v.enforce_eager, v.max_model_len = (
+        args.caching == "on",
+        args.enforce_eager,
+        args.max_model_len,
+    )
     start = time.perf_counter()
     generator = build_generator(ModelConfig(name_or_path=args.model), rollout)
     load_s = time.perf_counter() - start
@@ -72,17 +79,26 @@ def run_setting(args: argparse.Namespace) -> dict:
     start = time.perf_counter()
     outputs = []
     for i in range(0, len(prompts), args.batch_size):
-        outputs += generator.generate(prompts[i:i + args.batch_size], sampling)
+        outputs += generator.generate(prompts[i : i + args.batch_size], sampling)
     seconds = time.perf_counter() - start
     after = _counters(generator)
     prompt, cached = (after[k] - before[k] for k in ("vllm:prompt_tokens", "vllm:prompt_tokens_cached"))
     generated = sum(c.num_tokens or 0 for outs in outputs for c in outs)
     rollouts = len(prompts) * args.rollouts
-    return {"caching": args.caching, "prefixes": len(prompts), "rollouts": rollouts, "seconds": round(seconds, 2),
-            "rollouts_per_s": round(rollouts / seconds, 2), "generated_tokens": generated,
-            "generated_tokens_per_s": round(generated / seconds, 1), "prompt_tokens": prompt,
-            "prompt_tokens_cached": cached, "prefill_tokens_computed": prompt - cached,
-            "load_s": round(load_s, 1), "load_avg_1m": round(os.getloadavg()[0], 1)}
+    return {
+        "caching": args.caching,
+        "prefixes": len(prompts),
+        "rollouts": rollouts,
+        "seconds": round(seconds, 2),
+        "rollouts_per_s": round(rollouts / seconds, 2),
+        "generated_tokens": generated,
+        "generated_tokens_per_s": round(generated / seconds, 1),
+        "prompt_tokens": prompt,
+        "prompt_tokens_cached": cached,
+        "prefill_tokens_computed": prompt - cached,
+        "load_s": round(load_s, 1),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
+    }
 
 
 def _counters(generator) -> dict[str, float]:
@@ -118,9 +134,21 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or build_tiny(Path(tmp) / "tiny")
-        child = ["--data", args.data, "--solutions", str(args.solutions), "--rollouts", str(args.rollouts),
-                 "--max-new-tokens", str(args.max_new_tokens), "--batch-size", str(args.batch_size),
-                 "--max-model-len", str(args.max_model_len), *([] if args.enforce_eager else ["--no-enforce-eager"])]
+        child = [
+            "--data",
+            args.data,
+            "--solutions",
+            str(args.solutions),
+            "--rollouts",
+            str(args.rollouts),
+            "--max-new-tokens",
+            str(args.max_new_tokens),
+            "--batch-size",
+            str(args.batch_size),
+            "--max-model-len",
+            str(args.max_model_len),
+            *([] if args.enforce_eager else ["--no-enforce-eager"]),
+        ]
         results = []
         for _ in range(args.trials):
             for caching in ("on", "off"):
@@ -131,22 +159,31 @@ def main() -> None:
 
 def _child(argv: list[str], model: str, caching: str) -> dict:
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", "1")}
-    proc = subprocess.run([sys.executable, __file__, *argv, "--model", model, "--caching", caching], cwd=REPO,
-                          env=env, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, *argv, "--model", model, "--caching", caching],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
     if proc.returncode != 0 or line is None:
         sys.exit(f"caching={caching} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def _table(results: list[dict], args: argparse.Namespace) -> None:
-    print("\n| prefix caching | solutions | prefixes | K | max new tokens | rollouts | prompt tokens | prefill computed | "
-          "load avg (1 min) | rollouts/s | generated tokens/s |")
+    print(
+        "\n| prefix caching | solutions | prefixes | K | max new tokens | rollouts | prompt tokens "
+        "| prefill computed | load avg (1 min) | rollouts/s | generated tokens/s |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['caching']} | {args.solutions} | {r['prefixes']} | {args.rollouts} | {args.max_new_tokens} | "
-              f"{r['rollouts']} | {r['prompt_tokens']} | {r['prefill_tokens_computed']} | {r['load_avg_1m']} | "
-              f"{r['rollouts_per_s']} | {r['generated_tokens_per_s']} |")
+        print(
+            f"| {r['caching']} | {args.solutions} | {r['prefixes']} | {args.rollouts} | {args.max_new_tokens} | "
+            f"{r['rollouts']} | {r['prompt_tokens']} | {r['prefill_tokens_computed']} | {r['load_avg_1m']} | "
+            f"{r['rollouts_per_s']} | {r['generated_tokens_per_s']} |"
+        )
     on = sorted(r["rollouts_per_s"] for r in results if r["caching"] == "on")
     off = sorted(r["rollouts_per_s"] for r in results if r["caching"] == "off")
     med = lambda xs: xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2  # noqa: E731

@@ -47,11 +47,15 @@ def check(metrics: dict, sft_margin: float, max_minutes: float | None, wall_s: f
     if n < MIN_HELD_OUT:
         failures.append(f"only {n} held-out records; the claim needs at least {MIN_HELD_OUT}")
     if not lo > 0:
-        failures.append(f"GRPO gain not significant: F1 delta {metrics['f1_delta']:+.4f}, 95% CI [{lo:+.4f}, {hi:+.4f}]")
+        failures.append(
+            f"GRPO gain not significant: F1 delta {metrics['f1_delta']:+.4f}, 95% CI [{lo:+.4f}, {hi:+.4f}]"
+        )
     best_trivial = max(b["f1"] or 0.0 for b in metrics["baselines"].values())
     if not (metrics["before"]["f1"] or 0.0) >= best_trivial + sft_margin / 100:
-        failures.append(f"SFT F1 {metrics['before']['f1']:.4f} is not {sft_margin} points above the best trivial "
-                        f"critic ({best_trivial:.4f})")
+        failures.append(
+            f"SFT F1 {metrics['before']['f1']:.4f} is not {sft_margin} points above the best trivial "
+            f"critic ({best_trivial:.4f})"
+        )
     minutes = (wall_s if wall_s is not None else metrics["timings"]["total_s"]) / 60
     if max_minutes is not None and minutes > max_minutes:
         failures.append(f"the demo took {minutes:.1f} min, over {max_minutes}")
@@ -74,16 +78,29 @@ def main() -> int:
         print(f"wall time {wall_s / 60:.1f} min (load average at start {load_before:.2f})")
     metrics = json.loads((run_dir / "metrics.json").read_text())
     b, a, t = metrics["before"], metrics["after"], metrics["timings"]
-    print(json.dumps({"held_out_records": metrics["held_out_records"], "before": b, "after": a,
-                      "baselines": metrics["baselines"], "f1_delta": metrics["f1_delta"],
-                      "f1_delta_ci95": metrics["f1_delta_ci95"], "timings": t}, indent=2))
+    print(
+        json.dumps(
+            {
+                "held_out_records": metrics["held_out_records"],
+                "before": b,
+                "after": a,
+                "baselines": metrics["baselines"],
+                "f1_delta": metrics["f1_delta"],
+                "f1_delta_ci95": metrics["f1_delta_ci95"],
+                "timings": t,
+            },
+            indent=2,
+        )
+    )
     failures = check(metrics, args.sft_margin, args.max_minutes, wall_s)
     for failure in failures:
         print("FAIL:", failure)
     if not failures:
         lo, hi = metrics["f1_delta_ci95"]
-        print(f"PASS: F1 {100 * b['f1']:.1f} -> {100 * a['f1']:.1f} ({100 * metrics['f1_delta']:+.1f} points, 95% CI "
-              f"[{100 * lo:+.1f}, {100 * hi:+.1f}]) on {metrics['held_out_records']} held-out records")
+        print(
+            f"PASS: F1 {100 * b['f1']:.1f} -> {100 * a['f1']:.1f} ({100 * metrics['f1_delta']:+.1f} points, 95% CI "
+            f"[{100 * lo:+.1f}, {100 * hi:+.1f}]) on {metrics['held_out_records']} held-out records"
+        )
     return 1 if failures else 0
 
 

@@ -46,9 +46,13 @@ def record_example(record: Any, template: str | None = None) -> Example:
 
     critique = record.meta.get("critique")
     if not isinstance(critique, str) or not critique.strip():
-        raise DataError(record.source, f"record {record.id!r}", "meta.critique",
-                        "the gold critique text (SFT needs a target critique for every record; the synthetic "
-                        "task writes one, other sources need a teacher's critique or chat.source=messages)")
+        raise DataError(
+            record.source,
+            f"record {record.id!r}",
+            "meta.critique",
+            "the gold critique text (SFT needs a target critique for every record; the synthetic "
+            "task writes one, other sources need a teacher's critique or chat.source=messages)",
+        )
     return _chat(build_critic_messages(record.problem, record.steps, template), critique)
 
 
@@ -58,12 +62,19 @@ def messages_example(row: Any, field: str = "messages", file: str = "<rows>", wh
     if not isinstance(turns, list) or not turns:
         raise DataError(file, where, field, "a non-empty list of {role, content} messages", turns)
     for i, turn in enumerate(turns):
-        if not (isinstance(turn, Mapping) and isinstance(turn.get("role"), str) and isinstance(turn.get("content"), str)):
+        if not (
+            isinstance(turn, Mapping) and isinstance(turn.get("role"), str) and isinstance(turn.get("content"), str)
+        ):
             raise DataError(file, where, f"{field}[{i}]", "an object with string 'role' and 'content'", turn)
     last = max((i for i, t in enumerate(turns) if t["role"] == "assistant"), default=-1)
     if last <= 0:
-        raise DataError(file, where, field, "an assistant turn (the target) after at least one prompt turn",
-                        [t["role"] for t in turns])
+        raise DataError(
+            file,
+            where,
+            field,
+            "an assistant turn (the target) after at least one prompt turn",
+            [t["role"] for t in turns],
+        )
     prompt = [{"role": t["role"], "content": t["content"]} for t in turns[:last]]
     return _chat(prompt, turns[last]["content"])
 
@@ -91,8 +102,12 @@ def cft_example(row: Any, cfg: ChatDataConfig, file: str = "<rows>", where: str 
 # A whole source -> a datasets.Dataset of examples
 
 
-def load_examples(chat: ChatDataConfig, data: DataConfig | None = None, template: str | None = None,
-                  rejects_default: Path | None = None):
+def load_examples(
+    chat: ChatDataConfig,
+    data: DataConfig | None = None,
+    template: str | None = None,
+    rejects_default: Path | None = None,
+):
     """The training examples of ``chat`` (records come from ``data``) as a ``datasets.Dataset``, and a label."""
     import datasets
 
@@ -144,12 +159,18 @@ def _from_hub(chat: ChatDataConfig, convert: Callable[[Any, str, str], Example])
     try:
         rows = datasets.load_dataset(chat.hub_name, chat.subset, split=chat.split, revision=chat.revision)
     except Exception as exc:  # offline, unknown name or config: all user-fixable
-        raise DeepcriticError(f"cannot load {label}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
-                              "Check chat.hub_name / chat.subset, or use a local file: chat.path=<file>") from None
+        raise DeepcriticError(
+            f"cannot load {label}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
+            "Check chat.hub_name / chat.subset, or use a local file: chat.path=<file>"
+        ) from None
     if chat.limit:
         rows = rows.select(range(min(chat.limit, len(rows))))
-    return rows.map(lambda row, i: convert(row, label, f"row {i}"), with_indices=True,
-                    remove_columns=rows.column_names, desc="Converting to chats")
+    return rows.map(
+        lambda row, i: convert(row, label, f"row {i}"),
+        with_indices=True,
+        remove_columns=rows.column_names,
+        desc="Converting to chats",
+    )
 
 
 def _hub_label(chat: ChatDataConfig) -> str:
@@ -184,15 +205,24 @@ class LengthReport:
     def message(self) -> str:
         if not self.overlong:
             return f"all {self.total} examples fit in max_length={self.max_length} tokens (longest: {self.longest})"
-        action = ("dropped them (train.drop_overlong=true)" if self.dropped else
-                  "they are truncated to max_length, which cuts the end of the target (its conclusion); "
-                  "set train.drop_overlong=true to drop them or raise train.max_length")
-        return (f"{self.overlong} of {self.total} examples ({self.fraction:.1%}) are longer than "
-                f"max_length={self.max_length} tokens (longest: {self.longest}): {action}")
+        action = (
+            "dropped them (train.drop_overlong=true)"
+            if self.dropped
+            else "they are truncated to max_length, which cuts the end of the target (its conclusion); "
+            "set train.drop_overlong=true to drop them or raise train.max_length"
+        )
+        return (
+            f"{self.overlong} of {self.total} examples ({self.fraction:.1%}) are longer than "
+            f"max_length={self.max_length} tokens (longest: {self.longest}): {action}"
+        )
 
     def metrics(self) -> dict[str, float]:
-        return {"data/examples": self.total, "data/overlong": self.overlong,
-                "data/overlong_dropped": self.overlong if self.dropped else 0, "data/longest_tokens": self.longest}
+        return {
+            "data/examples": self.total,
+            "data/overlong": self.overlong,
+            "data/overlong_dropped": self.overlong if self.dropped else 0,
+            "data/longest_tokens": self.longest,
+        }
 
 
 def count_tokens(example: Example, tokenizer) -> int:
@@ -203,8 +233,9 @@ def count_tokens(example: Example, tokenizer) -> int:
 
 def apply_length_limit(dataset, tokenizer, max_length: int, drop: bool, num_proc: int | None = None):
     """(dataset, LengthReport): count examples over ``max_length`` tokens and drop them when ``drop``."""
-    with_len = dataset.map(lambda ex: {"_num_tokens": count_tokens(ex, tokenizer)}, num_proc=num_proc,
-                           desc="Counting tokens")
+    with_len = dataset.map(
+        lambda ex: {"_num_tokens": count_tokens(ex, tokenizer)}, num_proc=num_proc, desc="Counting tokens"
+    )
     lengths = with_len["_num_tokens"]
     overlong = sum(n > max_length for n in lengths)
     report = LengthReport(len(lengths), overlong, max_length, max(lengths, default=0), drop and overlong > 0)

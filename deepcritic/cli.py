@@ -72,7 +72,9 @@ def print_error(message: str) -> None:
         from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {escape(message)}", markup=True)
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[bold red]error:[/] {escape(message)}", markup=True
+        )
     except Exception:  # rich missing or markup clash: plain text still tells the user
         print(f"error: {message}", file=sys.stderr)
 

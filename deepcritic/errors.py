@@ -66,7 +66,15 @@ class RecordError(DataError):
     (the parsed object, or the text of an unparsable line), written to the rejects file.
     """
 
-    def __init__(self, reason: str, file: str, where: str, field: str | None, expected: str,
-                 got: object = None, raw: object = None):
+    def __init__(
+        self,
+        reason: str,
+        file: str,
+        where: str,
+        field: str | None,
+        expected: str,
+        got: object = None,
+        raw: object = None,
+    ):
         self.reason, self.raw = reason, raw
         super().__init__(file, where, field, expected, got)

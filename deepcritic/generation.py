@@ -74,12 +74,19 @@ class VLLMGenerator:
         os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0" if v.in_process else "1"
         from vllm import LLM
 
-        kwargs: dict[str, Any] = dict(
-            model=model.name_or_path, tokenizer=model.tokenizer, revision=model.revision,
-            trust_remote_code=model.trust_remote_code, dtype=_VLLM_DTYPES[model.dtype],
-            tensor_parallel_size=v.tensor_parallel_size, gpu_memory_utilization=v.gpu_memory_utilization,
-            max_model_len=v.max_model_len, enable_prefix_caching=v.enable_prefix_caching,
-            enforce_eager=v.enforce_eager, seed=v.seed)
+        kwargs: dict[str, Any] = {
+            "model": model.name_or_path,
+            "tokenizer": model.tokenizer,
+            "revision": model.revision,
+            "trust_remote_code": model.trust_remote_code,
+            "dtype": _VLLM_DTYPES[model.dtype],
+            "tensor_parallel_size": v.tensor_parallel_size,
+            "gpu_memory_utilization": v.gpu_memory_utilization,
+            "max_model_len": v.max_model_len,
+            "enable_prefix_caching": v.enable_prefix_caching,
+            "enforce_eager": v.enforce_eager,
+            "seed": v.seed,
+        }
         if v.kv_cache_memory_gib is not None:
             kwargs["kv_cache_memory_bytes"] = int(v.kv_cache_memory_gib * 2**30)
         self.name = f"vllm:{model.name_or_path}"
@@ -100,15 +107,24 @@ class VLLMGenerator:
 
         if not prompts:
             return []
-        params = SamplingParams(n=sampling.n, temperature=sampling.temperature, top_p=sampling.top_p,
-                                max_tokens=sampling.max_new_tokens,
-                                seed=sampling.seed if self.per_request_seed else None)
+        params = SamplingParams(
+            n=sampling.n,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_tokens=sampling.max_new_tokens,
+            seed=sampling.seed if self.per_request_seed else None,
+        )
         texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
         lengths = [len(self.tokenizer.encode(t, add_special_tokens=False)) for t in texts]
         fits = [i for i, n in enumerate(lengths) if n < self.max_model_len]
         outputs = self.llm.chat([prompts[i] for i in fits], params, use_tqdm=False) if fits else []
-        result = [[Completion("", "length", 0, f"prompt of {n} tokens does not fit max_model_len={self.max_model_len}")
-                   for _ in range(sampling.n)] for n in lengths]
+        result = [
+            [
+                Completion("", "length", 0, f"prompt of {n} tokens does not fit max_model_len={self.max_model_len}")
+                for _ in range(sampling.n)
+            ]
+            for n in lengths
+        ]
         for i, out in zip(fits, outputs):
             result[i] = [Completion(o.text, _vllm_reason(o.finish_reason), len(o.token_ids)) for o in out.outputs]
         return result
@@ -144,8 +160,12 @@ def _vllm_reason(reason: str | None) -> str | None:
 class RateLimiter:
     """At most ``per_second`` calls of :meth:`wait` per second across threads (None: no limit)."""
 
-    def __init__(self, per_second: float | None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        per_second: float | None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.interval = 1.0 / per_second if per_second else 0.0
         self.clock, self.sleep = clock, sleep
         self._next = 0.0
@@ -182,9 +202,11 @@ class OpenAIGenerator:
             api_key = os.environ.get(o.api_key_env, "")
             if not api_key:
                 shown = o.api_key_env if looks_like_env_name(o.api_key_env) else "<hidden: not a variable name>"
-                raise DeepcriticError(f"rollout.openai.api_key_env names the environment variable "
-                                      f"{shown}, which is not set: export it, or set api_key_env=null "
-                                      "for a server without a key")
+                raise DeepcriticError(
+                    f"rollout.openai.api_key_env names the environment variable "
+                    f"{shown}, which is not set: export it, or set api_key_env=null "
+                    "for a server without a key"
+                )
         self.client = openai.OpenAI(base_url=o.base_url, api_key=api_key, timeout=o.timeout_s, max_retries=0)
         self.limiter = RateLimiter(o.requests_per_second)
         self.pool = ThreadPoolExecutor(max_workers=o.concurrency, thread_name_prefix="openai")
@@ -193,18 +215,25 @@ class OpenAIGenerator:
         if self.cfg.n_per_request:
             jobs = [(p, sampling.n, sampling.seed) for p in prompts]
         else:  # n requests of one sample each; seeds differ so that the samples differ
-            jobs = [(p, 1, None if sampling.seed is None else sampling.seed + j) for p in prompts
-                    for j in range(sampling.n)]
+            jobs = [
+                (p, 1, None if sampling.seed is None else sampling.seed + j) for p in prompts for j in range(sampling.n)
+            ]
         results = list(self.pool.map(lambda job: self._request(job[0], job[1], job[2], sampling), jobs))
         if self.cfg.n_per_request:
             return results
-        return [sum(results[i * sampling.n:(i + 1) * sampling.n], []) for i in range(len(prompts))]
+        return [sum(results[i * sampling.n : (i + 1) * sampling.n], []) for i in range(len(prompts))]
 
     def _request(self, messages: Messages, n: int, seed: int | None, s: SamplingConfig) -> list[Completion]:
         import openai
 
-        body = dict(model=self.model, messages=messages, n=n, temperature=s.temperature, top_p=s.top_p,
-                    max_tokens=s.max_new_tokens)
+        body = {
+            "model": self.model,
+            "messages": messages,
+            "n": n,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "max_tokens": s.max_new_tokens,
+        }
         if seed is not None:
             body["seed"] = seed
         delays = backoff_delays(self.cfg.max_retries, self.cfg.backoff_s, self.cfg.backoff_max_s)
@@ -213,8 +242,12 @@ class OpenAIGenerator:
             try:
                 resp = self.client.chat.completions.create(**body, extra_body=dict(self.cfg.extra_body) or None)
                 return _openai_completions(resp, n)
-            except (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError,
-                    openai.InternalServerError) as exc:
+            except (
+                openai.APIConnectionError,
+                openai.APITimeoutError,
+                openai.RateLimitError,
+                openai.InternalServerError,
+            ) as exc:
                 error = f"{type(exc).__name__}: {exc}"
             except (json.JSONDecodeError, MalformedResponse) as exc:  # a proxy's HTML page, a cut-off body
                 error = f"malformed response: {exc}"
@@ -223,7 +256,6 @@ class OpenAIGenerator:
             if attempt < len(delays):
                 time.sleep(delays[attempt] * (0.5 + random.random() / 2))  # jitter: threads do not retry in step
         return [Completion("", "error", None, error) for _ in range(n)]
-
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -237,7 +269,8 @@ class MalformedResponse(ValueError):
 def _openai_completions(resp: Any, n: int) -> list[Completion]:
     choices = getattr(resp, "choices", None)
     if not isinstance(choices, list) or not all(
-            isinstance(getattr(c, "index", None), int) and getattr(c, "message", None) is not None for c in choices):
+        isinstance(getattr(c, "index", None), int) and getattr(c, "message", None) is not None for c in choices
+    ):
         raise MalformedResponse(f"not a chat completion: {str(resp)[:200]}")
     choices = sorted(choices, key=lambda c: c.index)
     usage = getattr(resp, "usage", None)
@@ -283,7 +316,7 @@ class HFGenerator:
         side, self.tokenizer.padding_side = self.tokenizer.padding_side, "left"
         try:
             for start in range(0, len(prompts), self.batch_size):
-                out += self._batch(prompts[start:start + self.batch_size], sampling)
+                out += self._batch(prompts[start : start + self.batch_size], sampling)
         finally:
             self.tokenizer.padding_side = side
         return out
@@ -298,20 +331,26 @@ class HFGenerator:
             set_seed(s.seed)
         sample = s.temperature > 0
         with torch.no_grad():
-            seqs = self.model.generate(**enc, max_new_tokens=s.max_new_tokens, num_return_sequences=s.n,
-                                       do_sample=sample, temperature=s.temperature if sample else None,
-                                       top_p=s.top_p if sample else None, top_k=None,
-                                       pad_token_id=self.tokenizer.pad_token_id)
-        new = seqs[:, enc["input_ids"].shape[1]:].tolist()
+            seqs = self.model.generate(
+                **enc,
+                max_new_tokens=s.max_new_tokens,
+                num_return_sequences=s.n,
+                do_sample=sample,
+                temperature=s.temperature if sample else None,
+                top_p=s.top_p if sample else None,
+                top_k=None,
+                pad_token_id=self.tokenizer.pad_token_id,
+            )
+        new = seqs[:, enc["input_ids"].shape[1] :].tolist()
         done = [self._completion(ids) for ids in new]
-        return [done[i * s.n:(i + 1) * s.n] for i in range(len(prompts))]
+        return [done[i * s.n : (i + 1) * s.n] for i in range(len(prompts))]
 
     def _completion(self, ids: list[int]) -> Completion:
         """Cut at the first end-of-sequence token (the padding after it is dropped); none: the length limit."""
         eos = self.model.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
         stop = next((i for i, t in enumerate(ids) if t in eos_ids), None)
-        kept, reason = (ids, "length") if stop is None else (ids[:stop + 1], "stop")
+        kept, reason = (ids, "length") if stop is None else (ids[: stop + 1], "stop")
         return Completion(self.tokenizer.decode(kept, skip_special_tokens=True), reason, len(kept))
 
     def close(self) -> None:
@@ -322,7 +361,10 @@ class HFGenerator:
 # Construction and reuse
 
 _BACKENDS: dict[str, Callable[[ModelConfig, RolloutConfig], Generator]] = {
-    "vllm": VLLMGenerator, "openai": OpenAIGenerator, "hf": HFGenerator}
+    "vllm": VLLMGenerator,
+    "openai": OpenAIGenerator,
+    "hf": HFGenerator,
+}
 
 _SHARED: dict[str, Generator] = {}
 

@@ -87,11 +87,18 @@ def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 1024, split_dig
 
     tok = Tokenizer(models.BPE())
     byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.pre_tokenizer = (pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
-                         if split_digits else byte_level)
+    tok.pre_tokenizer = (
+        pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), byte_level])
+        if split_digits
+        else byte_level
+    )
     tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False,
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        show_progress=False,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
     tok.train_from_iterator(texts, trainer)
     hf = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     hf.chat_template = CHAT_TEMPLATE
@@ -104,17 +111,23 @@ def build_tiny_model(tiny: TinyModelConfig, tokenizer, precision: str = "fp32"):
     from transformers import AutoModelForCausalLM, GenerationConfig, Qwen2Config
 
     config = Qwen2Config(
-        vocab_size=len(tokenizer), hidden_size=tiny.hidden_size, intermediate_size=tiny.intermediate_size,
-        num_hidden_layers=tiny.num_layers, num_attention_heads=tiny.num_heads,
-        num_key_value_heads=tiny.num_kv_heads, max_position_embeddings=tiny.max_position_embeddings,
-        tie_word_embeddings=True, bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, dtype=_TORCH_DTYPES[precision],
+        vocab_size=len(tokenizer),
+        hidden_size=tiny.hidden_size,
+        intermediate_size=tiny.intermediate_size,
+        num_hidden_layers=tiny.num_layers,
+        num_attention_heads=tiny.num_heads,
+        num_key_value_heads=tiny.num_kv_heads,
+        max_position_embeddings=tiny.max_position_embeddings,
+        tie_word_embeddings=True,
+        bos_token_id=None,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        dtype=_TORCH_DTYPES[precision],
     )
     torch.manual_seed(tiny.seed)
     # from_config (not the class constructor) so that ZeRO-3, when configured, partitions at creation
     model = AutoModelForCausalLM.from_config(config, dtype=torch_dtype(precision))
-    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id,
-                                               pad_token_id=tokenizer.pad_token_id)
+    model.generation_config = GenerationConfig(eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     return model
 
 
@@ -191,20 +204,24 @@ def load_model_and_tokenizer(cfg: ModelConfig, precision: str, texts: Any = None
 
 
 def load_tokenizer(cfg: ModelConfig, path: str | None = None):
-    """The tokenizer of ``cfg`` (``model.tokenizer`` or ``model.name_or_path``), with a pad token and a chat template."""
+    """The tokenizer of ``cfg`` (``model.tokenizer`` or ``model.name_or_path``), with a pad token and a chat
+    template."""
     from transformers import AutoTokenizer
 
     name = path or cfg.tokenizer or cfg.name_or_path
     try:
-        tokenizer = AutoTokenizer.from_pretrained(name, revision=None if path else cfg.revision,
-                                                  trust_remote_code=cfg.trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(
+            name, revision=None if path else cfg.revision, trust_remote_code=cfg.trust_remote_code
+        )
     except OSError as exc:
         raise DeepcriticError(_not_found(name, exc)) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if not tokenizer.chat_template:
-        raise DeepcriticError(f"tokenizer {name!r} has no chat template: point model.tokenizer at one that has "
-                              "(e.g. the instruct model's tokenizer)")
+        raise DeepcriticError(
+            f"tokenizer {name!r} has no chat template: point model.tokenizer at one that has "
+            "(e.g. the instruct model's tokenizer)"
+        )
     return tokenizer
 
 
@@ -231,7 +248,11 @@ def load_model(cfg: ModelConfig, precision: str, path: str | None = None):
 def _not_found(name: str, exc: Exception) -> str:
     hint = "" if Path(name).exists() else " (no such local path, and the Hub could not provide it)"
     if "safetensors" in str(exc):
-        hint += (" (deepcritic loads weights from safetensors only, never a pickled pytorch_model.bin; if you "
-                 "trust that file, convert it once: from_pretrained(..., use_safetensors=False).save_pretrained(dir))")
-    return (f"cannot load {name!r}{hint}: {str(exc).splitlines()[0]}. Set model.name_or_path to a local "
-            "Hugging Face directory or a Hub name you can reach, or use model=tiny for a CPU run with no download")
+        hint += (
+            " (deepcritic loads weights from safetensors only, never a pickled pytorch_model.bin; if you "
+            "trust that file, convert it once: from_pretrained(..., use_safetensors=False).save_pretrained(dir))"
+        )
+    return (
+        f"cannot load {name!r}{hint}: {str(exc).splitlines()[0]}. Set model.name_or_path to a local "
+        "Hugging Face directory or a Hub name you can reach, or use model=tiny for a CPU run with no download"
+    )

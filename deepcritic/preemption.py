@@ -56,8 +56,9 @@ class PreemptionCallback(TrainerCallback):
     def _handle(self, signum: int, frame: Any) -> None:
         if self.received is None:
             self.received = signum
-            log.warning("%s received: saving a checkpoint at the end of this step, then stopping",
-                        signal.Signals(signum).name)
+            log.warning(
+                "%s received: saving a checkpoint at the end of this step, then stopping", signal.Signals(signum).name
+            )
         else:
             log.warning("%s received again: still writing the checkpoint", signal.Signals(signum).name)
 
@@ -99,8 +100,9 @@ def any_process(flag: bool) -> bool:
     return bool(value.item())
 
 
-def raise_if_preempted(callback: PreemptionCallback, output_dir: str | Path,
-                       cleanup: Callable[[], None] | None = None) -> None:
+def raise_if_preempted(
+    callback: PreemptionCallback, output_dir: str | Path, cleanup: Callable[[], None] | None = None
+) -> None:
     """After ``trainer.train()``: when training stopped for a preemption signal, run ``cleanup`` (e.g. close
     the wandb run) and stop the run with :class:`Preempted` (exit status 143); otherwise do nothing."""
     if callback.stopped_at is None:
@@ -108,5 +110,7 @@ def raise_if_preempted(callback: PreemptionCallback, output_dir: str | Path,
     if cleanup is not None:
         cleanup()
     checkpoint = Path(output_dir) / f"checkpoint-{callback.stopped_at}"
-    raise Preempted(f"preempted (SIGTERM) at step {callback.stopped_at}: saved {checkpoint}. Rerun the same "
-                    "command with the same hydra.run.dir (train.resume=auto) to continue from it")
+    raise Preempted(
+        f"preempted (SIGTERM) at step {callback.stopped_at}: saved {checkpoint}. Rerun the same "
+        "command with the same hydra.run.dir (train.resume=auto) to continue from it"
+    )

@@ -74,7 +74,7 @@ def is_truncated(completion_ids: Sequence[int] | None, eos_token_ids: Sequence[i
     """True when a completion ended without one of the end tokens (it hit max_completion_length)."""
     if not completion_ids:
         return False
-    return int(completion_ids[-1]) not in set(int(t) for t in eos_token_ids)
+    return int(completion_ids[-1]) not in {int(t) for t in eos_token_ids}
 
 
 _NONEMPTY_LINE = re.compile(r"[^\r\n]*\S[^\r\n]*")

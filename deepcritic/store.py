@@ -80,8 +80,14 @@ def _loads(line: str) -> Any:
         return None
 
 
-def run_pending(items: Sequence[T], item_id: Callable[[T], str], store: ResultStore, batch_size: int,
-                step: Callable[[list[T]], list[dict[str, Any]]], desc: str) -> dict[str, int]:
+def run_pending(
+    items: Sequence[T],
+    item_id: Callable[[T], str],
+    store: ResultStore,
+    batch_size: int,
+    step: Callable[[list[T]], list[dict[str, Any]]],
+    desc: str,
+) -> dict[str, int]:
     """Process the items ``store`` does not hold yet, ``batch_size`` at a time, appending rows per batch.
 
     ``step`` returns one row per item; a row with an ``"error"`` key failed (e.g. a request that failed
@@ -97,21 +103,24 @@ def run_pending(items: Sequence[T], item_id: Callable[[T], str], store: ResultSt
         log.info("%s: %d of %d already done in %s; resuming", desc, counts["done_before"], len(items), store.path)
     with tqdm(total=len(pending), desc=desc, unit="rec", dynamic_ncols=True) as bar:
         for start in range(0, len(pending), batch_size):
-            batch = pending[start:start + batch_size]
+            batch = pending[start : start + batch_size]
             rows = step(batch)
             good = [r for r in rows if "error" not in r]
             errors = [r["error"] for r in rows if "error" in r]
             if batch and not good:
-                raise DeepcriticError(f"{desc}: every item of a batch failed ({errors[0]}); {counts['done']} "
-                                      "rows were saved. Fix the backend and rerun with the same run dir to resume.")
+                raise DeepcriticError(
+                    f"{desc}: every item of a batch failed ({errors[0]}); {counts['done']} "
+                    "rows were saved. Fix the backend and rerun with the same run dir to resume."
+                )
             store.append(good)
             counts["done"] += len(good)
             counts["failed"] += len(errors)
             bar.update(len(batch))
             bar.set_postfix(failed=counts["failed"]) if counts["failed"] else None
     if counts["failed"]:
-        log.warning("%s: %d items failed and were not saved; rerun with the same run dir to retry them",
-                    desc, counts["failed"])
+        log.warning(
+            "%s: %d items failed and were not saved; rerun with the same run dir to retry them", desc, counts["failed"]
+        )
     return counts
 
 
@@ -134,8 +143,9 @@ def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
 
 def write_json(path: Path, data: Any, sort_keys: bool = False) -> Path:
     """``data`` as indented JSON (UTF-8, newline at the end), written atomically; returns ``path``."""
-    _atomic_write(Path(path), lambda fh: fh.write(json.dumps(data, indent=2, ensure_ascii=False,
-                                                             sort_keys=sort_keys) + "\n"))
+    _atomic_write(
+        Path(path), lambda fh: fh.write(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=sort_keys) + "\n")
+    )
     return Path(path)
 
 

@@ -39,13 +39,18 @@ class StageClock:
         elapsed = time.perf_counter() - self.start
         from rich.console import Console
 
-        Console(highlight=False).rule(f"[bold]{title}[/]  [dim]{elapsed // 60:.0f}:{elapsed % 60:02.0f} elapsed, "
-                                      f"load average {os.getloadavg()[0]:.1f}[/]")
+        Console(highlight=False).rule(
+            f"[bold]{title}[/]  [dim]{elapsed // 60:.0f}:{elapsed % 60:02.0f} elapsed, "
+            f"load average {os.getloadavg()[0]:.1f}[/]"
+        )
 
     def finish(self) -> dict[str, Any]:
         self._close_stage()
         self._stop.set()
-        return {**{f"{k}_s": round(v, 1) for k, v in self.stages.items()},
-                "total_s": round(time.perf_counter() - self.start, 1),
-                "load_avg_mean": round(sum(self.loads) / len(self.loads), 2), "load_avg_max": round(max(self.loads), 2),
-                "cpu_count": os.cpu_count()}
+        return {
+            **{f"{k}_s": round(v, 1) for k, v in self.stages.items()},
+            "total_s": round(time.perf_counter() - self.start, 1),
+            "load_avg_mean": round(sum(self.loads) / len(self.loads), 2),
+            "load_avg_max": round(max(self.loads), 2),
+            "cpu_count": os.cpu_count(),
+        }

@@ -46,15 +46,25 @@ def start_run(cfg: LoggerConfig, config: dict[str, Any], run_dir: Path, default_
         return None
     import wandb
 
-    kwargs = dict(project=cfg.project, entity=cfg.entity, name=cfg.name or default_name, group=cfg.group,
-                  tags=list(cfg.tags) or None, config=config, dir=str(wandb_dir), reinit="finish_previous")
+    kwargs = {
+        "project": cfg.project,
+        "entity": cfg.entity,
+        "name": cfg.name or default_name,
+        "group": cfg.group,
+        "tags": list(cfg.tags) or None,
+        "config": config,
+        "dir": str(wandb_dir),
+        "reinit": "finish_previous",
+    }
     try:
         return wandb.init(mode=cfg.mode, settings=wandb.Settings(init_timeout=ONLINE_INIT_TIMEOUT_S), **kwargs)
     except Exception as exc:  # unreachable server, no API key, bad entity: never fail the run for it
         if cfg.mode != "online":
             return _give_up(exc)
-        _warn(f"wandb online init failed ({_first_line(exc)}); logging offline instead, "
-              f"upload later with: wandb sync {wandb_dir}/wandb/offline-run-*")
+        _warn(
+            f"wandb online init failed ({_first_line(exc)}); logging offline instead, "
+            f"upload later with: wandb sync {wandb_dir}/wandb/offline-run-*"
+        )
     os.environ["WANDB_MODE"] = "offline"
     try:
         return wandb.init(mode="offline", **kwargs)

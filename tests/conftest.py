@@ -8,7 +8,7 @@ Fixtures (the non-fixture helpers behind them are in tests/helpers/, imported as
   validated dataclass (``tests.helpers.configs.compose``; modules may import that function instead).
 - ``free_port``: a TCP port free on 127.0.0.1.
 - ``tiny_qwen2``: THE saved tiny model (session): a random Qwen2 + byte-level BPE tokenizer with a Qwen chat
-  template, built once by ``deepcritic.modeling.build_tiny``. Every test that needs a saved model uses it.
+  template, built once by ``deepcritic.modeling.synthetic_tiny_model``. Every test that needs a saved model uses it.
 - ``answering_critic``: the tiny model fine-tuned to end with a random verdict (session; GRPO / filter tests).
 
 Markers: every test gets ``unit``, ``integration`` or ``gpu`` from its directory (tests/unit, ...); pytest
@@ -109,23 +109,15 @@ def free_port() -> int:
 def tiny_qwen2(tmp_path_factory) -> Path:
     """A tiny random Qwen2 + byte-level BPE tokenizer with a Qwen chat template, saved once per session.
 
-    Built by ``deepcritic.modeling.build_tiny`` (the ``model=tiny`` config group, default sizes) on the
-    synthetic task's critic chats: hidden 128, 2 layers, 2 heads of size 64 (vLLM's CPU attention needs
+    Built by ``deepcritic.modeling.synthetic_tiny_model`` (the ``model=tiny`` config group, default sizes) on
+    the synthetic task's critic chats: hidden 128, 2 layers, 2 heads of size 64 (vLLM's CPU attention needs
     >= 64), 1 KV head. Load it with ``from_pretrained(path)`` or pass
     ``model.name_or_path=<path> model.from_scratch=false``.
     """
-    from deepcritic.chat_data import example_texts, record_example
-    from deepcritic.config import SyntheticConfig, TinyModelConfig
-    from deepcritic.data import generate_synthetic
-    from deepcritic.modeling import build_tiny
+    from deepcritic.config import TinyModelConfig
+    from deepcritic.modeling import synthetic_tiny_model
 
-    records = generate_synthetic(SyntheticConfig(num_records=64, seed=123))
-    texts = list(example_texts([record_example(r) for r in records]))
-    model, tokenizer = build_tiny(TinyModelConfig(), texts)
-    path = tmp_path_factory.mktemp("tiny_qwen2")
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+    return synthetic_tiny_model(TinyModelConfig(), tmp_path_factory.mktemp("tiny_qwen2") / "model", task_seed=123)
 
 
 @pytest.fixture(scope="session")

@@ -27,9 +27,19 @@ CrossCheck = Callable[[Any, str], list[Problem]]
 _CROSS_CHECKS: dict[type, list[CrossCheck]] = {}
 
 
-def option(default: Any, help: str, *, choices: Sequence[Any] | None = None, ge: float | None = None,
-           gt: float | None = None, le: float | None = None, lt: float | None = None, fix: str | None = None,
-           when: Callable[[Any], bool] | None = None, entries: type | None = None) -> Any:
+def option(
+    default: Any,
+    help: str,
+    *,
+    choices: Sequence[Any] | None = None,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    fix: str | None = None,
+    when: Callable[[Any], bool] | None = None,
+    entries: type | None = None,
+) -> Any:
     """A dataclass field with its help and checks.
 
     ``default``: the value, or a class / zero-argument callable for a mutable default (a nested section, a
@@ -39,8 +49,17 @@ def option(default: Any, help: str, *, choices: Sequence[Any] | None = None, ge:
     field (and search this section) only when ``when(parent)`` holds, e.g. the vLLM section only when the
     backend is vLLM. ``entries``: the field is a dict of named sections of this type (``benchmarks``).
     """
-    metadata = {"help": help, "choices": tuple(choices) if choices is not None else None, "ge": ge, "gt": gt,
-                "le": le, "lt": lt, "fix": fix, "when": when, "entries": entries}
+    metadata = {
+        "help": help,
+        "choices": tuple(choices) if choices is not None else None,
+        "ge": ge,
+        "gt": gt,
+        "le": le,
+        "lt": lt,
+        "fix": fix,
+        "when": when,
+        "entries": entries,
+    }
     if callable(default) or isinstance(default, (list, dict)):
         factory = default if callable(default) else _copier(default)
         return dataclasses.field(default_factory=factory, metadata=metadata)
@@ -134,7 +153,9 @@ def as_section(entry: Any, cls: type, key: str) -> tuple[Any, list[Problem]]:
     if isinstance(entry, cls):
         return entry, []
     if not isinstance(entry, dict):
-        return None, [Problem(key, entry, f"a mapping of {cls.__name__} fields, e.g. {{source: contract, path: x.jsonl}}")]
+        return None, [
+            Problem(key, entry, f"a mapping of {cls.__name__} fields, e.g. {{source: contract, path: x.jsonl}}")
+        ]
     from omegaconf import OmegaConf
 
     try:

@@ -24,8 +24,9 @@ class SyntheticConfig:
     min_steps: int = option(3, "steps per solution, at least", ge=1)
     max_steps: int = option(5, "steps per solution, at most (>= min_steps)")
     max_operand: int = option(20, "operands are drawn from 1..max_operand (difficulty)", ge=1)
-    max_value: Optional[int] = option(None, "keep every right running value <= max_value; null: no bound", ge=2,
-                                      fix="null (no bound) or at least 2")
+    max_value: Optional[int] = option(
+        None, "keep every right running value <= max_value; null: no bound", ge=2, fix="null (no bound) or at least 2"
+    )
     ops: list[str] = option(["+", "-", "*"], "operators to draw from", choices=("+", "-", "*"))
     error_rate: float = option(0.5, "fraction of records with one wrong step", ge=0, le=1)
     max_error_delta: int = option(3, "a wrong result differs from the right one by 1..max_error_delta", ge=1)
@@ -55,36 +56,53 @@ class DataConfig:
     subset: Optional[str] = option(None, "Hub config name, or the ProcessBench split (gsm8k, math, ...)")
     split: str = option("train", "Hub split")
     revision: Optional[str] = option(None, "Hub revision")
-    fields: dict[str, str] = option({}, "generic/hub: record field -> source field (dotted paths allowed), "
-                                        "e.g. {problem: question}")
+    fields: dict[str, str] = option(
+        {}, "generic/hub: record field -> source field (dotted paths allowed), e.g. {problem: question}"
+    )
     name: Optional[str] = option(None, "source name written into records; defaults per source")
-    on_error: str = option("raise", "a bad record stops the run (raise) or is skipped, counted and written to "
-                                    "rejects_path (skip)", choices=("raise", "skip"),
-                           fix="use 'raise' (stop at the first bad record) or 'skip'")
+    on_error: str = option(
+        "raise",
+        "a bad record stops the run (raise) or is skipped, counted and written to rejects_path (skip)",
+        choices=("raise", "skip"),
+        fix="use 'raise' (stop at the first bad record) or 'skip'",
+    )
     rejects_path: Optional[str] = option(None, "skipped records go here (default: <run dir>/rejects.jsonl)")
-    limit: Optional[int] = option(None, "keep the first N records (after loading)", ge=1,
-                                  fix="use a positive count, or null for all records")
-    synthetic: SyntheticConfig = option(SyntheticConfig, "the built-in task (source=synthetic)",
-                                        when=lambda d: d.source == "synthetic")
+    limit: Optional[int] = option(
+        None, "keep the first N records (after loading)", ge=1, fix="use a positive count, or null for all records"
+    )
+    synthetic: SyntheticConfig = option(
+        SyntheticConfig, "the built-in task (source=synthetic)", when=lambda d: d.source == "synthetic"
+    )
 
 
 @cross_check(DataConfig)
 def _data_location(d: DataConfig, key: str) -> list[Problem]:
     out: list[Problem] = []
     if d.source in ("prm800k", "contract", "generic") and not d.path:
-        out.append(Problem(key_of(key, "path"), d.path, f"source '{d.source}' reads a local file: set "
-                                                        f"{key_of(key, 'path')}=<file>"))
+        out.append(
+            Problem(
+                key_of(key, "path"), d.path, f"source '{d.source}' reads a local file: set {key_of(key, 'path')}=<file>"
+            )
+        )
     if d.source in ("processbench", "mr_gsm8k") and not d.path and not d.hub_name:
-        out.append(Problem(key_of(key, "path"), d.path, f"set {key_of(key, 'path')}=<file> or "
-                                                        f"{key_of(key, 'hub_name')}=<dataset>"))
+        out.append(
+            Problem(
+                key_of(key, "path"), d.path, f"set {key_of(key, 'path')}=<file> or {key_of(key, 'hub_name')}=<dataset>"
+            )
+        )
     if d.source == "hub" and not d.hub_name:
         out.append(Problem(key_of(key, "hub_name"), d.hub_name, f"set {key_of(key, 'hub_name')}=<owner/dataset>"))
     if d.source in ("generic", "hub"):
         missing = [f for f in ("problem", "steps", "label") if f not in d.fields]
         if missing:
-            out.append(Problem(key_of(key, "fields"), dict(d.fields),
-                               f"map every required record field to a source field; missing: {', '.join(missing)} "
-                               f"(e.g. +{key_of(key, 'fields')}.{missing[0]}=<column>)"))
+            out.append(
+                Problem(
+                    key_of(key, "fields"),
+                    dict(d.fields),
+                    f"map every required record field to a source field; missing: {', '.join(missing)} "
+                    f"(e.g. +{key_of(key, 'fields')}.{missing[0]}=<column>)",
+                )
+            )
     return out
 
 
@@ -112,15 +130,21 @@ class ChatDataConfig:
     instruction_field: str = option("instruction", "cft: the instruction column")
     input_field: str = option("input", "cft: the input column (question and candidate solution)")
     output_field: str = option("output", "cft: the target column (the critique)")
-    limit: Optional[int] = option(None, "keep the first N examples", ge=1,
-                                  fix="use a positive count, or null for all examples")
+    limit: Optional[int] = option(
+        None, "keep the first N examples", ge=1, fix="use a positive count, or null for all examples"
+    )
 
 
 @cross_check(ChatDataConfig)
 def _chat_location(c: ChatDataConfig, key: str) -> list[Problem]:
     if c.source in CHAT_SOURCES and c.source != "records" and not c.path and not c.hub_name:
-        return [Problem(key_of(key, "path"), c.path, f"source '{c.source}' needs {key_of(key, 'path')}=<file> or "
-                                                     f"{key_of(key, 'hub_name')}=<dataset>")]
+        return [
+            Problem(
+                key_of(key, "path"),
+                c.path,
+                f"source '{c.source}' needs {key_of(key, 'path')}=<file> or {key_of(key, 'hub_name')}=<dataset>",
+            )
+        ]
     return []
 
 
@@ -139,21 +163,30 @@ class ProblemsConfig:
     subset: Optional[str] = option(None, "Hub config name")
     split: str = option("test", "Hub split")
     fields: dict[str, str] = option({}, "problem / answer / id -> column")
-    limit: Optional[int] = option(None, "at most N problems", ge=1, fix="use a positive count, or null for all problems")
+    limit: Optional[int] = option(
+        None, "at most N problems", ge=1, fix="use a positive count, or null for all problems"
+    )
 
 
 @cross_check(ProblemsConfig)
 def _problems_location(p: ProblemsConfig, key: str) -> list[Problem]:
     out: list[Problem] = []
     if p.source == "file" and not p.path:
-        out.append(Problem(key_of(key, "path"), p.path, f"source 'file' reads a local file: set {key_of(key, 'path')}=<file>"))
+        out.append(
+            Problem(key_of(key, "path"), p.path, f"source 'file' reads a local file: set {key_of(key, 'path')}=<file>")
+        )
     if p.source == "hub" and not p.hub_name:
         out.append(Problem(key_of(key, "hub_name"), p.hub_name, f"set {key_of(key, 'hub_name')}=<owner/dataset>"))
     if p.source in ("file", "hub"):
         missing = [f for f in ("problem", "answer") if f not in p.fields]
         if missing:
-            out.append(Problem(key_of(key, "fields"), dict(p.fields),
-                               f"map {', '.join(missing)} to columns, e.g. +{key_of(key, 'fields')}.{missing[0]}=<column>"))
+            out.append(
+                Problem(
+                    key_of(key, "fields"),
+                    dict(p.fields),
+                    f"map {', '.join(missing)} to columns, e.g. +{key_of(key, 'fields')}.{missing[0]}=<column>",
+                )
+            )
     return out
 
 
@@ -165,8 +198,12 @@ class CandidatesConfig:
     local json/jsonl/parquet file with the fields named below).
     """
 
-    source: str = option("generate", "sample solutions (generate) or read them (file)", choices=("generate", "file"),
-                         fix="use generate (sample solutions) or file")
+    source: str = option(
+        "generate",
+        "sample solutions (generate) or read them (file)",
+        choices=("generate", "file"),
+        fix="use generate (sample solutions) or file",
+    )
     path: Optional[str] = option(None, "source=file: the file")
     question_field: str = option("question", "file: the question column")
     solution_field: str = option("solution", "file: the candidate solution column")
@@ -178,6 +215,11 @@ class CandidatesConfig:
 @cross_check(CandidatesConfig)
 def _candidates_file(c: CandidatesConfig, key: str) -> list[Problem]:
     if c.source == "file" and not c.path:
-        return [Problem(key_of(key, "path"), c.path,
-                        f"{key_of(key, 'source')}=file reads a local file: set {key_of(key, 'path')}=<file>")]
+        return [
+            Problem(
+                key_of(key, "path"),
+                c.path,
+                f"{key_of(key, 'source')}=file reads a local file: set {key_of(key, 'path')}=<file>",
+            )
+        ]
     return []

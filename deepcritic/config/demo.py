@@ -28,21 +28,29 @@ class DemoTaskConfig:
     sft_records: int = option(8000, "SFT split size", ge=1)
     grpo_records: int = option(4000, "GRPO split size", ge=1)
     dev_records: int = option(200, "dev split size", ge=1)
-    held_out_records: int = option(400, "held-out split size; the learning claim needs >= 400 "
-                                        "(benchmarks/demo_learns.py)", ge=1)
+    held_out_records: int = option(
+        400, "held-out split size; the learning claim needs >= 400 (benchmarks/demo_learns.py)", ge=1
+    )
     sft_seed: int = option(1, "SFT split seed")
     grpo_seed: int = option(2, "GRPO split seed")
     dev_seed: int = option(3, "dev split seed")
     held_out_seed: int = option(4, "held-out split seed")
-    sft_error_rate: Optional[float] = option(None, "SFT split's share of records with a wrong step; null = synthetic's",
-                                             ge=0, le=1, fix="a fraction in [0, 1], or null")
+    sft_error_rate: Optional[float] = option(
+        None,
+        "SFT split's share of records with a wrong step; null = synthetic's",
+        ge=0,
+        le=1,
+        fix="a fraction in [0, 1], or null",
+    )
 
 
 @cross_check(DemoTaskConfig)
 def _distinct_seeds(t: DemoTaskConfig, key: str) -> list[Problem]:
     seeds = [t.sft_seed, t.grpo_seed, t.dev_seed, t.held_out_seed]
     if len(set(seeds)) < len(seeds):
-        return [Problem(key_of(key, "held_out_seed"), seeds, "give every split its own seed (sft, grpo, dev, held_out)")]
+        return [
+            Problem(key_of(key, "held_out_seed"), seeds, "give every split its own seed (sft, grpo, dev, held_out)")
+        ]
     return []
 
 
@@ -90,15 +98,30 @@ def _demo_stages(cfg: DemoConfig, key: str) -> list[Problem]:
         default = type(section)()
         for name in owned:
             if getattr(section, name) != getattr(default, name):
-                out.append(Problem(key_of(key, f"{stage}.{name}"), "<set>",
-                                   f"the demo sets {stage}.{name} itself: set the demo's top-level "
-                                   f"{'seed' if name == 'seed' else name} (or task) instead"))
+                out.append(
+                    Problem(
+                        key_of(key, f"{stage}.{name}"),
+                        "<set>",
+                        f"the demo sets {stage}.{name} itself: set the demo's top-level "
+                        f"{'seed' if name == 'seed' else name} (or task) instead",
+                    )
+                )
         if section.train.output_dir is not None:
-            out.append(Problem(key_of(key, f"{stage}.train.output_dir"), section.train.output_dir,
-                               f"the demo writes its {stage} stage under <run dir>/{stage}: leave it null"))
+            out.append(
+                Problem(
+                    key_of(key, f"{stage}.train.output_dir"),
+                    section.train.output_dir,
+                    f"the demo writes its {stage} stage under <run dir>/{stage}: leave it null",
+                )
+            )
     r = cfg.grpo.rollout
     if r.backend != "vllm" or r.vllm_mode != "colocate":
-        out.append(Problem(key_of(key, "grpo.rollout.backend"), f"{r.backend}/{r.vllm_mode}",
-                           "the demo samples with a vLLM engine in its own process: grpo.rollout.backend=vllm, "
-                           "grpo.rollout.vllm_mode=colocate"))
+        out.append(
+            Problem(
+                key_of(key, "grpo.rollout.backend"),
+                f"{r.backend}/{r.vllm_mode}",
+                "the demo samples with a vLLM engine in its own process: grpo.rollout.backend=vllm, "
+                "grpo.rollout.vllm_mode=colocate",
+            )
+        )
     return out

@@ -21,15 +21,23 @@ class SamplingConfig:
     temperature: float = option(0.0, "0 = greedy", ge=0, fix="use 0 (greedy) or a positive temperature")
     top_p: float = option(1.0, "nucleus sampling mass", gt=0, le=1)
     max_new_tokens: int = option(4096, "tokens per completion at most", ge=1, fix="use at least 1 token")
-    seed: Optional[int] = option(0, "per-request seed (vLLM on GPU, OpenAI-compatible servers); HF: seeded per "
-                                    "batch; vLLM on CPU: the engine seed (rollout.vllm.seed) instead")
+    seed: Optional[int] = option(
+        0,
+        "per-request seed (vLLM on GPU, OpenAI-compatible servers); HF: seeded per "
+        "batch; vLLM on CPU: the engine seed (rollout.vllm.seed) instead",
+    )
 
 
 @cross_check(SamplingConfig)
 def _greedy_samples(s: SamplingConfig, key: str) -> list[Problem]:
     if s.temperature == 0 and s.n > 1:
-        return [Problem(key_of(key, "temperature"), s.temperature,
-                        f"greedy decoding gives {s.n} identical samples: set a temperature > 0 (e.g. 0.7) or n=1")]
+        return [
+            Problem(
+                key_of(key, "temperature"),
+                s.temperature,
+                f"greedy decoding gives {s.n} identical samples: set a temperature > 0 (e.g. 0.7) or n=1",
+            )
+        ]
     return []
 
 
@@ -38,13 +46,15 @@ class VLLMEngineConfig:
     """vLLM's offline engine (``vllm.LLM``) arguments."""
 
     tensor_parallel_size: int = option(1, "GPUs per engine", ge=1)
-    gpu_memory_utilization: float = option(0.9, "fraction of GPU memory for the engine (on CPU: of RAM, unless "
-                                                "kv_cache_memory_gib is set)", gt=0, le=1)
+    gpu_memory_utilization: float = option(
+        0.9, "fraction of GPU memory for the engine (on CPU: of RAM, unless kv_cache_memory_gib is set)", gt=0, le=1
+    )
     max_model_len: Optional[int] = option(None, "prompt + completion tokens at most; null = the model's own limit")
     enable_prefix_caching: bool = option(True, "reuse the KV cache of shared prompt prefixes")
     enforce_eager: bool = option(False, "true: no CUDA graphs / compilation (faster start, slower decode)")
-    kv_cache_memory_gib: Optional[float] = option(None, "fixed KV-cache size instead of gpu_memory_utilization",
-                                                  gt=0, fix="a positive size, or null")
+    kv_cache_memory_gib: Optional[float] = option(
+        None, "fixed KV-cache size instead of gpu_memory_utilization", gt=0, fix="a positive size, or null"
+    )
     seed: int = option(0, "engine seed")
     in_process: bool = option(True, "run the engine core in this process (VLLM_ENABLE_V1_MULTIPROCESSING=0)")
 
@@ -59,15 +69,17 @@ class OpenAIServerConfig:
 
     base_url: str = option("http://127.0.0.1:8000/v1", "the server's /v1 URL")
     model: Optional[str] = option(None, "served model name; null = model.name_or_path")
-    api_key_env: Optional[str] = option(None, "the NAME of the environment variable holding the key, e.g. "
-                                              "OPENAI_API_KEY")
+    api_key_env: Optional[str] = option(
+        None, "the NAME of the environment variable holding the key, e.g. OPENAI_API_KEY"
+    )
     concurrency: int = option(8, "requests in flight", ge=1)
     timeout_s: float = option(600.0, "per request, seconds")
     max_retries: int = option(5, "retries of a failed request, waiting backoff_s * 2^attempt (capped)")
     backoff_s: float = option(1.0, "first wait before a retry, seconds")
     backoff_max_s: float = option(60.0, "longest wait before a retry, seconds")
-    requests_per_second: Optional[float] = option(None, "rate limit over all threads; null = none", gt=0,
-                                                  fix="a positive rate, or null")
+    requests_per_second: Optional[float] = option(
+        None, "rate limit over all threads; null = none", gt=0, fix="a positive rate, or null"
+    )
     n_per_request: bool = option(True, "false: send n requests of n=1 (servers that reject n > 1)")
     extra_body: dict[str, Any] = option({}, "extra request fields, e.g. {top_k: 20}")
 
@@ -86,9 +98,13 @@ def _openai_server(o: OpenAIServerConfig, key: str) -> list[Problem]:
     if o.max_retries < 0 or o.timeout_s <= 0:
         out.append(Problem(key_of(key, "max_retries"), o.max_retries, "use >= 0 retries and a positive timeout_s"))
     if o.api_key_env is not None and not looks_like_env_name(o.api_key_env):
-        out.append(Problem(key_of(key, "api_key_env"), "<hidden>",
-                           "the NAME of an environment variable holding the key (e.g. OPENAI_API_KEY), "
-                           "never the key itself"))
+        out.append(
+            Problem(
+                key_of(key, "api_key_env"),
+                "<hidden>",
+                "the NAME of an environment variable holding the key (e.g. OPENAI_API_KEY), never the key itself",
+            )
+        )
     return out
 
 

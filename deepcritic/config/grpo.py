@@ -24,10 +24,15 @@ class RewardConfig:
 
     strict_format: bool = option(True, "the answer line must appear once, as the last non-empty line")
     require_step_consistency: bool = option(False, "per-step \\boxed{1}/\\boxed{-1} must agree with the verdict")
-    length_penalty: float = option(0.0, "a right judgment loses length_penalty * (tokens - start) / start (floor 0)",
-                                   ge=0, fix="use 0 (off) or a positive weight, e.g. 0.5")
-    length_penalty_start: int = option(4096, "tokens; the penalty applies beyond this length", ge=1,
-                                       fix="use a positive token count")
+    length_penalty: float = option(
+        0.0,
+        "a right judgment loses length_penalty * (tokens - start) / start (floor 0)",
+        ge=0,
+        fix="use 0 (off) or a positive weight, e.g. 0.5",
+    )
+    length_penalty_start: int = option(
+        4096, "tokens; the penalty applies beyond this length", ge=1, fix="use a positive token count"
+    )
 
 
 @dataclass
@@ -40,24 +45,44 @@ class GRPOOptions:
     training, ``dynamic_sampling`` drops such groups during training and refills the batch (DAPO).
     """
 
-    beta: float = option(0.0, "KL coefficient to the initial model; 0 = no reference model is kept", ge=0,
-                         fix="use 0 (no KL term) or a positive coefficient, e.g. 0.001")
-    epsilon: float = option(0.2, "clip range of the probability ratio (lower side)", gt=0,
-                            fix="use a positive clip range, e.g. 0.2")
+    beta: float = option(
+        0.0,
+        "KL coefficient to the initial model; 0 = no reference model is kept",
+        ge=0,
+        fix="use 0 (no KL term) or a positive coefficient, e.g. 0.001",
+    )
+    epsilon: float = option(
+        0.2, "clip range of the probability ratio (lower side)", gt=0, fix="use a positive clip range, e.g. 0.2"
+    )
     epsilon_high: Optional[float] = option(None, "upper side (DAPO clip-higher, e.g. 0.28); null = epsilon")
-    loss_type: str = option("dapo", "TRL: dapo (token-level, global normaliser) | grpo | dr_grpo | bnpo | cispo | ...",
-                            choices=GRPO_LOSS_TYPES)
-    scale_rewards: str = option("group", "advantage = (r - group mean) / std over: group | batch | none (no division)",
-                                choices=SCALE_REWARDS)
+    loss_type: str = option(
+        "dapo",
+        "TRL: dapo (token-level, global normaliser) | grpo | dr_grpo | bnpo | cispo | ...",
+        choices=GRPO_LOSS_TYPES,
+    )
+    scale_rewards: str = option(
+        "group", "advantage = (r - group mean) / std over: group | batch | none (no division)", choices=SCALE_REWARDS
+    )
     num_iterations: int = option(1, "optimisation passes over each generated batch (mu)", ge=1)
     mask_truncated_completions: bool = option(False, "true: completions cut at max_new_tokens are left out of the loss")
     importance_sampling_correction: bool = option(True, "vLLM: reweight by trainer/engine probability ratio (TRL TIS)")
-    dynamic_sampling: bool = option(False, "drop zero-variance groups, refill with fresh prompts (DAPO dynamic sampling)")
+    dynamic_sampling: bool = option(
+        False, "drop zero-variance groups, refill with fresh prompts (DAPO dynamic sampling)"
+    )
     dynamic_sampling_max_rounds: int = option(3, "extra generation rounds per batch at most; then what is left is kept")
-    balance_error_fraction: Optional[float] = option(None, "e.g. 0.5: downsample so this share of records has an error",
-                                                     gt=0, lt=1, fix="a fraction in (0, 1), or null")
-    max_prompt_length: Optional[int] = option(None, "drop (and count) records whose critic prompt is longer, in tokens",
-                                              ge=1, fix="a positive token count, or null")
+    balance_error_fraction: Optional[float] = option(
+        None,
+        "e.g. 0.5: downsample so this share of records has an error",
+        gt=0,
+        lt=1,
+        fix="a fraction in (0, 1), or null",
+    )
+    max_prompt_length: Optional[int] = option(
+        None,
+        "drop (and count) records whose critic prompt is longer, in tokens",
+        ge=1,
+        fix="a positive token count, or null",
+    )
     log_completions: bool = option(True, "wandb table + <output_dir>/completions/*.parquet: completion, verdict, label")
     num_completions_to_print: int = option(2, "completions shown on the console at each logging step")
     verify_engine_sync: bool = option(False, "colocate: after training, check the engine holds the trained weights")
@@ -67,13 +92,20 @@ class GRPOOptions:
 def _grpo_options(g: GRPOOptions, key: str) -> list[Problem]:
     out: list[Problem] = []
     if g.epsilon_high is not None and g.epsilon_high < g.epsilon:
-        out.append(Problem(key_of(key, "epsilon_high"), g.epsilon_high, f"use null or a value >= epsilon ({g.epsilon})"))
+        out.append(
+            Problem(key_of(key, "epsilon_high"), g.epsilon_high, f"use null or a value >= epsilon ({g.epsilon})")
+        )
     if g.dynamic_sampling and g.dynamic_sampling_max_rounds < 1:
         out.append(Problem(key_of(key, "dynamic_sampling_max_rounds"), g.dynamic_sampling_max_rounds, "use at least 1"))
     if g.dynamic_sampling and g.scale_rewards == "batch":
-        out.append(Problem(key_of(key, "scale_rewards"), g.scale_rewards,
-                           "dynamic sampling moves groups between generated batches, so advantages must not depend "
-                           "on the batch: use group or none"))
+        out.append(
+            Problem(
+                key_of(key, "scale_rewards"),
+                g.scale_rewards,
+                "dynamic sampling moves groups between generated batches, so advantages must not depend "
+                "on the batch: use group or none",
+            )
+        )
     return out
 
 
@@ -109,21 +141,31 @@ class GRPORolloutConfig(RolloutConfig):
     not be pushed).
     """
 
-    vllm_mode: str = option("colocate", "colocate | server", choices=VLLM_MODES,
-                            when=lambda r: r.backend == "vllm")
+    vllm_mode: str = option("colocate", "colocate | server", choices=VLLM_MODES, when=lambda r: r.backend == "vllm")
     sleep_mode: bool = option(False, "colocate on GPU: free engine weights + KV cache while the trainer steps")
-    server: VLLMServerConfig = option(VLLMServerConfig, "vllm_mode=server",
-                                      when=lambda r: r.backend == "vllm" and r.vllm_mode == "server")
+    server: VLLMServerConfig = option(
+        VLLMServerConfig, "vllm_mode=server", when=lambda r: r.backend == "vllm" and r.vllm_mode == "server"
+    )
 
 
 @cross_check(GRPORolloutConfig)
 def _grpo_rollout(r: GRPORolloutConfig, key: str) -> list[Problem]:
     out: list[Problem] = []
     if r.backend not in ("vllm", "hf"):
-        out.append(Problem(key_of(key, "backend"), r.backend,
-                           "grpo samples with vllm (rollout=colocate or rollout=server) or hf (plain generate); "
-                           "an openai server cannot take the trained weights"))
+        out.append(
+            Problem(
+                key_of(key, "backend"),
+                r.backend,
+                "grpo samples with vllm (rollout=colocate or rollout=server) or hf (plain generate); "
+                "an openai server cannot take the trained weights",
+            )
+        )
     if r.sleep_mode and (r.backend != "vllm" or r.vllm_mode != "colocate"):
-        out.append(Problem(key_of(key, "sleep_mode"), True, "sleep mode frees a colocated engine: needs "
-                                                            "rollout.backend=vllm and rollout.vllm_mode=colocate"))
+        out.append(
+            Problem(
+                key_of(key, "sleep_mode"),
+                True,
+                "sleep mode frees a colocated engine: needs rollout.backend=vllm and rollout.vllm_mode=colocate",
+            )
+        )
     return out

@@ -76,23 +76,38 @@ def _grpo_sampling(cfg: GRPORecipeConfig, key: str) -> list[Problem]:
     out: list[Problem] = []
     s, t = cfg.sampling, cfg.train
     if s.n < 2:
-        out.append(Problem(key_of(key, "sampling.n"), s.n,
-                           "GRPO compares samples of one prompt: use at least 2 (DeepCritic: 8)"))
+        out.append(
+            Problem(
+                key_of(key, "sampling.n"), s.n, "GRPO compares samples of one prompt: use at least 2 (DeepCritic: 8)"
+            )
+        )
     if s.temperature <= 0:
-        out.append(Problem(key_of(key, "sampling.temperature"), s.temperature,
-                           "GRPO needs sampling: use a positive temperature"))
+        out.append(
+            Problem(
+                key_of(key, "sampling.temperature"), s.temperature, "GRPO needs sampling: use a positive temperature"
+            )
+        )
     if t.global_batch_size is not None and s.n >= 1 and t.global_batch_size % s.n:
-        out.append(Problem(key_of(key, "train.global_batch_size"), t.global_batch_size,
-                           f"counts completions per optimizer step and must hold whole groups: a multiple of "
-                           f"sampling.n ({s.n})"))
+        out.append(
+            Problem(
+                key_of(key, "train.global_batch_size"),
+                t.global_batch_size,
+                f"counts completions per optimizer step and must hold whole groups: a multiple of sampling.n ({s.n})",
+            )
+        )
     return out
 
 
 def _saved_model(key: str, model: ModelConfig, rollout: RolloutConfig) -> list[Problem]:
     if model.from_scratch and rollout.backend != "openai":
-        return [Problem(f"{key}.from_scratch", True,
-                        "generation reads a saved model: set name_or_path to a checkpoint directory or Hub name "
-                        "(e.g. the output of deepcritic sft) and from_scratch=false")]
+        return [
+            Problem(
+                f"{key}.from_scratch",
+                True,
+                "generation reads a saved model: set name_or_path to a checkpoint directory or Hub name "
+                "(e.g. the output of deepcritic sft) and from_scratch=false",
+            )
+        ]
     return []
 
 
@@ -122,7 +137,9 @@ class FilterConfig:
 def _filter_bounds(cfg: FilterConfig, key: str) -> list[Problem]:
     out: list[Problem] = []
     if not 0.0 <= cfg.min_pass <= cfg.max_pass <= 1.0:
-        out.append(Problem(key_of(key, "min_pass"), [cfg.min_pass, cfg.max_pass], "need 0 <= min_pass <= max_pass <= 1"))
+        out.append(
+            Problem(key_of(key, "min_pass"), [cfg.min_pass, cfg.max_pass], "need 0 <= min_pass <= max_pass <= 1")
+        )
     return out + _saved_model(key_of(key, "model"), cfg.model, cfg.rollout)
 
 
@@ -130,11 +147,19 @@ def _benchmarks_and_k(cfg: Any, key: str, n: int, n_key: str) -> list[Problem]:
     """Shared by eval / solve / refine: at least one benchmark, and Maj@k points within 1..n."""
     out: list[Problem] = []
     if not cfg.benchmarks:
-        out.append(Problem(key_of(key, "benchmarks"), {}, "name at least one benchmark, e.g. benchmarks=processbench "
-                                                          "or +benchmarks.mine={source:contract,path:my.jsonl}"))
+        out.append(
+            Problem(
+                key_of(key, "benchmarks"),
+                {},
+                "name at least one benchmark, e.g. benchmarks=processbench "
+                "or +benchmarks.mine={source:contract,path:my.jsonl}",
+            )
+        )
     ks = getattr(cfg, "maj_k", None)
     if ks is not None and (not ks or any(k < 1 or k > n for k in ks)):
-        out.append(Problem(key_of(key, "maj_k"), list(ks), f"each k in 1..{n_key} ({n}), or null for 1, 2, 4, ..., {n_key}"))
+        out.append(
+            Problem(key_of(key, "maj_k"), list(ks), f"each k in 1..{n_key} ({n}), or null for 1, 2, 4, ..., {n_key}")
+        )
     return out
 
 
@@ -147,8 +172,12 @@ class EvalConfig:
     sampling: SamplingConfig = option(SamplingConfig, "critiques per record and decoding")
     # typed Any so that `+benchmarks.mine={source: contract, path: x}` can add one on the command line
     benchmarks: dict[str, Any] = option({}, "name -> a data section (DataConfig)", entries=DataConfig)
-    limit: Optional[int] = option(None, "at most N records per benchmark (on top of each one's own limit)", ge=1,
-                                  fix="use a positive count, or null for all")
+    limit: Optional[int] = option(
+        None,
+        "at most N records per benchmark (on top of each one's own limit)",
+        ge=1,
+        fix="use a positive count, or null for all",
+    )
     maj_k: Optional[list[int]] = option(None, "Maj@k points (each <= sampling.n); null = 1, 2, 4, ..., n")
     batch_size: int = option(64, "records per generation call; predictions are flushed after each batch", ge=1)
     logger: LoggerConfig = option(LoggerConfig, "tracking")
@@ -157,8 +186,9 @@ class EvalConfig:
 
 @cross_check(EvalConfig)
 def _eval_run(cfg: EvalConfig, key: str) -> list[Problem]:
-    return (_benchmarks_and_k(cfg, key, cfg.sampling.n, "sampling.n")
-            + _saved_model(key_of(key, "model"), cfg.model, cfg.rollout))
+    return _benchmarks_and_k(cfg, key, cfg.sampling.n, "sampling.n") + _saved_model(
+        key_of(key, "model"), cfg.model, cfg.rollout
+    )
 
 
 @dataclass
@@ -167,8 +197,9 @@ class SolveConfig:
 
     generator: RoleConfig = option(RoleConfig, "the solver")
     benchmarks: dict[str, Any] = option({}, "name -> a problem set (ProblemsConfig)", entries=ProblemsConfig)
-    limit: Optional[int] = option(None, "at most N problems per benchmark", ge=1,
-                                  fix="use a positive count, or null for all")
+    limit: Optional[int] = option(
+        None, "at most N problems per benchmark", ge=1, fix="use a positive count, or null for all"
+    )
     maj_k: Optional[list[int]] = option(None, "majority-vote points (each <= generator.sampling.n)")
     solve_template: Optional[str] = option(None, "null = deepcritic/critique/templates/solve.txt")
     batch_size: int = option(64, "problems per generation call", ge=1)
@@ -180,8 +211,9 @@ class SolveConfig:
 @cross_check(SolveConfig)
 def _solve_run(cfg: SolveConfig, key: str) -> list[Problem]:
     g = cfg.generator
-    return (_benchmarks_and_k(cfg, key, g.sampling.n, "generator.sampling.n")
-            + _saved_model(key_of(key, "generator.model"), g.model, g.rollout))
+    return _benchmarks_and_k(cfg, key, g.sampling.n, "generator.sampling.n") + _saved_model(
+        key_of(key, "generator.model"), g.model, g.rollout
+    )
 
 
 @dataclass
@@ -196,8 +228,9 @@ class RefineConfig:
     generator: RoleConfig = option(RoleConfig, "the solver")
     critic: RoleConfig = option(RoleConfig, "the critic")
     benchmarks: dict[str, Any] = option({}, "name -> a problem set (ProblemsConfig)", entries=ProblemsConfig)
-    limit: Optional[int] = option(None, "at most N problems per benchmark", ge=1,
-                                  fix="use a positive count, or null for all")
+    limit: Optional[int] = option(
+        None, "at most N problems per benchmark", ge=1, fix="use a positive count, or null for all"
+    )
     solve_template: Optional[str] = option(None, "null = deepcritic/critique/templates/solve.txt")
     revise_template: Optional[str] = option(None, "null = deepcritic/critique/templates/revise.txt")
     batch_size: int = option(64, "problems per batch", ge=1)
@@ -228,8 +261,9 @@ class ReportConfig:
 @cross_check(ReportConfig)
 def _report_runs(cfg: ReportConfig, key: str) -> list[Problem]:
     if not cfg.runs:
-        return [Problem(key_of(key, "runs"), [], "list the run directories to compare, e.g. "
-                                                 "runs=[runs/eval/a,runs/eval/b]")]
+        return [
+            Problem(key_of(key, "runs"), [], "list the run directories to compare, e.g. runs=[runs/eval/a,runs/eval/b]")
+        ]
     if cfg.names and len(cfg.names) != len(cfg.runs):
         return [Problem(key_of(key, "names"), list(cfg.names), f"give one name per run ({len(cfg.runs)}), or none")]
     return []
@@ -238,9 +272,14 @@ def _report_runs(cfg: ReportConfig, key: str) -> list[Problem]:
 def _datagen_role(key: str, role: RoleConfig) -> list[Problem]:
     """A data-generation role runs a saved model, a tiny one built in the run dir, or a server."""
     if role.rollout.backend == "openai" and not (role.rollout.openai.model or not role.model.from_scratch):
-        return [Problem(f"{key}.rollout.openai.model", None,
-                        f"the server's model name is needed: set {key}.rollout.openai.model=<served name> "
-                        f"(or {key}.model.name_or_path=<name> {key}.model.from_scratch=false)")]
+        return [
+            Problem(
+                f"{key}.rollout.openai.model",
+                None,
+                f"the server's model name is needed: set {key}.rollout.openai.model=<served name> "
+                f"(or {key}.model.name_or_path=<name> {key}.model.from_scratch=false)",
+            )
+        ]
     return []
 
 
@@ -264,10 +303,15 @@ class SynthesizeConfig:
     critic_template: Optional[str] = option(None, "the SFT prompt (user turn); null = .../critic.txt")
     in_depth_samples: int = option(4, "stage 2 samples per step; the first agreeing with the label is kept", ge=1)
     merge_samples: int = option(1, "stage 3 samples per step; the first whose judgment agrees is kept", ge=1)
-    extra_correct: int = option(0, "correct solutions whose initial critiques were all right, added to the mix "
-                                   "(-1: all)", ge=-1, fix="a count >= 0, or -1 for every correct solution")
-    batch_size: int = option(64, "prompts per generation call; stage results are saved per batch (a rerun resumes)",
-                             ge=1)
+    extra_correct: int = option(
+        0,
+        "correct solutions whose initial critiques were all right, added to the mix (-1: all)",
+        ge=-1,
+        fix="a count >= 0, or -1 for every correct solution",
+    )
+    batch_size: int = option(
+        64, "prompts per generation call; stage results are saved per batch (a rerun resumes)", ge=1
+    )
     output: Optional[str] = option(None, "SFT chats (JSONL); default <run dir>/sft.jsonl")
     seed: int = option(0, "picks the extra correct solutions")
 
@@ -277,8 +321,13 @@ def _synthesize_samples(cfg: SynthesizeConfig, key: str) -> list[Problem]:
     out: list[Problem] = []
     for name, n in (("in_depth_samples", cfg.in_depth_samples), ("merge_samples", cfg.merge_samples)):
         if n > 1 and cfg.teacher.sampling.temperature == 0:
-            out.append(Problem(key_of(key, "teacher.sampling.temperature"), 0.0,
-                               f"{name}={n} greedy samples would be identical: set a temperature > 0"))
+            out.append(
+                Problem(
+                    key_of(key, "teacher.sampling.temperature"),
+                    0.0,
+                    f"{name}={n} greedy samples would be identical: set a temperature > 0",
+                )
+            )
     return out + _datagen_role(key_of(key, "teacher"), cfg.teacher)
 
 
@@ -294,17 +343,30 @@ class LabelConfig:
 
     generator: RoleConfig = option(RoleConfig, "samples the solutions and the rollouts")
     problems: dict[str, Any] = option({}, "name -> a problem set (ProblemsConfig)", entries=ProblemsConfig)
-    limit: Optional[int] = option(None, "at most N problems per problem set", ge=1,
-                                  fix="use a positive count, or null for all")
-    reference: str = option("answer", "answer | boxed (the answer column is a worked solution, e.g. NuminaMath-CoT)",
-                            choices=REFERENCE_MODES, fix="use answer (a bare final answer) or boxed (a worked "
-                                                         "solution whose last \\boxed{} is the answer)")
+    limit: Optional[int] = option(
+        None, "at most N problems per problem set", ge=1, fix="use a positive count, or null for all"
+    )
+    reference: str = option(
+        "answer",
+        "answer | boxed (the answer column is a worked solution, e.g. NuminaMath-CoT)",
+        choices=REFERENCE_MODES,
+        fix="use answer (a bare final answer) or boxed (a worked solution whose last \\boxed{} is the answer)",
+    )
     rollouts_per_step: int = option(8, "K continuations from every step prefix", ge=1)
     rollout_max_new_tokens: Optional[int] = option(None, "per continuation; null = generator.sampling.max_new_tokens")
-    num_correct: int = option(1, "right solutions labeled per kept problem (-1: all)", ge=-1,
-                              fix="a count >= 0, or -1 for every right solution")
-    threshold: float = option(0.0, "first wrong step: estimate <= threshold (0 = no continuation recovers)",
-                              ge=0, lt=1, fix="a fraction in [0, 1) (0 = no continuation reaches the answer)")
+    num_correct: int = option(
+        1,
+        "right solutions labeled per kept problem (-1: all)",
+        ge=-1,
+        fix="a count >= 0, or -1 for every right solution",
+    )
+    threshold: float = option(
+        0.0,
+        "first wrong step: estimate <= threshold (0 = no continuation recovers)",
+        ge=0,
+        lt=1,
+        fix="a fraction in [0, 1) (0 = no continuation reaches the answer)",
+    )
     max_steps: int = option(30, "solutions with more steps are not labeled (counted)", ge=1)
     solve_template: Optional[str] = option(None, "null = deepcritic/critique/templates/solve.txt")
     continue_template: Optional[str] = option(None, "null = deepcritic/critique/templates/continue.txt")
@@ -320,12 +382,21 @@ def _label_run(cfg: LabelConfig, key: str) -> list[Problem]:
     if not cfg.problems:
         out.append(Problem(key_of(key, "problems"), {}, "name at least one problem set, e.g. problems=[gsm8k_file]"))
     if cfg.generator.sampling.n < 2:
-        out.append(Problem(key_of(key, "generator.sampling.n"), cfg.generator.sampling.n,
-                           "sample at least 2 solutions per problem (a problem is kept when some are right and "
-                           "some wrong)"))
+        out.append(
+            Problem(
+                key_of(key, "generator.sampling.n"),
+                cfg.generator.sampling.n,
+                "sample at least 2 solutions per problem (a problem is kept when some are right and some wrong)",
+            )
+        )
     if cfg.generator.sampling.temperature == 0:
-        out.append(Problem(key_of(key, "generator.sampling.temperature"), 0.0,
-                           "Monte-Carlo rollouts need sampling: use a temperature > 0"))
+        out.append(
+            Problem(
+                key_of(key, "generator.sampling.temperature"),
+                0.0,
+                "Monte-Carlo rollouts need sampling: use a temperature > 0",
+            )
+        )
     return out + _datagen_role(key_of(key, "generator"), cfg.generator)
 
 
@@ -340,19 +411,33 @@ class CFTDataConfig:
     teacher: RoleConfig = option(RoleConfig, "writes the critiques")
     generator: RoleConfig = option(RoleConfig, "candidates.source=generate: samples the candidate solutions")
     candidates: CandidatesConfig = option(CandidatesConfig, "the (question, solution) pairs to critique")
-    problems: dict[str, Any] = option({}, "candidates.source=generate: name -> a problem set (ProblemsConfig)",
-                                      entries=ProblemsConfig,
-                                      when=lambda c: c.candidates.source == "generate")
-    limit: Optional[int] = option(None, "at most N problems per set (generate) or candidates (file)", ge=1,
-                                  fix="use a positive count, or null for all")
-    reference: str = option("answer", "answer | boxed (generate: the answer column is a worked solution)",
-                            choices=REFERENCE_MODES, fix="use answer or boxed")
+    problems: dict[str, Any] = option(
+        {},
+        "candidates.source=generate: name -> a problem set (ProblemsConfig)",
+        entries=ProblemsConfig,
+        when=lambda c: c.candidates.source == "generate",
+    )
+    limit: Optional[int] = option(
+        None,
+        "at most N problems per set (generate) or candidates (file)",
+        ge=1,
+        fix="use a positive count, or null for all",
+    )
+    reference: str = option(
+        "answer",
+        "answer | boxed (generate: the answer column is a worked solution)",
+        choices=REFERENCE_MODES,
+        fix="use answer or boxed",
+    )
     solve_template: Optional[str] = option(None, "generate: null = deepcritic/critique/templates/solve.txt")
     critique_template: Optional[str] = option(None, "null = deepcritic/critique/templates/cft_critique.txt")
-    instruction: str = option("Please critique whether the following solution to the question is correct.",
-                              "the instruction field of every written row")
-    require_agreement: bool = option(True, "with a reference answer: keep critiques whose conclusion matches "
-                                           "math-verify")
+    instruction: str = option(
+        "Please critique whether the following solution to the question is correct.",
+        "the instruction field of every written row",
+    )
+    require_agreement: bool = option(
+        True, "with a reference answer: keep critiques whose conclusion matches math-verify"
+    )
     batch_size: int = option(64, "prompts per generation call", ge=1)
     answer_timeout_s: int = option(5, "math-verify time limit per answer")
     output: Optional[str] = option(None, "WebInstruct-CFT JSONL; default <run dir>/cft.jsonl")
@@ -365,7 +450,13 @@ def _cft_data_roles(cfg: CFTDataConfig, key: str) -> list[Problem]:
     if cfg.candidates.source == "generate":
         out += _datagen_role(key_of(key, "generator"), cfg.generator)
         if not cfg.problems:
-            out.append(Problem(key_of(key, "problems"), {}, "name at least one problem set, e.g. problems=[gsm8k_file], "
-                                                            "or read pairs from a file: candidates.source=file "
-                                                            "candidates.path=<file>"))
+            out.append(
+                Problem(
+                    key_of(key, "problems"),
+                    {},
+                    "name at least one problem set, e.g. problems=[gsm8k_file], "
+                    "or read pairs from a file: candidates.source=file "
+                    "candidates.path=<file>",
+                )
+            )
     return out

@@ -24,36 +24,96 @@ class Recipe:
     module: str
 
 
-RECIPES: dict[str, Recipe] = {r.name: r for r in [
-    Recipe("demo", "the whole pipeline on a CPU in minutes: tiny model, SFT, eval, GRPO (vLLM), eval, before/after "
-                   "report", DemoConfig, "deepcritic.recipes.demo"),
-    Recipe("convert", "convert a data source (ProcessBench, MR-GSM8K, PRM800K, files, Hub) to data-contract JSONL",
-           R.ConvertConfig, "deepcritic.recipes.convert"),
-    Recipe("sft", "SFT warm start: train a critic on (critic prompt -> deliberate critique) chats (TRL, DeepSpeed)",
-           R.SFTRecipeConfig, "deepcritic.recipes.sft"),
-    Recipe("cft", "Critique Fine-Tuning on WebInstruct-CFT-style data (question + solution -> critique)",
-           R.CFTRecipeConfig, "deepcritic.recipes.cft"),
-    Recipe("grpo", "GRPO: reinforce a critic with the 0/1 judgment reward (TRL, vLLM colocate/server or generate, "
-                   "DeepSpeed)", R.GRPORecipeConfig, "deepcritic.recipes.grpo"),
-    Recipe("filter", "keep records whose pass rate under the current critic lies in [min_pass, max_pass] (GRPO "
-                     "signal)", R.FilterConfig, "deepcritic.recipes.filter"),
-    Recipe("eval", "evaluate a critic (vLLM, HF or an OpenAI-compatible server) on ProcessBench, MR-GSM8K, PRM800K, "
-                   "files: F1, Maj@k", R.EvalConfig, "deepcritic.recipes.evaluate"),
-    Recipe("report", "put several eval runs side by side: deepcritic report runs=[runs/eval/a,runs/eval/b]",
-           R.ReportConfig, "deepcritic.recipes.report"),
-    Recipe("solve", "answer accuracy of a solver (e.g. a CFT model) on MATH500 / GSM8K, greedy or Maj@k "
-                    "(math-verify)", R.SolveConfig, "deepcritic.recipes.solve"),
-    Recipe("refine", "critique-guided refinement: a generator solves, the critic critiques, the generator revises",
-           R.RefineConfig, "deepcritic.recipes.refine"),
-    Recipe("verify-vote", "critic-verified majority voting: sample n solutions, drop those the critic rejects, vote",
-           R.RefineConfig, "deepcritic.recipes.verify_vote"),
-    Recipe("synthesize", "seed critiques for SFT: a teacher critiques, re-examines and merges per step (PRM800K by "
-                         "default)", R.SynthesizeConfig, "deepcritic.recipes.synthesize"),
-    Recipe("label", "Monte-Carlo step labels for RL: sample solutions, roll out from every step prefix (vLLM prefix "
-                    "caching)", R.LabelConfig, "deepcritic.recipes.label"),
-    Recipe("cft-data", "CFT samples: a teacher critiques candidate solutions, ending 'Conclusion: right|wrong'",
-           R.CFTDataConfig, "deepcritic.recipes.cft_data"),
-]}
+RECIPES: dict[str, Recipe] = {
+    r.name: r
+    for r in [
+        Recipe(
+            "demo",
+            "the whole pipeline on a CPU in minutes: tiny model, SFT, eval, GRPO (vLLM), eval, before/after report",
+            DemoConfig,
+            "deepcritic.recipes.demo",
+        ),
+        Recipe(
+            "convert",
+            "convert a data source (ProcessBench, MR-GSM8K, PRM800K, files, Hub) to data-contract JSONL",
+            R.ConvertConfig,
+            "deepcritic.recipes.convert",
+        ),
+        Recipe(
+            "sft",
+            "SFT warm start: train a critic on (critic prompt -> deliberate critique) chats (TRL, DeepSpeed)",
+            R.SFTRecipeConfig,
+            "deepcritic.recipes.sft",
+        ),
+        Recipe(
+            "cft",
+            "Critique Fine-Tuning on WebInstruct-CFT-style data (question + solution -> critique)",
+            R.CFTRecipeConfig,
+            "deepcritic.recipes.cft",
+        ),
+        Recipe(
+            "grpo",
+            "GRPO: reinforce a critic with the 0/1 judgment reward (TRL, vLLM colocate/server or generate, DeepSpeed)",
+            R.GRPORecipeConfig,
+            "deepcritic.recipes.grpo",
+        ),
+        Recipe(
+            "filter",
+            "keep records whose pass rate under the current critic lies in [min_pass, max_pass] (GRPO signal)",
+            R.FilterConfig,
+            "deepcritic.recipes.filter",
+        ),
+        Recipe(
+            "eval",
+            "evaluate a critic (vLLM, HF or an OpenAI-compatible server) on ProcessBench, MR-GSM8K, PRM800K, "
+            "files: F1, Maj@k",
+            R.EvalConfig,
+            "deepcritic.recipes.evaluate",
+        ),
+        Recipe(
+            "report",
+            "put several eval runs side by side: deepcritic report runs=[runs/eval/a,runs/eval/b]",
+            R.ReportConfig,
+            "deepcritic.recipes.report",
+        ),
+        Recipe(
+            "solve",
+            "answer accuracy of a solver (e.g. a CFT model) on MATH500 / GSM8K, greedy or Maj@k (math-verify)",
+            R.SolveConfig,
+            "deepcritic.recipes.solve",
+        ),
+        Recipe(
+            "refine",
+            "critique-guided refinement: a generator solves, the critic critiques, the generator revises",
+            R.RefineConfig,
+            "deepcritic.recipes.refine",
+        ),
+        Recipe(
+            "verify-vote",
+            "critic-verified majority voting: sample n solutions, drop those the critic rejects, vote",
+            R.RefineConfig,
+            "deepcritic.recipes.verify_vote",
+        ),
+        Recipe(
+            "synthesize",
+            "seed critiques for SFT: a teacher critiques, re-examines and merges per step (PRM800K by default)",
+            R.SynthesizeConfig,
+            "deepcritic.recipes.synthesize",
+        ),
+        Recipe(
+            "label",
+            "Monte-Carlo step labels for RL: sample solutions, roll out from every step prefix (vLLM prefix caching)",
+            R.LabelConfig,
+            "deepcritic.recipes.label",
+        ),
+        Recipe(
+            "cft-data",
+            "CFT samples: a teacher critiques candidate solutions, ending 'Conclusion: right|wrong'",
+            R.CFTDataConfig,
+            "deepcritic.recipes.cft_data",
+        ),
+    ]
+}
 
 
 def register_configs() -> None:

@@ -25,8 +25,13 @@ class LoraConfig:
 @cross_check(LoraConfig)
 def _lora_targets(lora: LoraConfig, key: str) -> list[Problem]:
     if not lora.target_modules:
-        return [Problem(key_of(key, "target_modules"), list(lora.target_modules),
-                        "name the modules to adapt, e.g. [q_proj,v_proj] or [all-linear]")]
+        return [
+            Problem(
+                key_of(key, "target_modules"),
+                list(lora.target_modules),
+                "name the modules to adapt, e.g. [q_proj,v_proj] or [all-linear]",
+            )
+        ]
     return []
 
 
@@ -46,15 +51,17 @@ class TrainConfig:
     warmup_ratio: float = option(0.1, "share of the steps spent warming up", ge=0, lt=1)
     weight_decay: float = option(0.0, "AdamW weight decay")
     max_grad_norm: float = option(1.0, "gradient clipping")
-    global_batch_size: Optional[int] = option(64, "sequences per optimizer step over all processes; null: use "
-                                                  "gradient_accumulation_steps as given")
+    global_batch_size: Optional[int] = option(
+        64, "sequences per optimizer step over all processes; null: use gradient_accumulation_steps as given"
+    )
     per_device_batch_size: int = option(1, "sequences per process per forward pass", ge=1)
     gradient_accumulation_steps: int = option(1, "only used when global_batch_size is null")
     gradient_checkpointing: bool = option(True, "recompute activations in the backward pass (less memory)")
     logging_steps: int = option(10, "log every N optimizer steps", ge=1)
     save_steps: int = option(500, "checkpoint every N optimizer steps", ge=1)
-    save_total_limit: Optional[int] = option(3, "keep the newest N checkpoints; null: all", ge=1,
-                                             fix="use at least 1, or null to keep all")
+    save_total_limit: Optional[int] = option(
+        3, "keep the newest N checkpoints; null: all", ge=1, fix="use at least 1, or null to keep all"
+    )
     resume: str = option("auto", "auto (newest checkpoint in output_dir, if any) | never | <checkpoint dir>")
     output_dir: Optional[str] = option(None, "default: the run directory")
     lora: LoraConfig = option(LoraConfig, "LoRA adapters", when=lambda t: t.lora.enabled)
@@ -66,8 +73,13 @@ def _train_schedule(t: TrainConfig, key: str) -> list[Problem]:
     if t.max_steps <= 0 and t.epochs <= 0:
         out.append(Problem(key_of(key, "epochs"), t.epochs, "use a positive number of epochs, or set max_steps > 0"))
     if t.global_batch_size is not None and t.global_batch_size < max(t.per_device_batch_size, 1):
-        out.append(Problem(key_of(key, "global_batch_size"), t.global_batch_size,
-                           f"must be at least per_device_batch_size ({t.per_device_batch_size}), or null"))
+        out.append(
+            Problem(
+                key_of(key, "global_batch_size"),
+                t.global_batch_size,
+                f"must be at least per_device_batch_size ({t.per_device_batch_size}), or null",
+            )
+        )
     if t.global_batch_size is None and t.gradient_accumulation_steps < 1:
         out.append(Problem(key_of(key, "gradient_accumulation_steps"), t.gradient_accumulation_steps, "use at least 1"))
     if not t.resume:
@@ -79,8 +91,12 @@ def _train_schedule(t: TrainConfig, key: str) -> list[Problem]:
 class SFTTrainConfig(TrainConfig):
     """``train`` of ``sft`` and ``cft``: the shared optimisation plus what only supervised training has."""
 
-    max_length: int = option(16384, "tokens per sequence (prompt + target); longer ones are counted and reported",
-                             ge=16, fix="use at least 16 tokens (the DeepCritic SFT uses 16384)")
+    max_length: int = option(
+        16384,
+        "tokens per sequence (prompt + target); longer ones are counted and reported",
+        ge=16,
+        fix="use at least 16 tokens (the DeepCritic SFT uses 16384)",
+    )
     drop_overlong: bool = option(False, "true: drop longer examples; false: keep them, truncated (with a warning)")
     packing: bool = option(False, "pack several examples into one max_length sequence (TRL best-fit decreasing)")
     dataset_num_proc: Optional[int] = option(None, "processes for tokenization")
@@ -111,8 +127,12 @@ class LoggerConfig:
     """Experiment tracking. wandb ``mode``: online | offline | disabled; an unreachable server never fails a run."""
 
     backend: str = option("wandb", "wandb | none", choices=("wandb", "none"), fix="use wandb or none")
-    mode: str = option("offline", "online | offline | disabled", choices=("online", "offline", "disabled"),
-                       fix="use online, offline or disabled")
+    mode: str = option(
+        "offline",
+        "online | offline | disabled",
+        choices=("online", "offline", "disabled"),
+        fix="use online, offline or disabled",
+    )
     project: str = option("deepcritic", "wandb project")
     entity: Optional[str] = option(None, "wandb entity")
     name: Optional[str] = option(None, "run name; default: <recipe>-<run dir name>")

@@ -60,8 +60,20 @@ def solve_messages(template: str, problem: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": fill(template, problem=problem)}]
 
 
-def revise_messages(template: str, problem: str, steps: list[str], critique: str, first_error: int) -> list[dict[str, str]]:
+def revise_messages(
+    template: str, problem: str, steps: list[str], critique: str, first_error: int
+) -> list[dict[str, str]]:
     """Chat messages asking a generator to revise its ``steps`` given a critique naming the 0-based
     ``first_error`` step."""
-    return [{"role": "user", "content": fill(template, problem=problem, solution=tag_steps(steps),
-                                             critique=critique.strip(), step=str(first_error + 1))}]
+    return [
+        {
+            "role": "user",
+            "content": fill(
+                template,
+                problem=problem,
+                solution=tag_steps(steps),
+                critique=critique.strip(),
+                step=str(first_error + 1),
+            ),
+        }
+    ]

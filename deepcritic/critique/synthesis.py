@@ -52,11 +52,19 @@ _JUDGMENT_LABEL_RE = re.compile(
 # Templates and prompts
 
 
-def stage_messages(template: str, problem: str, steps: Sequence[str], step: int, initial: str = "",
-                   in_depth: str = "") -> list[dict[str, str]]:
+def stage_messages(
+    template: str, problem: str, steps: Sequence[str], step: int, initial: str = "", in_depth: str = ""
+) -> list[dict[str, str]]:
     """The teacher's chat prompt for one stage and the 0-based ``step`` (shown 1-based, like the protocol)."""
-    content = fill(template, problem=problem, solution=tag_steps(list(steps)), step=str(step + 1),
-                   step_text=steps[step].strip(), initial=initial.strip(), in_depth=in_depth.strip())
+    content = fill(
+        template,
+        problem=problem,
+        solution=tag_steps(list(steps)),
+        step=str(step + 1),
+        step_text=steps[step].strip(),
+        initial=initial.strip(),
+        in_depth=in_depth.strip(),
+    )
     return [{"role": "user", "content": content}]
 
 
@@ -217,10 +225,16 @@ def stage_stats(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
     parsed = sum(s["judgment"] is not None for s, _ in samples)
     agreeing = sum(s["judgment"] == e for s, e in samples)
     first = sum(bool(r["samples"]) and r["samples"][0]["judgment"] == r["expected"] for r in rows)
-    return {"steps": len(rows), "samples": len(samples), "parsed": parsed, "agreeing": agreeing,
-            "steps_kept": sum(r["chosen"] is not None for r in rows),
-            "parse_rate": _ratio(parsed, len(samples)), "agreement": _ratio(agreeing, len(samples)),
-            "first_sample_agreement": _ratio(first, len(rows))}
+    return {
+        "steps": len(rows),
+        "samples": len(samples),
+        "parsed": parsed,
+        "agreeing": agreeing,
+        "steps_kept": sum(r["chosen"] is not None for r in rows),
+        "parse_rate": _ratio(parsed, len(samples)),
+        "agreement": _ratio(agreeing, len(samples)),
+        "first_sample_agreement": _ratio(first, len(rows)),
+    }
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -230,5 +244,7 @@ def _ratio(a: int, b: int) -> float | None:
 def template_info(stage_or_name: str, path: str | None, text: str) -> dict[str, str]:
     """Provenance of a prompt template: where it came from and the SHA-256 of its text."""
     file = KINDS[stage_or_name].file if stage_or_name in KINDS else stage_or_name
-    return {"path": path or f"deepcritic/critique/templates/{file}",
-            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest()}
+    return {
+        "path": path or f"deepcritic/critique/templates/{file}",
+        "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    }

@@ -70,8 +70,10 @@ def load_template(kind: str, path: str | None = None) -> str:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DeepcriticError(f"{kind} template file not found: {where}; point the config at an existing file, or "
-                              f"leave it unset for the packaged {_kind(kind).file}") from None
+        raise DeepcriticError(
+            f"{kind} template file not found: {where}; point the config at an existing file, or "
+            f"leave it unset for the packaged {_kind(kind).file}"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DeepcriticError(f"cannot read the {kind} template {where}: {type(exc).__name__}: {exc}") from None
     return checked(kind, _canonical(kind, text), str(path))

@@ -81,8 +81,14 @@ def _synthetic(cfg: DataConfig) -> list[StepRecord]:
 
 
 def _plan(cfg: DataConfig) -> Plan:
-    planners = {"processbench": _plan_processbench, "mr_gsm8k": _plan_mr_gsm8k, "prm800k": _plan_prm800k,
-                "contract": _plan_contract, "generic": _plan_generic, "hub": _plan_hub}
+    planners = {
+        "processbench": _plan_processbench,
+        "mr_gsm8k": _plan_mr_gsm8k,
+        "prm800k": _plan_prm800k,
+        "contract": _plan_contract,
+        "generic": _plan_generic,
+        "hub": _plan_hub,
+    }
     if cfg.source not in planners:
         choices = ", ".join(["synthetic", *planners])
         raise ConfigError([Problem("data.source", cfg.source, f"use one of {choices}")])
@@ -181,8 +187,16 @@ def _checked_fields(cfg: DataConfig) -> dict[str, str]:
     fields = {str(k): str(v) for k, v in dict(cfg.fields).items()}
     unknown = unknown_fields(fields)
     if unknown:
-        raise ConfigError([Problem("data.fields", fields, f"unknown record field(s) {', '.join(unknown)}: map "
-                                   "id, source, problem, steps, label, answer or meta")])
+        raise ConfigError(
+            [
+                Problem(
+                    "data.fields",
+                    fields,
+                    f"unknown record field(s) {', '.join(unknown)}: map "
+                    "id, source, problem, steps, label, answer or meta",
+                )
+            ]
+        )
     return fields
 
 
@@ -244,8 +258,15 @@ def _convert_one(plan: Plan, obj: Any, index: int, where: str, seen: dict[str, s
     except RecordError as exc:
         raise _renamed(exc, plan.renames, obj) from None
     if record.id in seen:
-        raise RecordError("duplicate id", plan.file, where, "id",
-                          f"an id unique within the source (already used at {seen[record.id]})", record.id, raw=obj)
+        raise RecordError(
+            "duplicate id",
+            plan.file,
+            where,
+            "id",
+            f"an id unique within the source (already used at {seen[record.id]})",
+            record.id,
+            raw=obj,
+        )
     return record
 
 
@@ -262,8 +283,14 @@ def _renamed(exc: RecordError, renames: dict[str, str], obj: Any) -> RecordError
 def _reject_line(exc: RecordError, obj: Any) -> dict:
     """One rejects-file line for a skipped item."""
     raw = exc.raw if exc.raw is not None else obj
-    return {"file": exc.file, "where": exc.where, "field": exc.field, "reason": exc.reason,
-            "error": str(exc), "raw": raw}
+    return {
+        "file": exc.file,
+        "where": exc.where,
+        "field": exc.field,
+        "reason": exc.reason,
+        "error": str(exc),
+        "raw": raw,
+    }
 
 
 def _write_rejects(rejects: Iterable[dict], path: str | Path | None) -> Path | None:

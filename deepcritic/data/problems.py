@@ -23,8 +23,11 @@ from deepcritic.data.readers import iter_file, require_file
 from deepcritic.errors import DataError, DeepcriticError
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
-    "math500": {"hub_name": "HuggingFaceH4/MATH-500", "subset": None,
-                "fields": {"problem": "problem", "answer": "answer", "id": "unique_id"}},
+    "math500": {
+        "hub_name": "HuggingFaceH4/MATH-500",
+        "subset": None,
+        "fields": {"problem": "problem", "answer": "answer", "id": "unique_id"},
+    },
     "gsm8k": {"hub_name": "openai/gsm8k", "subset": "main", "fields": {"problem": "question", "answer": "answer"}},
 }
 
@@ -50,8 +53,11 @@ def load_problems(cfg: ProblemsConfig, limit: int | None = None) -> list[MathPro
             break
         if error is not None:
             raise error
-        out.append(problem_from_row(row, fields, gsm8k=cfg.source == "gsm8k", file=_label(cfg, defaults),
-                                    where=where, index=index))
+        out.append(
+            problem_from_row(
+                row, fields, gsm8k=cfg.source == "gsm8k", file=_label(cfg, defaults), where=where, index=index
+            )
+        )
     if not out:
         raise DataError(_label(cfg, defaults), "", None, "at least one problem (none found)")
     return out
@@ -63,8 +69,7 @@ def load_benchmarks(benchmarks: dict[str, Any], limit: int | None) -> dict[str, 
     return {name: load_problems(p, limit) for name, p in sections(benchmarks, ProblemsConfig, "benchmarks").items()}
 
 
-def problem_from_row(row: Any, fields: dict[str, str], gsm8k: bool, file: str, where: str,
-                     index: int) -> MathProblem:
+def problem_from_row(row: Any, fields: dict[str, str], gsm8k: bool, file: str, where: str, index: int) -> MathProblem:
     """One :class:`MathProblem` from a raw row; ``fields`` maps problem / answer / id to columns.
 
     With ``gsm8k`` the answer column is a reference solution and the answer is its ``#### N`` part.
@@ -135,10 +140,14 @@ def load_problem_sets(problems: dict[str, Any], limit: int | None, reference: st
     seen: set[str] = set()
     for p in out:
         if p.id in seen:
-            raise DeepcriticError(f"problem id {p.id!r} appears twice: ids must be unique within a problem set "
-                                  f"(map an id column: problems.{p.set}.fields.id=<column>)")
+            raise DeepcriticError(
+                f"problem id {p.id!r} appears twice: ids must be unique within a problem set "
+                f"(map an id column: problems.{p.set}.fields.id=<column>)"
+            )
         seen.add(p.id)
     if not out:
-        raise DeepcriticError(f"no problem has a reference answer (reference={reference!r}); when the answer column "
-                              "holds a worked solution, use reference=boxed")
+        raise DeepcriticError(
+            f"no problem has a reference answer (reference={reference!r}); when the answer column "
+            "holds a worked solution, use reference=boxed"
+        )
     return out, skipped

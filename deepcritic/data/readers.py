@@ -137,15 +137,16 @@ def _decode_at(decoder: json.JSONDecoder, text: str, file: str, pos: int, where:
     try:
         return decoder.raw_decode(text, pos)
     except json.JSONDecodeError as exc:
-        raise DataError(file, f"{where.split(' (')[0]}, line {exc.lineno}", None,
-                        f"valid JSON ({json_problem(exc)})") from None
+        raise DataError(
+            file, f"{where.split(' (')[0]}, line {exc.lineno}", None, f"valid JSON ({json_problem(exc)})"
+        ) from None
 
 
 def _expect_end(text: str, file: str, pos: int, expected: str) -> None:
     """Raise DataError when anything but whitespace follows ``pos``."""
     pos = _skip_ws(text, pos)
     if pos < len(text):
-        raise DataError(file, _line_of(text, pos), None, expected, text[pos:pos + 20])
+        raise DataError(file, _line_of(text, pos), None, expected, text[pos : pos + 20])
 
 
 def _line_of(text: str, pos: int) -> str:

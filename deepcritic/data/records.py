@@ -73,8 +73,9 @@ def record_from_dict(raw: Any, file: str = "<memory>", where: str = "") -> StepR
             raise bad("empty step", f"steps[{i}]", "a non-empty step text", step)
     label = need("label", int, "an integer label")
     if not NO_ERROR <= label <= len(steps) - 1:
-        raise bad("label out of range", "label",
-                  f"an integer in [-1, {len(steps) - 1}] (-1 = no wrong step; 0-based)", label)
+        raise bad(
+            "label out of range", "label", f"an integer in [-1, {len(steps) - 1}] (-1 = no wrong step; 0-based)", label
+        )
     answer = raw.get("answer")
     if answer is not None and (not isinstance(answer, (str, int, float)) or isinstance(answer, bool)):
         raise bad("wrong type", "answer", "a string or null", answer)
@@ -82,8 +83,13 @@ def record_from_dict(raw: Any, file: str = "<memory>", where: str = "") -> StepR
     if not isinstance(meta, dict):
         raise bad("wrong type", "meta", "an object", meta)
     return StepRecord(
-        id=str(rid), source=source, problem=problem, steps=list(steps), label=label,
-        answer=None if answer is None else str(answer), meta=dict(meta),
+        id=str(rid),
+        source=source,
+        problem=problem,
+        steps=list(steps),
+        label=label,
+        answer=None if answer is None else str(answer),
+        meta=dict(meta),
     )
 
 
@@ -121,14 +127,23 @@ def _parse_line(file: str, lineno: int, raw: bytes) -> tuple[int, Any, RecordErr
         text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")  # a BOM may open the file
     except UnicodeDecodeError as exc:
         shown = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
-        return lineno, None, RecordError("not UTF-8", file, where, None,
-                                         f"UTF-8 text ({exc.reason} at byte {exc.start} of the line)", raw=shown)
+        return (
+            lineno,
+            None,
+            RecordError(
+                "not UTF-8", file, where, None, f"UTF-8 text ({exc.reason} at byte {exc.start} of the line)", raw=shown
+            ),
+        )
     try:
         return lineno, json.loads(text), None
     except json.JSONDecodeError as exc:
-        return lineno, None, RecordError("malformed JSON", file, where, None,
-                                         f"one JSON object per line ({json_problem(exc)})",
-                                         raw=text)
+        return (
+            lineno,
+            None,
+            RecordError(
+                "malformed JSON", file, where, None, f"one JSON object per line ({json_problem(exc)})", raw=text
+            ),
+        )
 
 
 def json_problem(exc: json.JSONDecodeError) -> str:

@@ -46,7 +46,7 @@ def _by_markers(text: str) -> list[str]:
         return []
     bodies = []
     for match, nxt in zip(matches, matches[1:] + [None]):
-        body = text[match.end(): nxt.start() if nxt else len(text)]
+        body = text[match.end() : nxt.start() if nxt else len(text)]
         bodies.append(_close_bold_title(match.group(0), body).strip())
     preamble = text[: matches[0].start()].strip()
     if preamble:

@@ -92,8 +92,12 @@ def compared_count_critique(step: Step) -> str:
     return f"{counting_step_critique(step)} {step.right} vs {step.stated}"
 
 
-CRITIQUE_STYLES = {"full": step_critique, "terse": terse_step_critique, "count": counting_step_critique,
-                   "count_compare": compared_count_critique}
+CRITIQUE_STYLES = {
+    "full": step_critique,
+    "terse": terse_step_critique,
+    "count": counting_step_critique,
+    "count_compare": compared_count_critique,
+}
 
 
 def _record(cfg: SyntheticConfig, i: int) -> StepRecord:
@@ -117,8 +121,9 @@ def _record(cfg: SyntheticConfig, i: int) -> StepRecord:
     )
 
 
-def _chain(rng: random.Random, cfg: SyntheticConfig, start: int, n: int,
-           wrong_at: int) -> tuple[list[Step], list[tuple[str, int]], int]:
+def _chain(
+    rng: random.Random, cfg: SyntheticConfig, start: int, n: int, wrong_at: int
+) -> tuple[list[Step], list[tuple[str, int]], int]:
     """The shown steps, the (op, operand) moves and the true result; step ``wrong_at`` states a wrong result.
 
     Both the shown running value and the true one are tracked, so that a subtraction keeps both >= 0.
@@ -182,8 +187,9 @@ def _check(cfg: SyntheticConfig) -> None:
     if not 1 <= cfg.min_steps <= cfg.max_steps:
         problems.append(Problem("data.synthetic.min_steps", cfg.min_steps, "1 <= min_steps <= max_steps"))
     if cfg.max_operand < 1 or cfg.max_error_delta < 1:
-        problems.append(Problem("data.synthetic.max_operand", cfg.max_operand,
-                                "max_operand and max_error_delta must be >= 1"))
+        problems.append(
+            Problem("data.synthetic.max_operand", cfg.max_operand, "max_operand and max_error_delta must be >= 1")
+        )
     if cfg.max_value is not None and cfg.max_value < 2:
         problems.append(Problem("data.synthetic.max_value", cfg.max_value, "null (no bound) or at least 2"))
     if cfg.critique not in CRITIQUE_STYLES:

@@ -86,9 +86,12 @@ def cft_input(question: str, solution: str) -> str:
 
 def cft_row(instruction: str, candidate: Candidate, critique: str, meta: dict[str, Any]) -> dict[str, Any]:
     """One WebInstruct-CFT-style row, with provenance in ``meta``."""
-    return {"instruction": instruction, "input": cft_input(candidate.question, candidate.solution),
-            "output": critique, "meta": {"id": candidate.id, "reference": candidate.reference,
-                                         "candidate_correct": candidate.correct, **meta}}
+    return {
+        "instruction": instruction,
+        "input": cft_input(candidate.question, candidate.solution),
+        "output": critique,
+        "meta": {"id": candidate.id, "reference": candidate.reference, "candidate_correct": candidate.correct, **meta},
+    }
 
 
 def read_candidates(cfg: CandidatesConfig, limit: int | None = None, timeout_s: int = 5) -> list[Candidate]:
@@ -117,11 +120,15 @@ def _candidate(row: Any, cfg: CandidatesConfig, file: str, where: str, index: in
     def text(name: str) -> str:
         value = row.get(name)
         if not isinstance(value, str) or not value.strip():
-            raise DataError(file, where, name, "a non-empty string" + ("" if name in row else " (field is missing)"), value)
+            raise DataError(
+                file, where, name, "a non-empty string" + ("" if name in row else " (field is missing)"), value
+            )
         return value
 
     question, solution = text(cfg.question_field), text(cfg.solution_field)
-    reference = str(row[cfg.answer_field]).strip() if cfg.answer_field and row.get(cfg.answer_field) is not None else None
+    reference = (
+        str(row[cfg.answer_field]).strip() if cfg.answer_field and row.get(cfg.answer_field) is not None else None
+    )
     correct = is_correct(solution, reference, timeout_s) if reference else None
     rid = str(row[cfg.id_field]) if cfg.id_field and row.get(cfg.id_field) is not None else str(index)
     return Candidate(rid, question, solution, reference, correct)

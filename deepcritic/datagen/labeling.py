@@ -26,8 +26,13 @@ from deepcritic.data.mc import keep_problem, solutions_to_label
 
 def graded_solution(text: str, finish_reason: str | None, reference: str, timeout_s: int = 5) -> dict[str, Any]:
     """A sampled solution as stored: its text, steps (split on markers / paragraphs), and answer correctness."""
-    return {"text": text, "finish_reason": finish_reason, "steps": split_steps(text),
-            "answer": extract_boxed(text), "correct": is_correct(text, reference, timeout_s)}
+    return {
+        "text": text,
+        "finish_reason": finish_reason,
+        "steps": split_steps(text),
+        "answer": extract_boxed(text),
+        "correct": is_correct(text, reference, timeout_s),
+    }
 
 
 def usable(solution: dict[str, Any], max_steps: int) -> bool:
@@ -49,8 +54,12 @@ def plan(solutions: Sequence[dict[str, Any]], num_correct: int, max_steps: int) 
 
 def continue_messages(template: str, problem: str, prefix: Sequence[str]) -> list[dict[str, str]]:
     """Chat messages asking to continue a solution after its steps ``prefix`` (at least one step)."""
-    return [{"role": "user", "content": fill(template, problem=problem, solution=tag_steps(list(prefix)),
-                                             step=str(len(prefix) + 1))}]
+    return [
+        {
+            "role": "user",
+            "content": fill(template, problem=problem, solution=tag_steps(list(prefix)), step=str(len(prefix) + 1)),
+        }
+    ]
 
 
 def solution_id(problem_id: str, index: int) -> str:

@@ -27,9 +27,18 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-def run_stage(store: ResultStore, name: str, items: Sequence[T], key: Callable[[T], str],
-              prompt: Callable[[T], Messages], row: Callable[[T, list[Completion]], dict[str, Any]],
-              generator: Generator, sampling: SamplingConfig, batch_size: int) -> dict[str, Any]:
+
+def run_stage(
+    store: ResultStore,
+    name: str,
+    items: Sequence[T],
+    key: Callable[[T], str],
+    prompt: Callable[[T], Messages],
+    row: Callable[[T, list[Completion]], dict[str, Any]],
+    generator: Generator,
+    sampling: SamplingConfig,
+    batch_size: int,
+) -> dict[str, Any]:
     """Generate for the items of ``items`` that ``store`` has no row for; returns the stage's counts.
 
     ``prompt(item)`` is built per batch (never for all items at once); ``row(item, completions)`` turns
@@ -45,23 +54,44 @@ def run_stage(store: ResultStore, name: str, items: Sequence[T], key: Callable[[
     start = time.monotonic()
     counts: dict[str, Any] = {"items": len(items), **run_pending(items, key, store, batch_size, step, desc=name)}
     counts["seconds"] = round(time.monotonic() - start, 2)
-    counts["items_per_s"] = round(counts["done"] / counts["seconds"], 3) if counts["done"] and counts["seconds"] else None
+    counts["items_per_s"] = (
+        round(counts["done"] / counts["seconds"], 3) if counts["done"] and counts["seconds"] else None
+    )
     return counts
 
 
-def solve_stage(store: ResultStore, problems: Sequence[Any], generator: Generator, sampling: SamplingConfig,
-                template: str, batch_size: int, timeout_s: int) -> dict[str, Any]:
+def solve_stage(
+    store: ResultStore,
+    problems: Sequence[Any],
+    generator: Generator,
+    sampling: SamplingConfig,
+    template: str,
+    batch_size: int,
+    timeout_s: int,
+) -> dict[str, Any]:
     """Stage ``solve``: ``sampling.n`` solutions to every problem (a ``SetProblem``), each graded against the
     problem's reference answer with math-verify (``label`` and ``cft-data`` start with it)."""
     from deepcritic.critique import solve_messages
     from deepcritic.datagen.labeling import graded_solution
 
     def row(p: Any, outs: list[Completion]) -> dict[str, Any]:
-        return {"problem": p.id, "stage": "solve",
-                "samples": [graded_solution(c.text, c.finish_reason, p.answer, timeout_s) for c in outs]}
+        return {
+            "problem": p.id,
+            "stage": "solve",
+            "samples": [graded_solution(c.text, c.finish_reason, p.answer, timeout_s) for c in outs],
+        }
 
-    return run_stage(store, "solve", problems, lambda p: stage_key(p.id, "solve", 0),
-                     lambda p: solve_messages(template, p.problem), row, generator, sampling, batch_size)
+    return run_stage(
+        store,
+        "solve",
+        problems,
+        lambda p: stage_key(p.id, "solve", 0),
+        lambda p: solve_messages(template, p.problem),
+        row,
+        generator,
+        sampling,
+        batch_size,
+    )
 
 
 def solved_samples(rows: dict[str, dict[str, Any]], problem_id: str) -> list[dict[str, Any]]:
@@ -101,7 +131,8 @@ def guard_resume(out_dir: Path, settings: dict[str, Any]) -> None:
         if changed:
             raise DeepcriticError(
                 f"{out_dir} holds results made with other settings ({', '.join(changed)} differ from "
-                f"{path.name}): rerun with the same settings to resume, or use a new run dir (hydra.run.dir=...)")
+                f"{path.name}): rerun with the same settings to resume, or use a new run dir (hydra.run.dir=...)"
+            )
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     write_json(path, current, sort_keys=True)
@@ -149,9 +180,15 @@ def open_role(role: RoleConfig, out_dir: Path, role_name: str) -> Generator:
     model = role.model
     if model.from_scratch and role.rollout.backend != "openai":
         path = ensure_tiny_model(model.tiny, out_dir / "tiny_model")
-        log.warning("%s: model.from_scratch=true, so the %s is a random tiny model (%s): its outputs are noise. "
-                    "Set %s.model.name_or_path=<model> %s.model.from_scratch=false for real data.",
-                    role_name, role_name, path, role_name, role_name)
+        log.warning(
+            "%s: model.from_scratch=true, so the %s is a random tiny model (%s): its outputs are noise. "
+            "Set %s.model.name_or_path=<model> %s.model.from_scratch=false for real data.",
+            role_name,
+            role_name,
+            path,
+            role_name,
+            role_name,
+        )
         model = replace(model, name_or_path=str(path), tokenizer=None, from_scratch=False)
     return shared_generator(model, role.rollout)
 

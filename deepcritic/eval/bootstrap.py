@@ -35,8 +35,13 @@ class PairedBootstrap:
     skipped: int  # resamples left out because one class was absent
 
     def as_dict(self) -> dict:
-        return {"delta": self.delta, "ci": [self.low, self.high], "level": self.level,
-                "resamples": self.resamples, "skipped": self.skipped}
+        return {
+            "delta": self.delta,
+            "ci": [self.low, self.high],
+            "level": self.level,
+            "resamples": self.resamples,
+            "skipped": self.skipped,
+        }
 
 
 def percentile_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float]:
@@ -60,8 +65,14 @@ def _f1_columns(hit_err: np.ndarray, n_err: np.ndarray, hit_ok: np.ndarray, n_ok
     return np.where((n_err > 0) & (n_ok > 0), f1, np.nan)
 
 
-def paired_bootstrap_f1(labels: Sequence[int], before: Sequence[int | None], after: Sequence[int | None],
-                        resamples: int = 2000, seed: int = 0, level: float = 0.95) -> PairedBootstrap:
+def paired_bootstrap_f1(
+    labels: Sequence[int],
+    before: Sequence[int | None],
+    after: Sequence[int | None],
+    resamples: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> PairedBootstrap:
     """Paired bootstrap of F1(after) - F1(before) over records (see the module docstring).
 
     ``labels``: gold 0-based first wrong step or -1; ``before`` / ``after``: each critic's verdict per
@@ -87,5 +98,11 @@ def paired_bootstrap_f1(labels: Sequence[int], before: Sequence[int | None], aft
     diffs = f1s[1] - f1s[0]
     kept = diffs[~np.isnan(diffs)]
     low, high = percentile_interval(kept, level) if len(kept) else (float("nan"), float("nan"))
-    return PairedBootstrap(delta=f1_after - f1_before, low=low, high=high, level=level, resamples=int(len(kept)),
-                           skipped=int(resamples - len(kept)))
+    return PairedBootstrap(
+        delta=f1_after - f1_before,
+        low=low,
+        high=high,
+        level=level,
+        resamples=int(len(kept)),
+        skipped=int(resamples - len(kept)),
+    )

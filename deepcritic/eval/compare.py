@@ -34,8 +34,9 @@ def run_labels(metrics: Sequence[Mapping[str, Any]], run_names: Sequence[str], n
     return [f"{label} #{i + 1}" if labels.count(label) > 1 else label for i, label in enumerate(labels)]
 
 
-def comparison(metrics: Sequence[Mapping[str, Any]], labels: Sequence[str],
-               metric: str | None) -> tuple[list[str], dict[str, dict[str, float | None]], str]:
+def comparison(
+    metrics: Sequence[Mapping[str, Any]], labels: Sequence[str], metric: str | None
+) -> tuple[list[str], dict[str, dict[str, float | None]], str]:
     """(benchmarks in first-seen order plus ``average``, {label: {benchmark: value}}, metric name used).
 
     ``metric`` None uses the first run's ``primary_metric`` (``f1`` for eval runs). The ``average``
@@ -46,8 +47,10 @@ def comparison(metrics: Sequence[Mapping[str, Any]], labels: Sequence[str],
     table: dict[str, dict[str, float | None]] = {}
     for m, label in zip(metrics, labels):
         primary = str(m.get("primary_metric", "f1"))
-        row = {b: metric_value(m["benchmarks"][b], name, primary) if b in m.get("benchmarks", {}) else None
-               for b in benchmarks}
+        row = {
+            b: metric_value(m["benchmarks"][b], name, primary) if b in m.get("benchmarks", {}) else None
+            for b in benchmarks
+        }
         avg = metric_value(m.get("average", {}), name, primary)
         present = [v for v in row.values() if v is not None]
         row["average"] = avg if avg is not None else (sum(present) / len(present) if present else None)

@@ -59,8 +59,13 @@ def critic_f1(predictions: Sequence[int | None], labels: Sequence[int]) -> dict[
             err_total += 1
             err_hits += pred is not None and pred == label
     acc_error, acc_correct = _fraction(err_hits, err_total), _fraction(ok_hits, ok_total)
-    return {"acc_error": acc_error, "acc_correct": acc_correct, "f1": harmonic_mean(acc_error, acc_correct),
-            "n_error": err_total, "n_correct": ok_total}
+    return {
+        "acc_error": acc_error,
+        "acc_correct": acc_correct,
+        "f1": harmonic_mean(acc_error, acc_correct),
+        "n_error": err_total,
+        "n_correct": ok_total,
+    }
 
 
 def majority_vote(verdicts: Sequence[int | None]) -> int | None:
@@ -152,6 +157,5 @@ def average_metrics(per_benchmark: Mapping[str, Mapping[str, Any]]) -> dict[str,
     for key in AVERAGED:
         out[key] = _mean(m.get(key) for m in per_benchmark.values())
     ks = sorted({k for m in per_benchmark.values() for k in m.get("maj", {})}, key=int)
-    out["maj"] = {k: {"f1": _mean(m.get("maj", {}).get(k, {}).get("f1") for m in per_benchmark.values())}
-                  for k in ks}
+    out["maj"] = {k: {"f1": _mean(m.get("maj", {}).get(k, {}).get("f1") for m in per_benchmark.values())} for k in ks}
     return out

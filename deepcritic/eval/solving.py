@@ -46,9 +46,14 @@ def _mean(values: Sequence[float]) -> float | None:
 def graded_sample(completion: Completion, gold: list[Any], timeout_s: int) -> tuple[dict[str, Any], list[Any]]:
     """(stored sample: text, boxed answer, correct, finish reason, tokens; math-verify parse of its answer)."""
     parsed = parse_answer(completion.text, timeout_s)
-    sample = {"text": completion.text, "answer": extract_boxed(completion.text), "parsed": bool(parsed),
-              "correct": answers_match(gold, parsed, timeout_s), "finish_reason": completion.finish_reason,
-              "num_tokens": completion.num_tokens}
+    sample = {
+        "text": completion.text,
+        "answer": extract_boxed(completion.text),
+        "parsed": bool(parsed),
+        "correct": answers_match(gold, parsed, timeout_s),
+        "finish_reason": completion.finish_reason,
+        "num_tokens": completion.num_tokens,
+    }
     return sample, parsed
 
 
@@ -64,11 +69,19 @@ def solve_row(problem: MathProblem, completions: Sequence[Completion], ks: Seque
     return {"id": problem.id, "problem": problem.problem, "answer": problem.answer, "samples": samples, "maj": maj}
 
 
-def solve_step(generator: Generator, batch: list[MathProblem], sampling: SamplingConfig, prompts: Prompts,
-               ks: Sequence[int], timeout_s: int) -> list[dict]:
+def solve_step(
+    generator: Generator,
+    batch: list[MathProblem],
+    sampling: SamplingConfig,
+    prompts: Prompts,
+    ks: Sequence[int],
+    timeout_s: int,
+) -> list[dict]:
     outputs = generator.generate([solve_messages(prompts.solve, p.problem) for p in batch], sampling)
-    return [{"id": p.id, "error": err} if (err := _error(outs)) else solve_row(p, outs, ks, timeout_s)
-            for p, outs in zip(batch, outputs)]
+    return [
+        {"id": p.id, "error": err} if (err := _error(outs)) else solve_row(p, outs, ks, timeout_s)
+        for p, outs in zip(batch, outputs)
+    ]
 
 
 def solve_metrics(rows: Sequence[dict], ks: Sequence[int]) -> dict[str, Any]:
@@ -85,8 +98,7 @@ def solve_metrics(rows: Sequence[dict], ks: Sequence[int]) -> dict[str, Any]:
         "pass@n": _mean([float(any(s["correct"] for s in r["samples"])) for r in rows]),
         "answer_rate": _mean([float(s["parsed"]) for s in samples]),
         "mean_tokens": None if any(t is None for t in tokens) else _mean(tokens),
-        "maj": {str(k): {"accuracy": _mean([float(r["maj"][str(k)]) for r in rows if str(k) in r["maj"]])}
-                for k in ks},
+        "maj": {str(k): {"accuracy": _mean([float(r["maj"][str(k)]) for r in rows if str(k) in r["maj"]])} for k in ks},
     }
 
 
@@ -98,8 +110,15 @@ def _steps(text: str) -> list[str]:
     return split_steps(text) if text.strip() else []
 
 
-def refine_step(generator: Generator, critic: Generator, batch: list[MathProblem], gen_sampling: SamplingConfig,
-                critic_sampling: SamplingConfig, prompts: Prompts, timeout_s: int) -> list[dict]:
+def refine_step(
+    generator: Generator,
+    critic: Generator,
+    batch: list[MathProblem],
+    gen_sampling: SamplingConfig,
+    critic_sampling: SamplingConfig,
+    prompts: Prompts,
+    timeout_s: int,
+) -> list[dict]:
     """Solve (one sample), critique the solution's steps, revise the flagged ones; one row per problem."""
     one = replace(gen_sampling, n=1)
     first = generator.generate([solve_messages(prompts.solve, p.problem) for p in batch], one)
@@ -109,30 +128,51 @@ def refine_step(generator: Generator, critic: Generator, batch: list[MathProblem
     critiques: dict[int, list[Completion]] = dict(zip(judged, crit))
     verdicts = {i: chosen_critique([sample_row(c, len(steps[i])) for c in outs]) for i, outs in critiques.items()}
     flagged = [i for i, (v, _) in verdicts.items() if v is not None and v >= 0 and not _error(critiques[i])]
-    revised = generator.generate([revise_messages(prompts.revise, batch[i].problem, steps[i], verdicts[i][1],
-                                                  verdicts[i][0]) for i in flagged], one)
+    revised = generator.generate(
+        [revise_messages(prompts.revise, batch[i].problem, steps[i], verdicts[i][1], verdicts[i][0]) for i in flagged],
+        one,
+    )
     revisions = dict(zip(flagged, revised))
     rows = []
     for i, p in enumerate(batch):
         err = _error(first[i]) or _error(critiques.get(i, [])) or _error(revisions.get(i, []))
-        rows.append({"id": p.id, "error": err} if err else
-                    refine_row(p, first[i][0], steps[i], critiques.get(i, []), revisions.get(i, [None])[0], timeout_s))
+        rows.append(
+            {"id": p.id, "error": err}
+            if err
+            else refine_row(p, first[i][0], steps[i], critiques.get(i, []), revisions.get(i, [None])[0], timeout_s)
+        )
     return rows
 
 
-def refine_row(problem: MathProblem, solution: Completion, steps: list[str], critiques: Sequence[Completion],
-               revision: Completion | None, timeout_s: int) -> dict:
+def refine_row(
+    problem: MathProblem,
+    solution: Completion,
+    steps: list[str],
+    critiques: Sequence[Completion],
+    revision: Completion | None,
+    timeout_s: int,
+) -> dict:
     """A ``refine`` row: the first solution, the critic's samples and verdict, the revision, both graded."""
     samples = [sample_row(c, len(steps)) for c in critiques]
     verdict, chosen = chosen_critique(samples)
     gold = parse_reference(problem.answer, timeout_s)
     before, _ = graded_sample(solution, gold, timeout_s)
     after = graded_sample(revision, gold, timeout_s)[0] if revision is not None else before
-    return {"id": problem.id, "problem": problem.problem, "answer": problem.answer, "solution": solution.text,
-            "steps": steps, "answer_before": before["answer"], "correct_before": before["correct"],
-            "critiques": samples, "verdict": verdict, "critique": chosen,
-            "revision": revision.text if revision is not None else None,
-            "answer_after": after["answer"], "correct_after": after["correct"]}
+    return {
+        "id": problem.id,
+        "problem": problem.problem,
+        "answer": problem.answer,
+        "solution": solution.text,
+        "steps": steps,
+        "answer_before": before["answer"],
+        "correct_before": before["correct"],
+        "critiques": samples,
+        "verdict": verdict,
+        "critique": chosen,
+        "revision": revision.text if revision is not None else None,
+        "answer_after": after["answer"],
+        "correct_after": after["correct"],
+    }
 
 
 def refine_metrics(rows: Sequence[dict]) -> dict[str, Any]:
@@ -162,13 +202,22 @@ def refine_metrics(rows: Sequence[dict]) -> dict[str, Any]:
 # verify-vote: n solutions, the critic judges each, vote over the accepted ones
 
 
-def verify_step(generator: Generator, critic: Generator, batch: list[MathProblem], gen_sampling: SamplingConfig,
-                critic_sampling: SamplingConfig, prompts: Prompts, ks: Sequence[int], timeout_s: int) -> list[dict]:
+def verify_step(
+    generator: Generator,
+    critic: Generator,
+    batch: list[MathProblem],
+    gen_sampling: SamplingConfig,
+    critic_sampling: SamplingConfig,
+    prompts: Prompts,
+    ks: Sequence[int],
+    timeout_s: int,
+) -> list[dict]:
     """Sample ``gen_sampling.n`` solutions per problem, critique each, vote; one row per problem."""
     sols = generator.generate([solve_messages(prompts.solve, p.problem) for p in batch], gen_sampling)
     pairs = [(i, j) for i, outs in enumerate(sols) for j, c in enumerate(outs) if _steps(c.text) and not _error(outs)]
-    crit = critique(critic, [(batch[i].problem, _steps(sols[i][j].text)) for i, j in pairs], critic_sampling,
-                    prompts.critic)
+    crit = critique(
+        critic, [(batch[i].problem, _steps(sols[i][j].text)) for i, j in pairs], critic_sampling, prompts.critic
+    )
     judged: dict[tuple[int, int], list[Completion]] = dict(zip(pairs, crit))
     rows = []
     for i, p in enumerate(batch):
@@ -178,8 +227,13 @@ def verify_step(generator: Generator, critic: Generator, batch: list[MathProblem
     return rows
 
 
-def verify_row(problem: MathProblem, solutions: Sequence[Completion], critiques: Sequence[Sequence[Completion]],
-               ks: Sequence[int], timeout_s: int) -> dict:
+def verify_row(
+    problem: MathProblem,
+    solutions: Sequence[Completion],
+    critiques: Sequence[Sequence[Completion]],
+    ks: Sequence[int],
+    timeout_s: int,
+) -> dict:
     """A ``verify-vote`` row. A solution is accepted when the critic's majority verdict is -1 (no wrong
     step); a solution without steps or without a parsed verdict is rejected. For each k, over the first k
     solutions: the plain majority answer, and the majority among accepted ones — falling back to the
@@ -199,9 +253,18 @@ def verify_row(problem: MathProblem, solutions: Sequence[Completion], critiques:
         verified = vote(parsed[:k], accepted, timeout_s).winner if any(accepted) else None
         fallback = verified is None
         winner = plain if fallback else verified
-        votes[str(k)] = {"majority_correct": plain is not None and samples[plain]["correct"],
-                         "verified_correct": winner is not None and samples[winner]["correct"], "fallback": fallback}
-    return {"id": problem.id, "problem": problem.problem, "answer": problem.answer, "solutions": samples, "votes": votes}
+        votes[str(k)] = {
+            "majority_correct": plain is not None and samples[plain]["correct"],
+            "verified_correct": winner is not None and samples[winner]["correct"],
+            "fallback": fallback,
+        }
+    return {
+        "id": problem.id,
+        "problem": problem.problem,
+        "answer": problem.answer,
+        "solutions": samples,
+        "votes": votes,
+    }
 
 
 def verify_metrics(rows: Sequence[dict], ks: Sequence[int]) -> dict[str, Any]:
@@ -212,14 +275,20 @@ def verify_metrics(rows: Sequence[dict], ks: Sequence[int]) -> dict[str, Any]:
     accepted = [s for s in sols if s["accepted"]]
     correct = [s for s in sols if s["correct"]]
     verdicts = [v for s in sols for v in s["critic_verdicts"]]
-    maj = {str(k): {"accuracy": _mean([float(r["votes"][str(k)]["verified_correct"]) for r in rows]),
-                    "majority_accuracy": _mean([float(r["votes"][str(k)]["majority_correct"]) for r in rows]),
-                    "fallback_rate": _mean([float(r["votes"][str(k)]["fallback"]) for r in rows])} for k in ks}
+    maj = {
+        str(k): {
+            "accuracy": _mean([float(r["votes"][str(k)]["verified_correct"]) for r in rows]),
+            "majority_accuracy": _mean([float(r["votes"][str(k)]["majority_correct"]) for r in rows]),
+            "fallback_rate": _mean([float(r["votes"][str(k)]["fallback"]) for r in rows]),
+        }
+        for k in ks
+    }
     top = maj[str(max(ks))] if ks else {}
     return {
         "problems": len(rows),
         "solutions_per_problem": min((len(r["solutions"]) for r in rows), default=0),
-        "accuracy": top.get("accuracy"), "majority_accuracy": top.get("majority_accuracy"),
+        "accuracy": top.get("accuracy"),
+        "majority_accuracy": top.get("majority_accuracy"),
         "fallback_rate": top.get("fallback_rate"),
         "pass@n": _mean([float(any(s["correct"] for s in r["solutions"])) for r in rows]),
         "solution_accuracy": _mean([float(s["correct"]) for s in sols]),
@@ -231,9 +300,13 @@ def verify_metrics(rows: Sequence[dict], ks: Sequence[int]) -> dict[str, Any]:
     }
 
 
-def run_problem_sets(problem_sets: dict[str, list[MathProblem]], folder: Path, batch_size: int,
-                     step: Callable[[list[MathProblem]], list[dict]],
-                     metrics: Callable[[list[dict]], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def run_problem_sets(
+    problem_sets: dict[str, list[MathProblem]],
+    folder: Path,
+    batch_size: int,
+    step: Callable[[list[MathProblem]], list[dict]],
+    metrics: Callable[[list[dict]], dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
     """For every problem set: ``step`` over the problems ``<folder>/<set>.jsonl`` does not hold yet,
     ``batch_size`` at a time (appended per batch, so a rerun resumes), then ``metrics`` over the set's rows."""
     per_set = {}

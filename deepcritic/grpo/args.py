@@ -20,11 +20,19 @@ def grpo_kwargs(cfg: GRPORecipeConfig) -> dict[str, Any]:
     """What only ``trl.GRPOConfig`` has, for ``cfg``."""
     s, g = cfg.sampling, cfg.grpo
     return dict(
-        num_generations=s.n, temperature=s.temperature, top_p=s.top_p, max_completion_length=s.max_new_tokens,
-        beta=g.beta, epsilon=g.epsilon, epsilon_high=g.epsilon_high, loss_type=g.loss_type,
-        scale_rewards=g.scale_rewards, num_iterations=g.num_iterations,
+        num_generations=s.n,
+        temperature=s.temperature,
+        top_p=s.top_p,
+        max_completion_length=s.max_new_tokens,
+        beta=g.beta,
+        epsilon=g.epsilon,
+        epsilon_high=g.epsilon_high,
+        loss_type=g.loss_type,
+        scale_rewards=g.scale_rewards,
+        num_iterations=g.num_iterations,
         mask_truncated_completions=g.mask_truncated_completions,
-        log_completions=g.log_completions, num_completions_to_print=g.num_completions_to_print,
+        log_completions=g.log_completions,
+        num_completions_to_print=g.num_completions_to_print,
         remove_unused_columns=False,  # label / num_steps / has_error reach the reward function
         **rollout_kwargs(cfg),
     )
@@ -36,17 +44,25 @@ def rollout_kwargs(cfg: GRPORecipeConfig) -> dict[str, Any]:
     if r.backend != "vllm":
         return {"use_vllm": False}
     out: dict[str, Any] = {
-        "use_vllm": True, "vllm_mode": r.vllm_mode,
+        "use_vllm": True,
+        "vllm_mode": r.vllm_mode,
         "vllm_importance_sampling_correction": cfg.grpo.importance_sampling_correction,
     }
     if r.vllm_mode == "colocate":
-        out.update(vllm_gpu_memory_utilization=r.vllm.gpu_memory_utilization,
-                   vllm_tensor_parallel_size=r.vllm.tensor_parallel_size,
-                   vllm_max_model_length=r.vllm.max_model_len, vllm_enable_sleep_mode=r.sleep_mode)
+        out.update(
+            vllm_gpu_memory_utilization=r.vllm.gpu_memory_utilization,
+            vllm_tensor_parallel_size=r.vllm.tensor_parallel_size,
+            vllm_max_model_length=r.vllm.max_model_len,
+            vllm_enable_sleep_mode=r.sleep_mode,
+        )
     else:
-        out.update(vllm_server_host=r.server.host, vllm_server_port=r.server.port,
-                   vllm_server_base_url=r.server.base_url, vllm_server_timeout=r.server.timeout_s,
-                   vllm_group_port=r.server.group_port)
+        out.update(
+            vllm_server_host=r.server.host,
+            vllm_server_port=r.server.port,
+            vllm_server_base_url=r.server.base_url,
+            vllm_server_timeout=r.server.timeout_s,
+            vllm_group_port=r.server.group_port,
+        )
     return out
 
 
@@ -68,4 +84,5 @@ def check_groups_per_process(per_device: int, accumulation: int, group_size: int
         raise DeepcriticError(
             f"grpo.dynamic_sampling needs whole groups per process: train.per_device_batch_size x gradient "
             f"accumulation = {per_device} x {accumulation} = {rows} completions is not a multiple of sampling.n "
-            f"({group_size}); raise train.per_device_batch_size or the global batch")
+            f"({group_size}); raise train.per_device_batch_size or the global batch"
+        )

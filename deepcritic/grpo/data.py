@@ -55,8 +55,10 @@ def balance_records(records: Sequence[StepRecord], error_fraction: float, seed: 
     correct = [i for i, r in enumerate(records) if not r.has_error]
     before = (len(errors), len(correct))
     if not errors or not correct:
-        raise DeepcriticError(f"cannot balance {before[0]} records with a wrong step against {before[1]} without: "
-                              "both classes are needed (set grpo.balance_error_fraction=null)")
+        raise DeepcriticError(
+            f"cannot balance {before[0]} records with a wrong step against {before[1]} without: "
+            "both classes are needed (set grpo.balance_error_fraction=null)"
+        )
     want_correct = round(len(errors) * (1 - error_fraction) / error_fraction)
     if want_correct <= len(correct):
         keep_err, keep_ok = errors, _sample(correct, want_correct, seed)

@@ -35,9 +35,15 @@ from deepcritic.errors import DeepcriticError
 # How each field of TRL's generation batch is merged: padded on the left or right (and with what), one
 # value per row, or recomputed by the caller.
 LEFT_PADDED = {"prompt_ids": "pad", "prompt_mask": 0}
-RIGHT_PADDED = {"completion_ids": "pad", "completion_mask": 0, "old_per_token_logps": 0.0,
-                "sampling_per_token_logps": 0.0, "ref_per_token_logps": 0.0, "importance_sampling_ratio": 1.0,
-                "tool_mask": 1}
+RIGHT_PADDED = {
+    "completion_ids": "pad",
+    "completion_mask": 0,
+    "old_per_token_logps": 0.0,
+    "sampling_per_token_logps": 0.0,
+    "ref_per_token_logps": 0.0,
+    "importance_sampling_ratio": 1.0,
+    "tool_mask": 1,
+}
 PER_ROW = ("advantages",)
 RECOMPUTED = ("num_items_in_batch",)
 
@@ -70,8 +76,9 @@ def missing_groups(zero_variance: Sequence[Sequence[bool]], slots: int) -> int:
     return max(0, slots - sum(not z for flags in zero_variance for z in flags))
 
 
-def merge_rows(batches: Sequence[dict[str, Any]], picks: Sequence[tuple[int, int]], group_size: int,
-               pad_token_id: int) -> dict[str, Any]:
+def merge_rows(
+    batches: Sequence[dict[str, Any]], picks: Sequence[tuple[int, int]], group_size: int, pad_token_id: int
+) -> dict[str, Any]:
     """One generation batch made of the groups ``picks`` (round, group) taken from ``batches``.
 
     Token-level fields are re-padded to the widest pick (prompts on the left, completions on the
@@ -80,11 +87,13 @@ def merge_rows(batches: Sequence[dict[str, Any]], picks: Sequence[tuple[int, int
     keys = [k for k in batches[0] if k not in RECOMPUTED]
     unknown = [k for k in keys if k not in LEFT_PADDED and k not in RIGHT_PADDED and k not in PER_ROW]
     if unknown:
-        raise DeepcriticError(f"grpo.dynamic_sampling cannot merge the batch field(s) {unknown} (multimodal or "
-                              "tool-calling inputs); set grpo.dynamic_sampling=false")
+        raise DeepcriticError(
+            f"grpo.dynamic_sampling cannot merge the batch field(s) {unknown} (multimodal or "
+            "tool-calling inputs); set grpo.dynamic_sampling=false"
+        )
     out: dict[str, Any] = {}
     for key in keys:
-        parts = [batches[r][key][g * group_size:(g + 1) * group_size] for r, g in picks]
+        parts = [batches[r][key][g * group_size : (g + 1) * group_size] for r, g in picks]
         if key in PER_ROW:
             out[key] = torch.cat(parts, dim=0)
             continue
@@ -133,7 +142,7 @@ class RefillSource:
         """``rows_per_process`` rows for this process: whole groups of fresh prompts."""
         per_process = rows_per_process // self.group_size
         indices = [self._next() for _ in range(per_process * self.num_processes)]
-        mine = indices[self.process_index * per_process:(self.process_index + 1) * per_process]
+        mine = indices[self.process_index * per_process : (self.process_index + 1) * per_process]
         return [dict(self.dataset[i]) for i in mine for _ in range(self.group_size)]
 
     def _next(self) -> int:

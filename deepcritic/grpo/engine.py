@@ -38,8 +38,10 @@ def prepare_environment(rollout: GRPORolloutConfig, cuda: bool) -> None:
     if rollout.sleep_mode and not cuda:
         raise DeepcriticError("rollout.sleep_mode=true needs CUDA GPUs (it releases GPU memory); set it to false")
     if rollout.vllm_mode == "server" and not cuda:
-        raise DeepcriticError("rollout=server pushes weights to the server over NCCL, which needs CUDA GPUs; on CPU "
-                              "use rollout=colocate or rollout=hf")
+        raise DeepcriticError(
+            "rollout=server pushes weights to the server over NCCL, which needs CUDA GPUs; on CPU "
+            "use rollout=colocate or rollout=hf"
+        )
     if rollout.vllm.in_process:
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     if not cuda and rollout.vllm.kv_cache_memory_gib is not None:
@@ -82,15 +84,21 @@ def _reload_sync(self: Any) -> None:
     runner.reload_weights(weights_iterator=weights, is_checkpoint_format=True)
     for module in runner.model.modules():
         weight = getattr(module, "weight", None)
-        if (hasattr(module, "cpu_linear") and isinstance(weight, torch.Tensor) and weight.ndim == 2
-                and weight.numel() > 0 and not getattr(module, "_cpu_skip_gemm_dispatch", False)):
+        if (
+            hasattr(module, "cpu_linear")
+            and isinstance(weight, torch.Tensor)
+            and weight.ndim == 2
+            and weight.numel() > 0
+            and not getattr(module, "_cpu_skip_gemm_dispatch", False)
+        ):
             dispatch_cpu_unquantized_gemm(module, remove_weight=False)  # the tied lm_head / embedding
     self.llm.reset_prefix_cache()
 
 
 @torch.no_grad()
-def engine_mismatch(engine: torch.nn.Module, trained: torch.nn.Module, probe_rows: int = 4,
-                    seed: int = 0) -> dict[str, Any]:
+def engine_mismatch(
+    engine: torch.nn.Module, trained: torch.nn.Module, probe_rows: int = 4, seed: int = 0
+) -> dict[str, Any]:
     """How far the engine's weights are from ``trained``'s, relative, at the engine's precision.
 
     Returns ``max_rel_diff`` (the largest over checks of max|engine - expected| / max|expected|),
@@ -99,7 +107,7 @@ def engine_mismatch(engine: torch.nn.Module, trained: torch.nn.Module, probe_row
     trained weights rounded to the engine's dtype; merged layers (``qkv_proj``, ``gate_up_proj``) are
     compared against the concatenation of the trained parts.
     """
-    reference = {name: p for name, p in trained.named_parameters()}
+    reference = dict(trained.named_parameters())
     merged = dict(getattr(type(engine), "packed_modules_mapping", {}) or {})
     gen = torch.Generator().manual_seed(seed)
     results: dict[str, float] = {}
@@ -146,14 +154,16 @@ def _reference(name: str, kind: str, ref: dict[str, torch.Tensor], merged: dict[
     return None
 
 
-def _probe(module: torch.nn.Module, weight: torch.Tensor, bias: torch.Tensor | None, rows: int,
-           gen: torch.Generator) -> float:
+def _probe(
+    module: torch.nn.Module, weight: torch.Tensor, bias: torch.Tensor | None, rows: int, gen: torch.Generator
+) -> float:
     dtype = next((p.dtype for p in module.parameters() if p.is_floating_point()), weight.dtype)
     x = torch.randn(rows, weight.shape[1], generator=gen).to(dtype)
     out = module.quant_method.apply(module, x, getattr(module, "bias", None))
     out = out[0] if isinstance(out, tuple) else out
-    expected = torch.nn.functional.linear(x.float(), weight.to(dtype).float(),
-                                          None if bias is None else bias.to(dtype).float())
+    expected = torch.nn.functional.linear(
+        x.float(), weight.to(dtype).float(), None if bias is None else bias.to(dtype).float()
+    )
     cols = min(out.shape[-1], expected.shape[-1])
     return _rel(out[..., :cols].float(), expected[..., :cols])
 
@@ -179,9 +189,16 @@ def check_sync(trainer: Any) -> dict[str, Any]:
     before = engine_mismatch(engine_model(gen.llm), model)
     gen.sync_weights()
     after = engine_mismatch(engine_model(gen.llm), model)
-    log.info("vLLM engine vs trained weights: max relative difference %.2e before the final sync, %.2e after "
-             "(%d tensors and layers compared)", before["max_rel_diff"] or 0.0, after["max_rel_diff"] or 0.0,
-             after["checks"])
-    return {"engine_sync/max_rel_diff_before": before["max_rel_diff"],
-            "engine_sync/max_rel_diff_after": after["max_rel_diff"],
-            "engine_sync/checks": after["checks"], "engine_sync/worst": after["worst"]}
+    log.info(
+        "vLLM engine vs trained weights: max relative difference %.2e before the final sync, %.2e after "
+        "(%d tensors and layers compared)",
+        before["max_rel_diff"] or 0.0,
+        after["max_rel_diff"] or 0.0,
+        after["checks"],
+    )
+    return {
+        "engine_sync/max_rel_diff_before": before["max_rel_diff"],
+        "engine_sync/max_rel_diff_after": after["max_rel_diff"],
+        "engine_sync/checks": after["checks"],
+        "engine_sync/worst": after["worst"],
+    }

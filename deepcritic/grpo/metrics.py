@@ -39,8 +39,15 @@ class SampleOutcome:
     reward: float
 
 
-def sample_outcome(text: str, label: int, num_steps: int | None, completion_ids: Sequence[int] | None,
-                   eos_token_ids: Sequence[int], rules: RewardRules, reward: float) -> SampleOutcome:
+def sample_outcome(
+    text: str,
+    label: int,
+    num_steps: int | None,
+    completion_ids: Sequence[int] | None,
+    eos_token_ids: Sequence[int],
+    rules: RewardRules,
+    reward: float,
+) -> SampleOutcome:
     """Parse one completion the way the reward does (never raises on a malformed output)."""
     truncated = is_truncated(completion_ids, eos_token_ids)
     parsed = parse_critique(text, num_steps=num_steps).first_error
@@ -77,8 +84,13 @@ def time_split(step_s: float, rollout_s: float, reward_s: float, sync_s: float) 
     generation is what remains of it, training what remains of the step.
     """
     generation = max(0.0, rollout_s - reward_s - sync_s)
-    return {"time/generation": generation, "time/reward": reward_s, "time/weight_sync": sync_s,
-            "time/training": max(0.0, step_s - rollout_s), "time/step": step_s}
+    return {
+        "time/generation": generation,
+        "time/reward": reward_s,
+        "time/weight_sync": sync_s,
+        "time/training": max(0.0, step_s - rollout_s),
+        "time/step": step_s,
+    }
 
 
 # (label, log key, format) of the one-line console summary; keys absent from a step are skipped

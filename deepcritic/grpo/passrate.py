@@ -17,11 +17,14 @@ from typing import Any
 from deepcritic.rewards import RewardRules, judged_verdict
 
 
-def sample_passes(texts: Sequence[str], finish_reasons: Sequence[str | None], label: int, num_steps: int,
-                  rules: RewardRules) -> list[bool]:
+def sample_passes(
+    texts: Sequence[str], finish_reasons: Sequence[str | None], label: int, num_steps: int, rules: RewardRules
+) -> list[bool]:
     """Per sample: did the critique judge the record right? A sample cut at the token limit never passes."""
-    return [judged_verdict(text, num_steps=num_steps, truncated=reason == "length", rules=rules) == label
-            for text, reason in zip(texts, finish_reasons)]
+    return [
+        judged_verdict(text, num_steps=num_steps, truncated=reason == "length", rules=rules) == label
+        for text, reason in zip(texts, finish_reasons)
+    ]
 
 
 def pass_rate(passes: Sequence[bool]) -> float:
@@ -39,15 +42,17 @@ def summary(rates: Sequence[float], kept: Sequence[bool], n: int) -> dict[str, A
     """Counts for metrics.json: records, kept, all-pass / all-fail counts, and the histogram over k/n."""
     counts = Counter(round(r * n) for r in rates)
     return {
-        "records": len(rates), "kept": sum(kept), "dropped": len(rates) - sum(kept),
-        "all_pass": counts.get(n, 0), "all_fail": counts.get(0, 0),
+        "records": len(rates),
+        "kept": sum(kept),
+        "dropped": len(rates) - sum(kept),
+        "all_pass": counts.get(n, 0),
+        "all_fail": counts.get(0, 0),
         "mean_pass_rate": sum(rates) / len(rates) if rates else None,
         "histogram": {f"{k}/{n}": counts.get(k, 0) for k in range(n + 1)},
     }
 
 
-def plot_histogram(rates: Sequence[float], n: int, min_pass: float, max_pass: float, title: str,
-                   path: Path) -> Path:
+def plot_histogram(rates: Sequence[float], n: int, min_pass: float, max_pass: float, title: str, path: Path) -> Path:
     """A bar per possible pass rate k/n, kept bars in blue and dropped ones in grey; PNG via matplotlib Agg."""
     import matplotlib
 

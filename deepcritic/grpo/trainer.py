@@ -56,8 +56,7 @@ class StepTimer:
         if self._started is None:
             return
         c = self._current
-        self.window.append(time_split(time.perf_counter() - self._started, c["rollout"], c["reward"],
-                                      c["weight_sync"]))
+        self.window.append(time_split(time.perf_counter() - self._started, c["rollout"], c["reward"], c["weight_sync"]))
         self._started = None
 
     def flush(self) -> dict[str, float]:
@@ -82,7 +81,9 @@ def generation_eos_ids(model: Any, tokenizer: Any) -> list[int]:
     return ids if tokenizer.eos_token_id in ids else [tokenizer.eos_token_id, *ids]
 
 
-def make_critic_reward(rules: RewardRules, eos_token_ids: Sequence[int], timer: StepTimer) -> Callable[..., list[float]]:
+def make_critic_reward(
+    rules: RewardRules, eos_token_ids: Sequence[int], timer: StepTimer
+) -> Callable[..., list[float]]:
     """The reward function for GRPOTrainer: deepcritic.rewards, plus per-batch critic metrics and table columns.
 
     Metrics go through TRL's ``log_metric`` (averaged per logging step, across processes); the verdict
@@ -97,8 +98,10 @@ def make_critic_reward(rules: RewardRules, eos_token_ids: Sequence[int], timer: 
         rewards = base(prompts, completions, label, **kwargs)
         n = len(completions)
         steps, ids = kwargs.get("num_steps") or [None] * n, kwargs.get("completion_ids") or [None] * n
-        outcomes = [sample_outcome(completion_text(c), y, k, i, eos_token_ids, rules, r)
-                    for c, y, k, i, r in zip(completions, label, steps, ids, rewards)]
+        outcomes = [
+            sample_outcome(completion_text(c), y, k, i, eos_token_ids, rules, r)
+            for c, y, k, i, r in zip(completions, label, steps, ids, rewards)
+        ]
         if callable(kwargs.get("log_metric")):
             for key, value in batch_metrics(outcomes).items():
                 kwargs["log_metric"](key, value)
@@ -142,8 +145,9 @@ class DynamicSampler:
     @staticmethod
     def _log(trainer: GRPOTrainer, flags: list[list[bool]], picks: list[tuple[int, int]], rounds: int) -> None:
         zero_after = sum(flags[r][g] for r, g in picks) / max(1, len(picks))
-        local = torch.tensor([sum(flags[0]) / max(1, len(flags[0])), zero_after, float(rounds)],
-                             device=trainer.accelerator.device)
+        local = torch.tensor(
+            [sum(flags[0]) / max(1, len(flags[0])), zero_after, float(rounds)], device=trainer.accelerator.device
+        )
         before, after, rounds_mean = trainer.accelerator.gather(local).view(-1, 3).mean(dim=0).tolist()
         metrics = trainer._metrics["train"]
         metrics["dynamic_sampling/frac_zero_std_before"].append(before)
@@ -204,14 +208,28 @@ class CriticLogCallback(TrainerCallback):
             log.info(console_line(state.global_step, logs))
 
 
-def build_trainer(model: Any, tokenizer: Any, args: Any, dataset: Any, cfg: GRPORecipeConfig,
-                  peft_config: Any = None, callbacks: Sequence[TrainerCallback] = ()) -> CriticGRPOTrainer:
+def build_trainer(
+    model: Any,
+    tokenizer: Any,
+    args: Any,
+    dataset: Any,
+    cfg: GRPORecipeConfig,
+    peft_config: Any = None,
+    callbacks: Sequence[TrainerCallback] = (),
+) -> CriticGRPOTrainer:
     """The trainer for ``cfg``: reward and metrics, dynamic sampling when on, timing, vLLM sync on CPU."""
     timer = StepTimer()
     eos = generation_eos_ids(model, tokenizer)
     reward = make_critic_reward(reward_rules(cfg.reward), eos, timer)
-    trainer = CriticGRPOTrainer(model=model, reward_funcs=[reward], args=args, train_dataset=dataset,
-                                processing_class=tokenizer, peft_config=peft_config, callbacks=list(callbacks))
+    trainer = CriticGRPOTrainer(
+        model=model,
+        reward_funcs=[reward],
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=list(callbacks),
+    )
     if list(trainer.eos_token_ids) != eos:
         log.warning("end-of-sequence ids differ: trainer %s, reward %s", trainer.eos_token_ids, eos)
     trainer.timer = timer

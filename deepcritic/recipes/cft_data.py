@@ -64,14 +64,27 @@ def main(cfg: CFTDataConfig) -> dict:
 def _guard(cfg: CFTDataConfig, template: str, generate: bool, out_dir: Path) -> None:
     """Stored solutions and critiques depend on the models, their sampling, the prompts and the grading."""
     solve = load_template("solve", cfg.solve_template) if generate else ""
-    guard_resume(out_dir, {"teacher": role_identity(cfg.teacher), "critique_template": sha256_text(template),
-                           "generator": role_identity(cfg.generator) if generate else None,
-                           "solve_template": sha256_text(solve) if generate else None, "reference": cfg.reference})
+    guard_resume(
+        out_dir,
+        {
+            "teacher": role_identity(cfg.teacher),
+            "critique_template": sha256_text(template),
+            "generator": role_identity(cfg.generator) if generate else None,
+            "solve_template": sha256_text(solve) if generate else None,
+            "reference": cfg.reference,
+        },
+    )
 
 
-def cft_data(cfg: CFTDataConfig, teacher: Generator, template: str, out_dir: Path,
-             candidates: list[Candidate] | None = None, problems: list[SetProblem] | None = None,
-             generator: Generator | None = None) -> dict:
+def cft_data(
+    cfg: CFTDataConfig,
+    teacher: Generator,
+    template: str,
+    out_dir: Path,
+    candidates: list[Candidate] | None = None,
+    problems: list[SetProblem] | None = None,
+    generator: Generator | None = None,
+) -> dict:
     """Sample candidates (when given problems), critique them, keep, write (models passed in: tests script them)."""
     generate = problems is not None and generator is not None
     _guard(cfg, template, generate, out_dir)
@@ -80,18 +93,32 @@ def cft_data(cfg: CFTDataConfig, teacher: Generator, template: str, out_dir: Pat
     if generate:
         solve = load_template("solve", cfg.solve_template)
 
-        runs["solve"] = solve_stage(store, problems, generator, cfg.generator.sampling, solve, cfg.batch_size,
-                                    cfg.answer_timeout_s)
+        runs["solve"] = solve_stage(
+            store, problems, generator, cfg.generator.sampling, solve, cfg.batch_size, cfg.answer_timeout_s
+        )
         candidates = _sampled_candidates(problems, rows_by_key(store))
     candidates = candidates or []
 
     def critique_row(c: Candidate, outs: list[Completion]) -> dict:
         texts = [o.text for o in outs]
-        return {"candidate": c.id, "stage": "critique", "texts": texts, "conclusions": [read_conclusion(t) for t in texts]}
+        return {
+            "candidate": c.id,
+            "stage": "critique",
+            "texts": texts,
+            "conclusions": [read_conclusion(t) for t in texts],
+        }
 
-    runs["critique"] = run_stage(store, "critique", candidates, lambda c: stage_key(c.id, "critique", 0),
-                                 lambda c: [{"role": "user", "content": fill(template, problem=c.question, solution=c.solution)}],
-                                 critique_row, teacher, cfg.teacher.sampling, cfg.batch_size)
+    runs["critique"] = run_stage(
+        store,
+        "critique",
+        candidates,
+        lambda c: stage_key(c.id, "critique", 0),
+        lambda c: [{"role": "user", "content": fill(template, problem=c.question, solution=c.solution)}],
+        critique_row,
+        teacher,
+        cfg.teacher.sampling,
+        cfg.batch_size,
+    )
     rows = rows_by_key(store)
     out_rows = [row for c in candidates if (row := _output_row(cfg, c, rows, teacher.name, generator)) is not None]
     output = Path(cfg.output) if cfg.output else out_dir / "cft.jsonl"
@@ -111,34 +138,60 @@ def _sampled_candidates(problems: list[SetProblem], rows: dict[str, dict]) -> li
     return out
 
 
-def _output_row(cfg: CFTDataConfig, c: Candidate, rows: dict[str, dict], teacher_name: str,
-                generator: Generator | None) -> dict | None:
+def _output_row(
+    cfg: CFTDataConfig, c: Candidate, rows: dict[str, dict], teacher_name: str, generator: Generator | None
+) -> dict | None:
     row = rows.get(stage_key(c.id, "critique", 0))
     chosen = None if row is None else pick(row["texts"], c.correct, cfg.require_agreement)
     if chosen is None:
         return None
     text = row["texts"][chosen]
-    meta = {"teacher": teacher_name, "generator": generator.name if generator else None,
-            "conclusion": read_conclusion(text), "agrees_with_reference": agrees(read_conclusion(text), c.correct)}
+    meta = {
+        "teacher": teacher_name,
+        "generator": generator.name if generator else None,
+        "conclusion": read_conclusion(text),
+        "agrees_with_reference": agrees(read_conclusion(text), c.correct),
+    }
     return cft_row(cfg.instruction, c, normalized_critique(text) or "", meta)
 
 
-def _summary(cfg: CFTDataConfig, candidates: list[Candidate], rows: dict[str, dict], out_rows: list[dict],
-             runs: dict[str, Any], teacher_name: str, output: Path) -> dict[str, Any]:
+def _summary(
+    cfg: CFTDataConfig,
+    candidates: list[Candidate],
+    rows: dict[str, dict],
+    out_rows: list[dict],
+    runs: dict[str, Any],
+    teacher_name: str,
+    output: Path,
+) -> dict[str, Any]:
     critiqued = [r for c in candidates if (r := rows.get(stage_key(c.id, "critique", 0))) is not None]
-    firsts = [(r["conclusions"][0] if r["conclusions"] else None, c.correct)
-              for c in candidates if (r := rows.get(stage_key(c.id, "critique", 0))) is not None]
+    firsts = [
+        (r["conclusions"][0] if r["conclusions"] else None, c.correct)
+        for c in candidates
+        if (r := rows.get(stage_key(c.id, "critique", 0))) is not None
+    ]
     judged = [agrees(conclusion, correct) for conclusion, correct in firsts]
     conclusions = [row["meta"]["conclusion"] for row in out_rows]
     return {
-        "recipe": "cft-data", "teacher": teacher_name, "output": str(output), "source": cfg.candidates.source,
-        "candidates": {"total": len(candidates), "with_reference": sum(c.correct is not None for c in candidates),
-                       "correct": sum(c.correct is True for c in candidates)},
-        "critiques": {"candidates_critiqued": len(critiqued),
-                      "samples": sum(len(r["texts"]) for r in critiqued),
-                      "with_conclusion": sum(c is not None for r in critiqued for c in r["conclusions"]),
-                      "first_sample_agreement": round(sum(j is True for j in judged) / len([j for j in judged if j is not None]), 4)
-                      if any(j is not None for j in judged) else None},
+        "recipe": "cft-data",
+        "teacher": teacher_name,
+        "output": str(output),
+        "source": cfg.candidates.source,
+        "candidates": {
+            "total": len(candidates),
+            "with_reference": sum(c.correct is not None for c in candidates),
+            "correct": sum(c.correct is True for c in candidates),
+        },
+        "critiques": {
+            "candidates_critiqued": len(critiqued),
+            "samples": sum(len(r["texts"]) for r in critiqued),
+            "with_conclusion": sum(c is not None for r in critiqued for c in r["conclusions"]),
+            "first_sample_agreement": round(
+                sum(j is True for j in judged) / len([j for j in judged if j is not None]), 4
+            )
+            if any(j is not None for j in judged)
+            else None,
+        },
         "kept": {"total": len(out_rows), "right": conclusions.count("right"), "wrong": conclusions.count("wrong")},
         "stages": runs,
         "settings": {"require_agreement": cfg.require_agreement, "samples_per_candidate": cfg.teacher.sampling.n},

@@ -76,8 +76,9 @@ def main(cfg: DemoConfig) -> dict:
 
     clock.stage("eval_before", "4/7 evaluate the SFT critic on the held-out split (vLLM, greedy)")
     held_out = splits["held_out"]
-    before = evaluate(Path(sft_result["final_model"]), held_out, cfg, template,
-                      out / "predictions" / "held_out_before.jsonl")
+    before = evaluate(
+        Path(sft_result["final_model"]), held_out, cfg, template, out / "predictions" / "held_out_before.jsonl"
+    )
     baselines = _baselines(held_out, before, cfg)
 
     clock.stage("grpo", "5/7 GRPO on labels only (deepcritic grpo, colocated vLLM)")
@@ -85,20 +86,33 @@ def main(cfg: DemoConfig) -> dict:
     grpo_result = _run_grpo(cfg, Path(sft_result["final_model"]), template_path, paths["grpo"], out, dev_curve)
 
     clock.stage("eval_after", "6/7 evaluate the GRPO critic on the same held-out split")
-    after = evaluate(Path(grpo_result["final_model"]), held_out, cfg, template,
-                     out / "predictions" / "held_out_after.jsonl")
+    after = evaluate(
+        Path(grpo_result["final_model"]), held_out, cfg, template, out / "predictions" / "held_out_after.jsonl"
+    )
 
     clock.stage("report", "7/7 report")
-    boot = paired_bootstrap_f1([r.label for r in held_out], before["verdicts"], after["verdicts"],
-                               cfg.eval.bootstrap_resamples, cfg.eval.bootstrap_seed)
+    boot = paired_bootstrap_f1(
+        [r.label for r in held_out],
+        before["verdicts"],
+        after["verdicts"],
+        cfg.eval.bootstrap_resamples,
+        cfg.eval.bootstrap_seed,
+    )
     metrics = {
-        "before": _pick(before["metrics"]), "after": _pick(after["metrics"]),
+        "before": _pick(before["metrics"]),
+        "after": _pick(after["metrics"]),
         "baselines": {k: _pick(v) for k, v in baselines.items()},
-        "f1_delta": boot.delta, "f1_delta_ci95": [boot.low, boot.high], "bootstrap": boot.as_dict(),
-        "held_out_records": len(held_out), "split_records": {k: len(v) for k, v in splits.items()},
-        "dropped_duplicates": dropped, "dev_curve": dev_curve.points,
-        "sft": _stage_summary(sft_result), "grpo": _stage_summary(grpo_result),
-        "timings": clock.finish(), "config": dataclasses.asdict(cfg),
+        "f1_delta": boot.delta,
+        "f1_delta_ci95": [boot.low, boot.high],
+        "bootstrap": boot.as_dict(),
+        "held_out_records": len(held_out),
+        "split_records": {k: len(v) for k, v in splits.items()},
+        "dropped_duplicates": dropped,
+        "dev_curve": dev_curve.points,
+        "sft": _stage_summary(sft_result),
+        "grpo": _stage_summary(grpo_result),
+        "timings": clock.finish(),
+        "config": dataclasses.asdict(cfg),
     }
     report_demo(cfg, out, metrics)
     return metrics
@@ -107,8 +121,14 @@ def main(cfg: DemoConfig) -> dict:
 def _baselines(held_out: list[StepRecord], before: dict, cfg: DemoConfig) -> dict[str, dict]:
     """The trivial critics on the held-out records, printed beside the SFT critic."""
     baselines = trivial_critics(held_out, cfg.eval.baseline_seed)
-    _print_table({"always no wrong step": baselines["always_no_error"], "random step": baselines["random_step"],
-                  "SFT": before["metrics"]}, "held-out split, before GRPO")
+    _print_table(
+        {
+            "always no wrong step": baselines["always_no_error"],
+            "random step": baselines["random_step"],
+            "SFT": before["metrics"],
+        },
+        "held-out split, before GRPO",
+    )
     return baselines
 
 
@@ -120,8 +140,10 @@ def task_splits(cfg: DemoConfig, template: str, folder: Path) -> tuple[dict, dic
     """The splits, how many records each lost as a duplicate of a later one, and their files (printed)."""
     splits, dropped = make_splits(cfg)
     paths = write_splits(splits, folder)
-    print(f"records: {', '.join(f'{k} {len(v)}' for k, v in splits.items())}; dropped as duplicates of a later "
-          f"split: {dropped}. Example:\n{_example(splits['sft'][0], template)}")
+    print(
+        f"records: {', '.join(f'{k} {len(v)}' for k, v in splits.items())}; dropped as duplicates of a later "
+        f"split: {dropped}. Example:\n{_example(splits['sft'][0], template)}"
+    )
     return splits, dropped, paths
 
 
@@ -130,9 +152,16 @@ def make_splits(cfg: DemoConfig) -> tuple[dict[str, list[StepRecord]], dict[str,
     t = cfg.task
     base = t.synthetic
     sft_base = base if t.sft_error_rate is None else dataclasses.replace(base, error_rate=t.sft_error_rate)
-    spec = {"sft": (sft_base, t.sft_records, t.sft_seed), "grpo": (base, t.grpo_records, t.grpo_seed),
-            "dev": (base, t.dev_records, t.dev_seed), "held_out": (base, t.held_out_records, t.held_out_seed)}
-    splits = {name: generate_synthetic(dataclasses.replace(c, num_records=n, seed=seed)) for name, (c, n, seed) in spec.items()}
+    spec = {
+        "sft": (sft_base, t.sft_records, t.sft_seed),
+        "grpo": (base, t.grpo_records, t.grpo_seed),
+        "dev": (base, t.dev_records, t.dev_seed),
+        "held_out": (base, t.held_out_records, t.held_out_seed),
+    }
+    splits = {
+        name: generate_synthetic(dataclasses.replace(c, num_records=n, seed=seed))
+        for name, (c, n, seed) in spec.items()
+    }
     later: set[tuple] = set()
     dropped = {}
     for name in reversed(SPLITS):
@@ -165,9 +194,11 @@ def build_model(model: ModelConfig, splits: dict[str, list[StepRecord]], templat
     texts += [r.meta["critique"] for r in splits["sft"]]
     network, tokenizer = save_tiny_model(model.tiny, texts, path, reuse=False)
     t = model.tiny
-    print(f"Qwen2: hidden {t.hidden_size}, {t.num_layers} layers, {t.num_heads} heads of "
-          f"{t.hidden_size // t.num_heads}, {sum(p.numel() for p in network.parameters()) / 1e6:.2f}M parameters; "
-          f"tokenizer: {len(tokenizer)} tokens (digits split: {t.split_digits}); saved to {path}")
+    print(
+        f"Qwen2: hidden {t.hidden_size}, {t.num_layers} layers, {t.num_heads} heads of "
+        f"{t.hidden_size // t.num_heads}, {sum(p.numel() for p in network.parameters()) / 1e6:.2f}M parameters; "
+        f"tokenizer: {len(tokenizer)} tokens (digits split: {t.split_digits}); saved to {path}"
+    )
     return dataclasses.replace(model, name_or_path=str(path), tokenizer=None, from_scratch=False)
 
 
@@ -181,7 +212,9 @@ def _example(record: StepRecord, template: str) -> str:
 
 
 def _stage_logger(cfg: DemoConfig, stage: str, out: Path) -> LoggerConfig:
-    return dataclasses.replace(cfg.logger, name=f"demo-{stage}-{out.name}", group=cfg.logger.group or f"demo-{out.name}")
+    return dataclasses.replace(
+        cfg.logger, name=f"demo-{stage}-{out.name}", group=cfg.logger.group or f"demo-{out.name}"
+    )
 
 
 def _run_sft(cfg: DemoConfig, model: ModelConfig, template: str, data: Path, out: Path) -> dict:
@@ -189,9 +222,14 @@ def _run_sft(cfg: DemoConfig, model: ModelConfig, template: str, data: Path, out
     from deepcritic.recipes import sft
 
     stage = dataclasses.replace(
-        cfg.sft, model=dataclasses.replace(model, template=template), data=DataConfig(source="contract", path=str(data)),
-        chat=ChatDataConfig(source="records"), train=dataclasses.replace(cfg.sft.train, output_dir=str(out / "sft")),
-        logger=_stage_logger(cfg, "sft", out), seed=cfg.seed)
+        cfg.sft,
+        model=dataclasses.replace(model, template=template),
+        data=DataConfig(source="contract", path=str(data)),
+        chat=ChatDataConfig(source="records"),
+        train=dataclasses.replace(cfg.sft.train, output_dir=str(out / "sft")),
+        logger=_stage_logger(cfg, "sft", out),
+        seed=cfg.seed,
+    )
     ensure_valid(stage)
     return sft.main(stage)
 
@@ -201,17 +239,28 @@ def _run_grpo(cfg: DemoConfig, start: Path, template: str, data: Path, out: Path
     from deepcritic.recipes import grpo
 
     stage = dataclasses.replace(
-        cfg.grpo, model=ModelConfig(name_or_path=str(start), dtype=cfg.model.dtype, template=template),
+        cfg.grpo,
+        model=ModelConfig(name_or_path=str(start), dtype=cfg.model.dtype, template=template),
         data=DataConfig(source="contract", path=str(data)),
-        train=dataclasses.replace(cfg.grpo.train, output_dir=str(out / "grpo")), logger=_stage_logger(cfg, "grpo", out),
-        seed=cfg.seed)
+        train=dataclasses.replace(cfg.grpo.train, output_dir=str(out / "grpo")),
+        logger=_stage_logger(cfg, "grpo", out),
+        seed=cfg.seed,
+    )
     ensure_valid(stage)
     return grpo.main(stage, callbacks=[callback])
 
 
 def _stage_summary(result: dict) -> dict:
-    keep = ("global_step", "train_runtime", "first_logged_loss", "last_logged_loss", "last/reward",
-            "engine_sync/max_rel_diff_before", "engine_sync/max_rel_diff_after", "final_model")
+    keep = (
+        "global_step",
+        "train_runtime",
+        "first_logged_loss",
+        "last_logged_loss",
+        "last/reward",
+        "engine_sync/max_rel_diff_before",
+        "engine_sync/max_rel_diff_after",
+        "final_model",
+    )
     return {k: result[k] for k in keep if k in result}
 
 
@@ -226,8 +275,9 @@ def evaluate(model_dir: Path, records: list[StepRecord], cfg: DemoConfig, templa
     path.unlink(missing_ok=True)  # a rerun in the same directory evaluates a new model: start fresh
     critic = build_generator(ModelConfig(name_or_path=str(model_dir), dtype=cfg.model.dtype), cfg.grpo.rollout)
     try:
-        rows = critique_records(critic, records, sampling, template, ResultStore(path), cfg.eval.batch_size,
-                                desc=path.stem)
+        rows = critique_records(
+            critic, records, sampling, template, ResultStore(path), cfg.eval.batch_size, desc=path.stem
+        )
     finally:
         critic.close()
         del critic
@@ -240,8 +290,10 @@ def trivial_critics(records: list[StepRecord], seed: int) -> dict[str, dict]:
     (-1 or any step) per record."""
     labels = [r.label for r in records]
     rng = random.Random(seed)
-    guesses = {"always_no_error": [-1] * len(records),
-               "random_step": [rng.randrange(-1, len(r.steps)) for r in records]}
+    guesses = {
+        "always_no_error": [-1] * len(records),
+        "random_step": [rng.randrange(-1, len(r.steps)) for r in records],
+    }
     return {name: {**critic_f1(verdicts, labels), "parse_rate": 1.0} for name, verdicts in guesses.items()}
 
 
@@ -274,14 +326,17 @@ class DevCurve(TrainerCallback):
         was_training = model.training
         model.eval()
         try:
-            rows = critique_batch(HFGenerator.from_model(model, tokenizer, self.batch), self.records, sampling,
-                                  self.template)
+            rows = critique_batch(
+                HFGenerator.from_model(model, tokenizer, self.batch), self.records, sampling, self.template
+            )
         finally:
             model.train(was_training)
         m = critic_f1([row["samples"][0]["verdict"] for row in rows], [r.label for r in self.records])
         self.points.append({"step": step, "f1": m["f1"], "acc_error": m["acc_error"], "acc_correct": m["acc_correct"]})
-        print(f"dev F1 at GRPO step {step}: {_pct(m['f1'])} (acc_error {_pct(m['acc_error'])}, acc_correct "
-              f"{_pct(m['acc_correct'])}; {time.perf_counter() - start:.0f} s)")
+        print(
+            f"dev F1 at GRPO step {step}: {_pct(m['f1'])} (acc_error {_pct(m['acc_error'])}, acc_correct "
+            f"{_pct(m['acc_correct'])}; {time.perf_counter() - start:.0f} s)"
+        )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -293,20 +348,29 @@ def report_demo(cfg: DemoConfig, out: Path, metrics: dict) -> None:
     write_json(out / "metrics.json", metrics)
     curves = training_curves(out)
     plot = plot_demo(metrics, curves, out / "plot.png")
-    _print_table({"always no wrong step": metrics["baselines"]["always_no_error"],
-                  "random step": metrics["baselines"]["random_step"], "SFT (before GRPO)": metrics["before"],
-                  "SFT + GRPO (after)": metrics["after"]}, f"held-out split ({metrics['held_out_records']} records)")
+    _print_table(
+        {
+            "always no wrong step": metrics["baselines"]["always_no_error"],
+            "random step": metrics["baselines"]["random_step"],
+            "SFT (before GRPO)": metrics["before"],
+            "SFT + GRPO (after)": metrics["after"],
+        },
+        f"held-out split ({metrics['held_out_records']} records)",
+    )
     lo, hi = metrics["f1_delta_ci95"]
     timings = metrics["timings"]
-    print(f"F1 after - before: {100 * metrics['f1_delta']:+.1f} points, paired bootstrap 95% CI "
-          f"[{100 * lo:+.1f}, {100 * hi:+.1f}] ({metrics['bootstrap']['resamples']} resamples); "
-          f"total {timings['total_s'] / 60:.1f} min, mean load average {timings['load_avg_mean']:.2f}")
+    print(
+        f"F1 after - before: {100 * metrics['f1_delta']:+.1f} points, paired bootstrap 95% CI "
+        f"[{100 * lo:+.1f}, {100 * hi:+.1f}] ({metrics['bootstrap']['resamples']} resamples); "
+        f"total {timings['total_s'] / 60:.1f} min, mean load average {timings['load_avg_mean']:.2f}"
+    )
     _log_wandb(cfg, out, metrics, curves, plot)
     print(f"demo outputs in {out}: metrics.json, plot.png, predictions/, splits/, sft/final, grpo/final, wandb/")
 
 
 def training_curves(out: Path) -> dict[str, list[tuple[int, float]]]:
     """SFT loss and GRPO reward per logged step, from the trainers' trainer_state.json."""
+
     def series(stage: str, key: str) -> list[tuple[int, float]]:
         path = out / stage / "trainer_state.json"
         history = json.loads(path.read_text())["log_history"] if path.is_file() else []
@@ -326,7 +390,10 @@ def plot_demo(metrics: dict, curves: dict, path: Path) -> Path:
         steps, rewards = zip(*curves["grpo_reward"])
         axes[1].plot(steps, rewards, color="tab:orange", alpha=0.5, label="reward (sampled critiques)")
         k = max(1, len(rewards) // 10)
-        smooth = [sum(rewards[max(0, i - k + 1):i + 1]) / len(rewards[max(0, i - k + 1):i + 1]) for i in range(len(rewards))]
+        smooth = [
+            sum(rewards[max(0, i - k + 1) : i + 1]) / len(rewards[max(0, i - k + 1) : i + 1])
+            for i in range(len(rewards))
+        ]
         axes[1].plot(steps, smooth, color="tab:orange", label=f"reward, mean of {k}")
     dev = [(p["step"], p["f1"]) for p in metrics["dev_curve"] if p["f1"] is not None]
     if dev:
@@ -334,14 +401,22 @@ def plot_demo(metrics: dict, curves: dict, path: Path) -> Path:
     axes[1].set(title="GRPO: reward and dev F1", xlabel="optimizer step", ylim=(0, 1))
     axes[1].legend(fontsize="small", loc="lower right")
     names = ["always\nno wrong step", "random\nstep", "SFT", "SFT + GRPO"]
-    values = [metrics["baselines"]["always_no_error"]["f1"], metrics["baselines"]["random_step"]["f1"],
-              metrics["before"]["f1"], metrics["after"]["f1"]]
+    values = [
+        metrics["baselines"]["always_no_error"]["f1"],
+        metrics["baselines"]["random_step"]["f1"],
+        metrics["before"]["f1"],
+        metrics["after"]["f1"],
+    ]
     bars = axes[2].bar(names, [100 * (v or 0) for v in values], color=["#bbb", "#bbb", "tab:gray", "tab:blue"])
     for bar, v in zip(bars, values):
         axes[2].text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 1, _pct(v), ha="center", fontsize="small")
     lo, hi = metrics["f1_delta_ci95"]
-    axes[2].set(title=f"held-out F1 ({metrics['held_out_records']} records); GRPO gain {100 * metrics['f1_delta']:+.1f}"
-                      f"\n(95% CI {100 * lo:+.1f} to {100 * hi:+.1f})", ylabel="F1 (%)", ylim=(0, 105))
+    axes[2].set(
+        title=f"held-out F1 ({metrics['held_out_records']} records); GRPO gain {100 * metrics['f1_delta']:+.1f}"
+        f"\n(95% CI {100 * lo:+.1f} to {100 * hi:+.1f})",
+        ylabel="F1 (%)",
+        ylim=(0, 105),
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -350,8 +425,10 @@ def plot_demo(metrics: dict, curves: dict, path: Path) -> Path:
 
 def _print_table(critics: dict[str, dict], title: str) -> None:
     header = ["critic", "F1", "acc (wrong step)", "acc (no wrong step)", "parse rate"]
-    rows = [[name, _pct(m["f1"]), _pct(m["acc_error"]), _pct(m["acc_correct"]), _pct(m["parse_rate"])]
-            for name, m in critics.items()]
+    rows = [
+        [name, _pct(m["f1"]), _pct(m["acc_error"]), _pct(m["acc_correct"]), _pct(m["parse_rate"])]
+        for name, m in critics.items()
+    ]
     report.print_table(f"{title} (%)", header, rows)
 
 
@@ -363,13 +440,19 @@ def _log_wandb(cfg: DemoConfig, out: Path, metrics: dict, curves: dict, plot: Pa
     run = tracking.start_run(_stage_logger(cfg, "report", out), metrics["config"], out, f"demo-{out.name}")
     if run is None:
         return
-    rows = [[name, m["f1"], m["acc_error"], m["acc_correct"], m["parse_rate"]] for name, m in
-            [*metrics["baselines"].items(), ("sft", metrics["before"]), ("sft+grpo", metrics["after"])]]
+    rows = [
+        [name, m["f1"], m["acc_error"], m["acc_correct"], m["parse_rate"]]
+        for name, m in [*metrics["baselines"].items(), ("sft", metrics["before"]), ("sft+grpo", metrics["after"])]
+    ]
     for step, reward in curves["grpo_reward"]:
         run.log({"grpo/reward": reward, "grpo/step": step})
-    report.log_wandb(run, {"demo/held_out": (["critic", "f1", "acc_error", "acc_correct", "parse_rate"], rows)},
-                     {"demo/plot": plot},
-                     report.flatten("demo", {k: metrics[k] for k in ("before", "after", "baselines", "f1_delta",
-                                                                       "held_out_records", "timings")}))
+    report.log_wandb(
+        run,
+        {"demo/held_out": (["critic", "f1", "acc_error", "acc_correct", "parse_rate"], rows)},
+        {"demo/plot": plot},
+        report.flatten(
+            "demo", {k: metrics[k] for k in ("before", "after", "baselines", "f1_delta", "held_out_records", "timings")}
+        ),
+    )
     run.summary["demo/f1_delta_ci95_low"], run.summary["demo/f1_delta_ci95_high"] = metrics["f1_delta_ci95"]
     tracking.finish(run)

@@ -41,10 +41,16 @@ def main(cfg: EvalConfig) -> dict:
         per_benchmark[name] = benchmark_metrics(predictions[name], ks)
 
     metrics = {
-        "recipe": "eval", "model": cfg.model.name_or_path, "backend": cfg.rollout.backend,
-        "template": cfg.model.template, "sampling": asdict(cfg.sampling), "maj_k": ks, "primary_metric": "f1",
+        "recipe": "eval",
+        "model": cfg.model.name_or_path,
+        "backend": cfg.rollout.backend,
+        "template": cfg.model.template,
+        "sampling": asdict(cfg.sampling),
+        "maj_k": ks,
+        "primary_metric": "f1",
         "length_units": {"mean_tokens": "generated tokens", "mean_chars": "characters"},
-        "benchmarks": per_benchmark, "average": average_metrics(per_benchmark),
+        "benchmarks": per_benchmark,
+        "average": average_metrics(per_benchmark),
     }
     _write_outputs(out_dir, metrics, predictions, wandb_run)
     tracking.finish(wandb_run)
@@ -59,26 +65,38 @@ def _records(data: DataConfig, limit: int | None, rejects: Path) -> list[StepRec
 def _prediction_table(rows: list[dict], limit: int = 200) -> tuple[list[str], list[list]]:
     """A wandb table of the first ``limit`` records: label, majority verdict, first sample (cut to 2000 chars)."""
     columns = ["id", "label", "majority", "verdict_0", "critique_0"]
-    return columns, [[r["id"], r["label"], r["majority"], r["samples"][0]["verdict"], r["samples"][0]["text"][:2000]]
-                     for r in rows[:limit] if r["samples"]]
+    return columns, [
+        [r["id"], r["label"], r["majority"], r["samples"][0]["verdict"], r["samples"][0]["text"][:2000]]
+        for r in rows[:limit]
+        if r["samples"]
+    ]
 
 
 def _write_outputs(out_dir: Path, metrics: dict, predictions: dict[str, list[dict]], wandb_run) -> None:
     write_json(out_dir / "metrics.json", metrics)
     markdown = report.eval_markdown(metrics)
     (out_dir / "metrics.md").write_text(markdown, encoding="utf-8")
-    groups = {name: {"acc_error": m["acc_error"], "acc_correct": m["acc_correct"], "F1": m["f1"]}
-              for name, m in metrics["benchmarks"].items()}
-    f1_png = report.plot_bars(groups, f"{Path(metrics['model']).name}: ProcessBench metrics", "%",
-                              out_dir / "plots" / "f1_per_benchmark.png")
+    groups = {
+        name: {"acc_error": m["acc_error"], "acc_correct": m["acc_correct"], "F1": m["f1"]}
+        for name, m in metrics["benchmarks"].items()
+    }
+    f1_png = report.plot_bars(
+        groups, f"{Path(metrics['model']).name}: ProcessBench metrics", "%", out_dir / "plots" / "f1_per_benchmark.png"
+    )
     curves = {name: {int(k): v["f1"] for k, v in m["maj"].items()} for name, m in metrics["benchmarks"].items()}
     curves["average"] = {int(k): v["f1"] for k, v in metrics["average"]["maj"].items()}
     maj_png = report.plot_curves(curves, "Maj@k", "k (samples voted)", "F1 (%)", out_dir / "plots" / "maj_at_k.png")
     header, rows = report.metrics_table_rows(metrics)
     maj_rows = [[name, k, f1] for name, curve in curves.items() for k, f1 in curve.items()]
-    report.log_wandb(wandb_run, {"eval/metrics": (header, rows), "eval/maj_at_k": (["benchmark", "k", "f1"], maj_rows),
-                                 **{f"eval/predictions/{name}": _prediction_table(rs) for name, rs in predictions.items()}},
-                     {"eval/f1_per_benchmark": f1_png, "eval/maj_at_k_plot": maj_png},
-                     report.flatten("eval", {"average": metrics["average"], **metrics["benchmarks"]}))
+    report.log_wandb(
+        wandb_run,
+        {
+            "eval/metrics": (header, rows),
+            "eval/maj_at_k": (["benchmark", "k", "f1"], maj_rows),
+            **{f"eval/predictions/{name}": _prediction_table(rs) for name, rs in predictions.items()},
+        },
+        {"eval/f1_per_benchmark": f1_png, "eval/maj_at_k_plot": maj_png},
+        report.flatten("eval", {"average": metrics["average"], **metrics["benchmarks"]}),
+    )
     report.print_table(f"deepcritic eval: {metrics['model']} (%)", header, rows)
     print(f"eval outputs in {out_dir}: metrics.json, metrics.md, predictions/, plots/")

@@ -35,8 +35,14 @@ def main(cfg: FilterConfig) -> dict:
     wandb_run = tracking.start_run(cfg.logger, asdict(cfg), out_dir, f"filter-{out_dir.name}")
 
     store = ResultStore(out_dir / "samples.jsonl")  # the critic starts only if some record is not done yet
-    run_pending(records, lambda r: r.id, store, cfg.batch_size,
-                lambda batch: _score(shared_generator(cfg.model, cfg.rollout), batch, cfg, template), desc="filter")
+    run_pending(
+        records,
+        lambda r: r.id,
+        store,
+        cfg.batch_size,
+        lambda batch: _score(shared_generator(cfg.model, cfg.rollout), batch, cfg, template),
+        desc="filter",
+    )
     by_id = {row["id"]: row for row in store.rows()}
     scored = [(r, by_id[r.id]) for r in records if r.id in by_id]
     kept = [keep(row["pass_rate"], cfg.min_pass, cfg.max_pass) for _, row in scored]
@@ -44,16 +50,29 @@ def main(cfg: FilterConfig) -> dict:
     output = Path(cfg.output) if cfg.output else out_dir / "kept.jsonl"
     write_jsonl([_with_pass_rate(r, row, cfg) for (r, row), k in zip(scored, kept) if k], output)
     rates = [row["pass_rate"] for _, row in scored]
-    metrics = {"model": cfg.model.name_or_path, "samples_per_record": cfg.sampling.n, "min_pass": cfg.min_pass,
-               "max_pass": cfg.max_pass, "output": str(output), **summary(rates, kept, cfg.sampling.n)}
-    png = plot_histogram(rates, cfg.sampling.n, cfg.min_pass, cfg.max_pass,
-                         f"{Path(cfg.model.name_or_path).name}: pass rate over {cfg.sampling.n} samples",
-                         out_dir / "pass_rate_histogram.png")
+    metrics = {
+        "model": cfg.model.name_or_path,
+        "samples_per_record": cfg.sampling.n,
+        "min_pass": cfg.min_pass,
+        "max_pass": cfg.max_pass,
+        "output": str(output),
+        **summary(rates, kept, cfg.sampling.n),
+    }
+    png = plot_histogram(
+        rates,
+        cfg.sampling.n,
+        cfg.min_pass,
+        cfg.max_pass,
+        f"{Path(cfg.model.name_or_path).name}: pass rate over {cfg.sampling.n} samples",
+        out_dir / "pass_rate_histogram.png",
+    )
     write_json(out_dir / "metrics.json", metrics)
     _log_wandb(wandb_run, metrics, png)
     tracking.finish(wandb_run)
-    print(f"filter: kept {metrics['kept']} of {metrics['records']} records "
-          f"({metrics['all_pass']} always right, {metrics['all_fail']} always wrong) -> {output}; histogram {png}")
+    print(
+        f"filter: kept {metrics['kept']} of {metrics['records']} records "
+        f"({metrics['all_pass']} always right, {metrics['all_fail']} always wrong) -> {output}; histogram {png}"
+    )
     return metrics
 
 
@@ -65,17 +84,29 @@ def _score(critic, batch: list[StepRecord], cfg: FilterConfig, template: str) ->
         if failed(outs):
             rows.append({"id": record.id, "error": next(c.error for c in outs if c.finish_reason == "error")})
             continue
-        passes = sample_passes([c.text for c in outs], [c.finish_reason for c in outs], record.label,
-                               len(record.steps), rules)
-        rows.append({"id": record.id, "label": record.label, "passes": passes, "pass_rate": pass_rate(passes),
-                     "truncated": sum(c.finish_reason == "length" for c in outs),
-                     "num_tokens": [c.num_tokens for c in outs]})
+        passes = sample_passes(
+            [c.text for c in outs], [c.finish_reason for c in outs], record.label, len(record.steps), rules
+        )
+        rows.append(
+            {
+                "id": record.id,
+                "label": record.label,
+                "passes": passes,
+                "pass_rate": pass_rate(passes),
+                "truncated": sum(c.finish_reason == "length" for c in outs),
+                "num_tokens": [c.num_tokens for c in outs],
+            }
+        )
     return rows
 
 
 def _with_pass_rate(record: StepRecord, row: dict, cfg: FilterConfig) -> StepRecord:
-    meta = {**record.meta, "pass_rate": row["pass_rate"], "pass_samples": len(row["passes"]),
-            "pass_model": cfg.model.name_or_path}
+    meta = {
+        **record.meta,
+        "pass_rate": row["pass_rate"],
+        "pass_samples": len(row["passes"]),
+        "pass_model": cfg.model.name_or_path,
+    }
     return replace(record, meta=meta)
 
 
@@ -85,6 +116,10 @@ def _log_wandb(run, metrics: dict, png: Path) -> None:
     import wandb
 
     hist = metrics["histogram"]
-    run.log({"filter/pass_rate_histogram": wandb.Image(str(png)),
-             "filter/pass_rates": wandb.Table(columns=["pass_rate", "records"], data=[[k, v] for k, v in hist.items()]),
-             **{f"filter/{k}": v for k, v in metrics.items() if isinstance(v, (int, float))}})
+    run.log(
+        {
+            "filter/pass_rate_histogram": wandb.Image(str(png)),
+            "filter/pass_rates": wandb.Table(columns=["pass_rate", "records"], data=[[k, v] for k, v in hist.items()]),
+            **{f"filter/{k}": v for k, v in metrics.items() if isinstance(v, (int, float))},
+        }
+    )

@@ -38,8 +38,16 @@ from deepcritic.training.loop import run
 
 log = logging.getLogger(__name__)
 
-LAST_LOGGED = ("reward", "critic/parse_rate", "critic/truncation_rate", "critic/acc_error", "critic/acc_correct",
-               "critic/f1", "completions/mean_length", "frac_reward_zero_std")
+LAST_LOGGED = (
+    "reward",
+    "critic/parse_rate",
+    "critic/truncation_rate",
+    "critic/acc_error",
+    "critic/acc_correct",
+    "critic/f1",
+    "completions/mean_length",
+    "frac_reward_zero_std",
+)
 
 
 def main(cfg: GRPORecipeConfig, callbacks: Sequence[Any] = ()) -> dict:
@@ -64,12 +72,15 @@ class GRPOStage:
         if not self.cfg.model.from_scratch:
             return self.cfg.model
         if world_size() > 1:
-            raise DeepcriticError("model.from_scratch=true runs in one process: build the tiny model with "
-                                  "`deepcritic sft` first and pass model.name_or_path=<its final/ directory>")
+            raise DeepcriticError(
+                "model.from_scratch=true runs in one process: build the tiny model with "
+                "`deepcritic sft` first and pass model.name_or_path=<its final/ directory>"
+            )
         texts = [build_critic_messages(r.problem, r.steps, self.template)[0]["content"] for r in self.records]
         save_tiny_model(self.cfg.model.tiny, texts, out / "initial", reuse=True)
-        return dataclasses.replace(self.cfg.model, name_or_path=str(out / "initial"), tokenizer=None,
-                                   from_scratch=False)
+        return dataclasses.replace(
+            self.cfg.model, name_or_path=str(out / "initial"), tokenizer=None, from_scratch=False
+        )
 
     def trainer_args(self, common: dict[str, Any]) -> Any:
         args = to_grpo_config(self.cfg, common)
@@ -89,17 +100,27 @@ class GRPOStage:
         lengths = [prompt_length(tokenizer, row["prompt"]) for row in rows]
         keep, drop = split_by_length(lengths, limit)
         if drop:
-            log.warning("%d of %d prompts are longer than grpo.max_prompt_length=%s tokens and were dropped",
-                        len(drop), len(rows), limit)
+            log.warning(
+                "%d of %d prompts are longer than grpo.max_prompt_length=%s tokens and were dropped",
+                len(drop),
+                len(rows),
+                limit,
+            )
         if not keep:
             raise DeepcriticError("no training record is left (all prompts too long?): raise grpo.max_prompt_length")
-        metrics = {**self.metrics, "data/prompts": len(keep), "data/prompts_too_long": len(drop),
-                   "data/max_prompt_tokens": max(lengths[i] for i in keep)}
+        metrics = {
+            **self.metrics,
+            "data/prompts": len(keep),
+            "data/prompts_too_long": len(drop),
+            "data/max_prompt_tokens": max(lengths[i] for i in keep),
+        }
         return datasets.Dataset.from_list([rows[i] for i in keep]), metrics
 
     def describe(self, size: int, resume_from: str | None) -> str:
-        return (f"GRPO on {size} records ({self.cfg.data.source}), {self.cfg.sampling.n} samples each, rollouts: "
-                f"{_rollout_name(self.cfg)}" + (f", resuming from {resume_from}" if resume_from else ""))
+        return (
+            f"GRPO on {size} records ({self.cfg.data.source}), {self.cfg.sampling.n} samples each, rollouts: "
+            f"{_rollout_name(self.cfg)}" + (f", resuming from {resume_from}" if resume_from else "")
+        )
 
     def trainer(self, model: Any, tokenizer: Any, args: Any, dataset: Any, peft: Any, callbacks: list) -> Any:
         return build_trainer(model, tokenizer, args, dataset, self.cfg, peft, [*self.callbacks, *callbacks])
@@ -113,12 +134,22 @@ class GRPOStage:
     def card(self, model: ModelConfig) -> ModelCard:
         s, d = self.cfg.sampling, self.cfg.data
         return ModelCard(
-            recipe="grpo", title="deepcritic GRPO critic",
+            recipe="grpo",
+            title="deepcritic GRPO critic",
             summary="Trained with `deepcritic grpo` (TRL GRPOTrainer; reward 1.0 when the final judgment names the "
-                    "first wrong step of the solution, or says there is none, as labelled; else 0.0).",
-            sections=[(None, [f"- start model: `{model.name_or_path}`", f"- data: `{d.source}` {d.path or ''}",
-                              f"- samples per prompt: {s.n}, temperature {s.temperature}, max completion "
-                              f"{s.max_new_tokens} tokens"])])
+            "first wrong step of the solution, or says there is none, as labelled; else 0.0).",
+            sections=[
+                (
+                    None,
+                    [
+                        f"- start model: `{model.name_or_path}`",
+                        f"- data: `{d.source}` {d.path or ''}",
+                        f"- samples per prompt: {s.n}, temperature {s.temperature}, max completion "
+                        f"{s.max_new_tokens} tokens",
+                    ],
+                )
+            ],
+        )
 
 
 def _records(cfg: GRPORecipeConfig, out: Path) -> tuple[list[StepRecord], dict[str, Any]]:

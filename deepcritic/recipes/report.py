@@ -30,12 +30,18 @@ def main(cfg: ReportConfig) -> dict:
 
     columns, table, metric = comparison(metrics, labels, cfg.metric)
     if not any(has_metric(b, metric) for m in metrics for b in [*m["benchmarks"].values(), m.get("average", {})]):
-        raise DeepcriticError(f"metric={metric!r} is in none of the runs' metrics.json; try f1, acc_error, "
-                              "acc_correct, parse_rate, mean_tokens, maj@<k> (eval) or accuracy (solve)")
+        raise DeepcriticError(
+            f"metric={metric!r} is in none of the runs' metrics.json; try f1, acc_error, "
+            "acc_correct, parse_rate, mean_tokens, maj@<k> (eval) or accuracy (solve)"
+        )
     header = ["model", *columns]
     rows = [[label, *(_cell(metric, row[c]) for c in columns)] for label, row in table.items()]
-    markdown = f"# {metric}\n\n" + report.markdown_table(header, rows) + "\nRuns:\n\n" + "".join(
-        f"- {label}: `{run}`\n" for label, run in zip(labels, runs))
+    markdown = (
+        f"# {metric}\n\n"
+        + report.markdown_table(header, rows)
+        + "\nRuns:\n\n"
+        + "".join(f"- {label}: `{run}`\n" for label, run in zip(labels, runs))
+    )
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text(markdown, encoding="utf-8")
@@ -45,7 +51,9 @@ def main(cfg: ReportConfig) -> dict:
     if not metric.startswith("mean_"):  # fractions only; lengths are not percentages
         report.plot_bars(groups, f"{metric} by benchmark", f"{metric} (%)", out_dir / "report.png")
     report.print_table(f"deepcritic report: {metric}", header, rows)
-    print(f"report written to {out_dir}: report.md, report.json" + ("" if metric.startswith("mean_") else ", report.png"))
+    print(
+        f"report written to {out_dir}: report.md, report.json" + ("" if metric.startswith("mean_") else ", report.png")
+    )
     return result
 
 
@@ -62,8 +70,10 @@ def _expand(patterns: list[str]) -> list[Path]:
 def _read_metrics(run: Path) -> dict:
     path = run / "metrics.json"
     if not path.is_file():
-        raise DeepcriticError(f"{path} not found: each entry of runs must be a finished run directory "
-                              "(deepcritic eval / solve / refine / verify-vote)")
+        raise DeepcriticError(
+            f"{path} not found: each entry of runs must be a finished run directory "
+            "(deepcritic eval / solve / refine / verify-vote)"
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:

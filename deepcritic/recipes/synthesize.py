@@ -86,13 +86,20 @@ def main(cfg: SynthesizeConfig) -> dict:
 
 def _guard(cfg: SynthesizeConfig, templates: Templates, out_dir: Path) -> None:
     """Stored stage results depend on the teacher, its sampling, the stage templates and sample counts."""
-    guard_resume(out_dir, {"teacher": role_identity(cfg.teacher), "in_depth_samples": cfg.in_depth_samples,
-                           "merge_samples": cfg.merge_samples,
-                           "templates": {k: v["sha256"] for k, v in templates.info.items() if k != "critic"}})
+    guard_resume(
+        out_dir,
+        {
+            "teacher": role_identity(cfg.teacher),
+            "in_depth_samples": cfg.in_depth_samples,
+            "merge_samples": cfg.merge_samples,
+            "templates": {k: v["sha256"] for k, v in templates.info.items() if k != "critic"},
+        },
+    )
 
 
-def synthesize(cfg: SynthesizeConfig, records: list[StepRecord], teacher: Generator, templates: Templates,
-               out_dir: Path) -> dict:
+def synthesize(
+    cfg: SynthesizeConfig, records: list[StepRecord], teacher: Generator, templates: Templates, out_dir: Path
+) -> dict:
     """The three stages, the mix, assembly and the summary (the teacher is passed in: tests script one)."""
     _guard(cfg, templates, out_dir)
     store = ResultStore(out_dir / "stages.jsonl")
@@ -126,22 +133,41 @@ def synthesize(cfg: SynthesizeConfig, records: list[StepRecord], teacher: Genera
 # Stages
 
 
-def _stage(store: ResultStore, stage: str, items: list[Item], teacher: Generator, cfg: SynthesizeConfig,
-           template: str, n: int, rows: dict[str, dict]) -> dict[str, Any]:
+def _stage(
+    store: ResultStore,
+    stage: str,
+    items: list[Item],
+    teacher: Generator,
+    cfg: SynthesizeConfig,
+    template: str,
+    n: int,
+    rows: dict[str, dict],
+) -> dict[str, Any]:
     """Run one stage over ``items``; earlier stages' texts come from ``rows``."""
 
     def prompt(item: Item) -> list[dict[str, str]]:
         record, step = item
-        return stage_messages(template, record.problem, record.steps, step,
-                              initial=_chosen_text(rows, record.id, "initial", step),
-                              in_depth=_chosen_text(rows, record.id, "in_depth", step))
+        return stage_messages(
+            template,
+            record.problem,
+            record.steps,
+            step,
+            initial=_chosen_text(rows, record.id, "initial", step),
+            in_depth=_chosen_text(rows, record.id, "in_depth", step),
+        )
 
     def row(item: Item, outs: list[Completion]) -> dict[str, Any]:
         record, step = item
         expected = expected_judgment(step, record.label)
         samples = [judged_sample(c.text, c.finish_reason, c.num_tokens) for c in outs]
-        return {"record": record.id, "stage": stage, "step": step, "expected": expected, "samples": samples,
-                "chosen": choose(samples, expected, need_body=stage == "merge")}
+        return {
+            "record": record.id,
+            "stage": stage,
+            "step": step,
+            "expected": expected,
+            "samples": samples,
+            "chosen": choose(samples, expected, need_body=stage == "merge"),
+        }
 
     key = lambda item: stage_key(item[0].id, stage, item[1])  # noqa: E731
     sampling = sampling_with(cfg.teacher.sampling, n=n)
@@ -180,14 +206,21 @@ def _candidates(records: list[StepRecord], span: dict[str, int], rows: dict[str,
 # Assembly
 
 
-def _assemble_all(selected: list[StepRecord], span: dict[str, int], rows: dict[str, dict], reasons: dict[str, str],
-                  templates: Templates, teacher_name: str) -> tuple[dict[str, str], list[dict]]:
+def _assemble_all(
+    selected: list[StepRecord],
+    span: dict[str, int],
+    rows: dict[str, dict],
+    reasons: dict[str, str],
+    templates: Templates,
+    teacher_name: str,
+) -> tuple[dict[str, str], list[dict]]:
     """Per selected record: its outcome, and the SFT row of each kept one (input order)."""
     outcomes, sft_rows = {}, []
     for r in selected:
         steps = range(span[r.id])
-        result = outcome(span[r.id], [_row(rows, r.id, "in_depth", i) for i in steps],
-                         [_row(rows, r.id, "merge", i) for i in steps])
+        result = outcome(
+            span[r.id], [_row(rows, r.id, "in_depth", i) for i in steps], [_row(rows, r.id, "merge", i) for i in steps]
+        )
         critique = None
         if result == "kept":
             bodies = [critique_body(_chosen_text(rows, r.id, "merge", i)) or "" for i in steps]
@@ -199,37 +232,70 @@ def _assemble_all(selected: list[StepRecord], span: dict[str, int], rows: dict[s
     return outcomes, sft_rows
 
 
-def _sft_row(record: StepRecord, critique: str, reason: str, span: int, rows: dict[str, dict], templates: Templates,
-             teacher_name: str) -> dict[str, Any]:
+def _sft_row(
+    record: StepRecord,
+    critique: str,
+    reason: str,
+    span: int,
+    rows: dict[str, dict],
+    templates: Templates,
+    teacher_name: str,
+) -> dict[str, Any]:
     """A chat for ``deepcritic sft chat=messages``, provenance in a side field."""
     prompt = build_critic_messages(record.problem, record.steps, templates.critic)
-    steps = [{"step": i + 1,
-              "initial": _chosen_text(rows, record.id, "initial", i),
-              "initial_judgment": _row(rows, record.id, "initial", i)["samples"][0]["judgment"],
-              "in_depth": _chosen_text(rows, record.id, "in_depth", i),
-              "in_depth_judgments": [s["judgment"] for s in _row(rows, record.id, "in_depth", i)["samples"]],
-              "merge": _chosen_text(rows, record.id, "merge", i)} for i in range(span)]
-    return {"id": record.id, "source": record.source, "label": record.label, "mix": reason,
-            "messages": [*prompt, {"role": "assistant", "content": critique}],
-            "provenance": {"teacher": teacher_name, "templates": templates.info, "steps": steps}}
+    steps = [
+        {
+            "step": i + 1,
+            "initial": _chosen_text(rows, record.id, "initial", i),
+            "initial_judgment": _row(rows, record.id, "initial", i)["samples"][0]["judgment"],
+            "in_depth": _chosen_text(rows, record.id, "in_depth", i),
+            "in_depth_judgments": [s["judgment"] for s in _row(rows, record.id, "in_depth", i)["samples"]],
+            "merge": _chosen_text(rows, record.id, "merge", i),
+        }
+        for i in range(span)
+    ]
+    return {
+        "id": record.id,
+        "source": record.source,
+        "label": record.label,
+        "mix": reason,
+        "messages": [*prompt, {"role": "assistant", "content": critique}],
+        "provenance": {"teacher": teacher_name, "templates": templates.info, "steps": steps},
+    }
 
 
 # ---------------------------------------------------------------------------------------------------
 # Summary
 
 
-def _summary(cfg: SynthesizeConfig, records: list[StepRecord], span: dict[str, int], rows: dict[str, dict],
-             reasons: dict[str, str], outcomes: dict[str, str], sft_rows: list[dict], runs: dict[str, Any],
-             teacher_name: str, output: Path) -> dict[str, Any]:
-    by_stage = {stage: [r for r in rows.values() if r.get("stage") == stage and r["record"] in span]
-                for stage in ("initial", "in_depth", "merge")}
+def _summary(
+    cfg: SynthesizeConfig,
+    records: list[StepRecord],
+    span: dict[str, int],
+    rows: dict[str, dict],
+    reasons: dict[str, str],
+    outcomes: dict[str, str],
+    sft_rows: list[dict],
+    runs: dict[str, Any],
+    teacher_name: str,
+    output: Path,
+) -> dict[str, Any]:
+    by_stage = {
+        stage: [r for r in rows.values() if r.get("stage") == stage and r["record"] in span]
+        for stage in ("initial", "in_depth", "merge")
+    }
     kept_error = sum(row["label"] >= 0 for row in sft_rows)
     judged = _candidates(records, span, rows)
     return {
-        "recipe": "synthesize", "teacher": teacher_name, "output": str(output),
-        "records": {"total": len(records), "with_error": sum(r.has_error for r in records),
-                    "without_error": sum(not r.has_error for r in records),
-                    "steps_to_critique": sum(span.values())},
+        "recipe": "synthesize",
+        "teacher": teacher_name,
+        "output": str(output),
+        "records": {
+            "total": len(records),
+            "with_error": sum(r.has_error for r in records),
+            "without_error": sum(not r.has_error for r in records),
+            "steps_to_critique": sum(span.values()),
+        },
         "stages": {stage: {**stage_stats(by_stage[stage]), "run": runs[stage]} for stage in by_stage},
         "mix": {**_count(reasons.values()), "not_selected": len(records) - len(reasons)},
         "outcomes": _count(outcomes.values()),
@@ -238,9 +304,14 @@ def _summary(cfg: SynthesizeConfig, records: list[StepRecord], span: dict[str, i
             "initial_steps": stage_stats(by_stage["initial"])["agreement"],
             "initial_records": _ratio(sum(not c.initial_erred for c in judged), len(judged)),
             "in_depth_samples": stage_stats(by_stage["in_depth"])["agreement"],
-            "merge_samples": stage_stats(by_stage["merge"])["agreement"]},
-        "settings": {"in_depth_samples": cfg.in_depth_samples, "merge_samples": cfg.merge_samples,
-                     "extra_correct": cfg.extra_correct, "seed": cfg.seed},
+            "merge_samples": stage_stats(by_stage["merge"])["agreement"],
+        },
+        "settings": {
+            "in_depth_samples": cfg.in_depth_samples,
+            "merge_samples": cfg.merge_samples,
+            "extra_correct": cfg.extra_correct,
+            "seed": cfg.seed,
+        },
     }
 
 

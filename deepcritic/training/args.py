@@ -60,14 +60,16 @@ def deepspeed_config(ds: DeepSpeedConfig) -> dict[str, Any] | str | None:
     if ds.stage == 2:
         zero.update({"allgather_partitions": True, "allgather_bucket_size": 2e8, "reduce_scatter": True})
     if ds.stage == 3:
-        zero.update({
-            "stage3_prefetch_bucket_size": "auto",
-            "stage3_param_persistence_threshold": "auto",
-            "stage3_max_live_parameters": 1e9,
-            "stage3_max_reuse_distance": 1e9,
-            # the final save writes a normal Hugging Face checkpoint, gathered from all ranks
-            "stage3_gather_16bit_weights_on_model_save": True,
-        })
+        zero.update(
+            {
+                "stage3_prefetch_bucket_size": "auto",
+                "stage3_param_persistence_threshold": "auto",
+                "stage3_max_live_parameters": 1e9,
+                "stage3_max_reuse_distance": 1e9,
+                # the final save writes a normal Hugging Face checkpoint, gathered from all ranks
+                "stage3_gather_16bit_weights_on_model_save": True,
+            }
+        )
     if ds.offload_optimizer:
         zero["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
     if ds.offload_params:
@@ -91,8 +93,16 @@ def deepspeed_config(ds: DeepSpeedConfig) -> dict[str, Any] | str | None:
     return config
 
 
-def trainer_kwargs(cfg: Any, world: int, *, output_dir: str, precision: str, cuda: bool,
-                   report_to: list[str] | None = None, run_name: str | None = None) -> dict[str, Any]:
+def trainer_kwargs(
+    cfg: Any,
+    world: int,
+    *,
+    output_dir: str,
+    precision: str,
+    cuda: bool,
+    report_to: list[str] | None = None,
+    run_name: str | None = None,
+) -> dict[str, Any]:
     """The arguments every trainer shares, from a recipe config (``train``, ``deepspeed``, ``seed``).
 
     ``precision`` is the resolved one (``deepcritic.modeling.resolve_precision``). On a CPU-only machine with
@@ -147,5 +157,10 @@ def peft_config(lora: LoraConfig):
     from peft import LoraConfig as PeftLoraConfig
 
     modules = list(lora.target_modules)
-    return PeftLoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, task_type="CAUSAL_LM",
-                          target_modules="all-linear" if modules == ["all-linear"] else modules)
+    return PeftLoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        task_type="CAUSAL_LM",
+        target_modules="all-linear" if modules == ["all-linear"] else modules,
+    )

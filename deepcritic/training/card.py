@@ -28,13 +28,32 @@ def write_model_card(path: Path, card: ModelCard, metrics: dict[str, Any], cfg: 
     front = {"library_name": "transformers", "pipeline_tag": "text-generation", "tags": ["deepcritic", card.recipe]}
     if card.base_model is not None:
         front["base_model"] = card.base_model
-    lines = ["---", *[f"{k}: {json.dumps(v)}" for k, v in front.items()], "---", "", f"# {card.title}", "",
-             card.summary, ""]
+    lines = [
+        "---",
+        *[f"{k}: {json.dumps(v)}" for k, v in front.items()],
+        "---",
+        "",
+        f"# {card.title}",
+        "",
+        card.summary,
+        "",
+    ]
     for heading, body in card.sections:
         lines += ([f"## {heading}", ""] if heading else []) + body + [""]
-    lines += ["## Final metrics", "", "| metric | value |", "|---|---|",
-              *[f"| {k} | {_fmt(v)} |" for k, v in metrics.items()], "",
-              "## Config", "", "```yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)).rstrip(), "```", ""]
+    lines += [
+        "## Final metrics",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        *[f"| {k} | {_fmt(v)} |" for k, v in metrics.items()],
+        "",
+        "## Config",
+        "",
+        "```yaml",
+        OmegaConf.to_yaml(OmegaConf.structured(cfg)).rstrip(),
+        "```",
+        "",
+    ]
     out = Path(path) / "README.md"
     out.write_text("\n".join(lines), encoding="utf-8")
     return out

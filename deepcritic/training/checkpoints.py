@@ -37,8 +37,11 @@ def newest_checkpoint(output_dir: str | Path) -> Path | None:
     root = Path(output_dir)
     if not root.is_dir():
         return None
-    steps = [(int(p.name.split("-", 1)[1]), p) for p in root.glob("checkpoint-*")
-             if p.is_dir() and p.name.split("-", 1)[1].isdigit()]
+    steps = [
+        (int(p.name.split("-", 1)[1]), p)
+        for p in root.glob("checkpoint-*")
+        if p.is_dir() and p.name.split("-", 1)[1].isdigit()
+    ]
     for _, path in sorted(steps, reverse=True):
         if checkpoint_complete(path):
             return path

@@ -71,8 +71,17 @@ def run(cfg: Any, stage: Stage) -> dict[str, Any]:
     cfg = dataclasses.replace(cfg, model=stage.prepare(out, cuda))  # GRPO from scratch: the saved tiny model
     if cfg.deepspeed.stage or cfg.deepspeed.config_file:
         ensure_process_group_env()
-    args = stage.trainer_args(trainer_kwargs(cfg, world_size(), output_dir=str(out), precision=precision, cuda=cuda,
-                                             report_to=tracking.report_to(cfg.logger), run_name=cfg.logger.name))
+    args = stage.trainer_args(
+        trainer_kwargs(
+            cfg,
+            world_size(),
+            output_dir=str(out),
+            precision=precision,
+            cuda=cuda,
+            report_to=tracking.report_to(cfg.logger),
+            run_name=cfg.logger.name,
+        )
+    )
     out = same_dir_on_all_ranks(out)
     args.output_dir = str(out)
 
@@ -128,6 +137,6 @@ def base_model_name(cfg: ModelConfig) -> str:
     """How a card names the model training started from."""
     if cfg.from_scratch:
         t = cfg.tiny
-        return f"tiny random Qwen2 (hidden {t.hidden_size}, {t.num_layers} layers, {t.num_heads} heads), built from scratch"
+        shape = f"hidden {t.hidden_size}, {t.num_layers} layers, {t.num_heads} heads"
+        return f"tiny random Qwen2 ({shape}), built from scratch"
     return cfg.name_or_path + (f"@{cfg.revision}" if cfg.revision else "")
-

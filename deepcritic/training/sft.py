@@ -45,21 +45,29 @@ class SFTStage:
 
     def dataset(self, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
         t = self.cfg.train
-        self.examples, self.lengths = apply_length_limit(self.examples, tokenizer, t.max_length, t.drop_overlong,
-                                                         t.dataset_num_proc)
+        self.examples, self.lengths = apply_length_limit(
+            self.examples, tokenizer, t.max_length, t.drop_overlong, t.dataset_num_proc
+        )
         if tracking.is_main_process():
             (log.warning if self.lengths.overlong else log.info)(self.lengths.message())
         return self.examples, self.lengths.metrics()
 
     def describe(self, size: int, resume_from: str | None) -> str:
-        return (f"training on {size} {self.name.upper()} examples from {self.source}"
-                + (f", resuming from {resume_from}" if resume_from else ""))
+        return f"training on {size} {self.name.upper()} examples from {self.source}" + (
+            f", resuming from {resume_from}" if resume_from else ""
+        )
 
     def trainer(self, model: Any, tokenizer: Any, args: Any, dataset: Any, peft: Any, callbacks: list) -> Any:
         from trl import SFTTrainer
 
-        return SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer, peft_config=peft,
-                          callbacks=callbacks)
+        return SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=peft,
+            callbacks=callbacks,
+        )
 
     def final_metrics(self, trainer: Any) -> dict[str, Any]:
         return {}
@@ -68,8 +76,12 @@ class SFTStage:
         lora = " (LoRA adapter: load it with peft on top of the base model)" if self.cfg.train.lora.enabled else ""
         base = base_model_name(model)
         return ModelCard(
-            recipe=self.name, title=f"deepcritic {self.name} model{lora}",
+            recipe=self.name,
+            title=f"deepcritic {self.name} model{lora}",
             summary=f"Trained with `deepcritic {self.name}` (TRL SFTTrainer; loss on the assistant target only).",
-            sections=[("Base model", [f"`{base}`"]), ("Data", [f"- source: `{self.source}`",
-                                                              f"- {self.lengths.message() if self.lengths else ''}"])],
-            base_model=None if model.from_scratch else base)
+            sections=[
+                ("Base model", [f"`{base}`"]),
+                ("Data", [f"- source: `{self.source}`", f"- {self.lengths.message() if self.lengths else ''}"]),
+            ],
+            base_model=None if model.from_scratch else base,
+        )

@@ -21,18 +21,28 @@ def _bf16_gpu() -> None:
 
 
 def test_auto_precision_is_bf16_on_a_gpu_that_supports_it():
-    from deepcritic import finetune, training
+    from deepcritic.modeling import hardware, resolve_precision, run_precision
 
     _bf16_gpu()
-    cuda, bf16_ok = finetune.hardware()
+    cuda, bf16_ok = hardware()
     assert (cuda, bf16_ok) == (True, True)
-    assert training.resolve_precision("auto", cuda, bf16_ok) == "bf16"
+    assert resolve_precision("auto", cuda, bf16_ok) == "bf16" == run_precision("auto")
 
 
-SFT = ["model.from_scratch=false", "model.dtype=auto", "data.synthetic.num_records=48", "train.max_steps=10",
-       "train.global_batch_size=4", "train.per_device_batch_size=4", "train.learning_rate=2e-3",
-       "train.logging_steps=1", "train.save_steps=100", "train.max_length=560", "train.drop_overlong=true",
-       "logger=disabled"]
+SFT = [
+    "model.from_scratch=false",
+    "model.dtype=auto",
+    "data.synthetic.num_records=48",
+    "train.max_steps=10",
+    "train.global_batch_size=4",
+    "train.per_device_batch_size=4",
+    "train.learning_rate=2e-3",
+    "train.logging_steps=1",
+    "train.save_steps=100",
+    "train.max_length=560",
+    "train.drop_overlong=true",
+    "logger=disabled",
+]
 
 
 @pytest.mark.timeout(300)
@@ -59,8 +69,10 @@ def test_hf_backend_generates_on_cuda(tiny_qwen2):
     from deepcritic.generation import build_generator
 
     _bf16_gpu()
-    generator = build_generator(ModelConfig(name_or_path=str(tiny_qwen2), dtype="auto"),
-                                RolloutConfig(backend="hf", hf=HFGenerateConfig(batch_size=2)))
+    generator = build_generator(
+        ModelConfig(name_or_path=str(tiny_qwen2), dtype="auto"),
+        RolloutConfig(backend="hf", hf=HFGenerateConfig(batch_size=2)),
+    )
     try:
         assert generator.model.device.type == "cuda" and generator.model.dtype == torch.bfloat16
         prompts = [[{"role": "user", "content": f"What is {i} + {i}?"}] for i in range(3)]  # two batches

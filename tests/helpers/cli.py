@@ -10,14 +10,32 @@ from tests.helpers.paths import DEEPCRITIC
 
 # every recipe the CLI offers, in the order `deepcritic --help` lists them (written out here, not read from
 # deepcritic.cli, so that the help and the dispatch table are checked against an independent list)
-RECIPE_NAMES = ["demo", "convert", "sft", "cft", "grpo", "filter", "eval", "report", "solve", "refine",
-                "verify-vote", "synthesize", "label", "cft-data"]
+RECIPE_NAMES = [
+    "demo",
+    "convert",
+    "sft",
+    "cft",
+    "grpo",
+    "filter",
+    "eval",
+    "report",
+    "solve",
+    "refine",
+    "verify-vote",
+    "synthesize",
+    "label",
+    "cft-data",
+]
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
     """Run the installed ``deepcritic`` console script; returns the completed process (never raises on rc)."""
     full_env = {**clean_env(), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0", **(env or {})}
-    return subprocess.run([str(DEEPCRITIC), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(DEEPCRITIC), *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def help_recipes(text: str) -> list[str]:

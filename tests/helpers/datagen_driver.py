@@ -30,8 +30,14 @@ def _vllm(prefix: str) -> list[str]:
 
 
 def _role(prefix: str, model: str, n: int, tokens: int) -> list[str]:
-    return [f"{prefix}.model.name_or_path={model}", f"{prefix}.model.from_scratch=false", f"{prefix}.sampling.n={n}",
-            f"{prefix}.sampling.temperature=1.0", f"{prefix}.sampling.max_new_tokens={tokens}", *_vllm(f"{prefix}.")]
+    return [
+        f"{prefix}.model.name_or_path={model}",
+        f"{prefix}.model.from_scratch=false",
+        f"{prefix}.sampling.n={n}",
+        f"{prefix}.sampling.temperature=1.0",
+        f"{prefix}.sampling.max_new_tokens={tokens}",
+        *_vllm(f"{prefix}."),
+    ]
 
 
 def runs(model: str, data: Path) -> list[tuple[str, str, list[str]]]:
@@ -40,21 +46,39 @@ def runs(model: str, data: Path) -> list[tuple[str, str, list[str]]]:
         ("synthesize", "synthesize", ["data.limit=3", "teacher.sampling.max_new_tokens=24", *_vllm("teacher.")]),
         ("label_gsm8k", "label", [*_role("generator", model, 2, 24), "limit=2", "rollouts_per_step=2", "batch_size=3"]),
         ("label_math500", "label", [*_role("generator", model, 2, 24), "problems=[math500_file]", "limit=2"]),
-        ("cft_generate", "cft-data", [*_role("generator", model, 2, 24), *_role("teacher", model, 1, 24),
-                                      "teacher.sampling.temperature=0.0", "limit=2"]),
-        ("cft_file", "cft-data", [*_role("teacher", model, 2, 24), "candidates.source=file",
-                                  f"candidates.path={data}/math500/test.jsonl", "candidates.question_field=problem",
-                                  "candidates.solution_field=solution", "candidates.answer_field=answer",
-                                  "candidates.id_field=unique_id", "limit=3"]),
+        (
+            "cft_generate",
+            "cft-data",
+            [
+                *_role("generator", model, 2, 24),
+                *_role("teacher", model, 1, 24),
+                "teacher.sampling.temperature=0.0",
+                "limit=2",
+            ],
+        ),
+        (
+            "cft_file",
+            "cft-data",
+            [
+                *_role("teacher", model, 2, 24),
+                "candidates.source=file",
+                f"candidates.path={data}/math500/test.jsonl",
+                "candidates.question_field=problem",
+                "candidates.solution_field=solution",
+                "candidates.answer_field=answer",
+                "candidates.id_field=unique_id",
+                "limit=3",
+            ],
+        ),
     ]
 
 
 def seed_gsm8k_solutions(run: Path, data: Path, n: int = 2) -> None:
     """stages.jsonl holding, for the first ``n`` GSM8K test problems, a right solution (the reference
     solution's lines) and a wrong one (the same lines, final answer + 1), graded with math-verify."""
+    from deepcritic.answers import gsm8k_reference
     from deepcritic.datagen.labeling import graded_solution
     from deepcritic.datagen.stages import stage_key
-    from deepcritic.eval.answers import gsm8k_reference
 
     rows = []
     for i, line in enumerate((data / "gsm8k" / "test.jsonl").read_text(encoding="utf-8").splitlines()[:n]):
@@ -64,8 +88,9 @@ def seed_gsm8k_solutions(run: Path, data: Path, n: int = 2) -> None:
         right = f"{body}\n\nSo the answer is \\boxed{{{answer}}}."
         wrong = f"{body}\n\nSo the answer is \\boxed{{{int(float(answer)) + 1}}}."
         samples = [graded_solution(text, "stop", answer) for text in (right, wrong)]
-        rows.append({"id": stage_key(f"gsm8k/{i}", "solve", 0), "problem": f"gsm8k/{i}", "stage": "solve",
-                     "samples": samples})
+        rows.append(
+            {"id": stage_key(f"gsm8k/{i}", "solve", 0), "problem": f"gsm8k/{i}", "stage": "solve", "samples": samples}
+        )
     run.mkdir(parents=True, exist_ok=True)
     (run / "stages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 

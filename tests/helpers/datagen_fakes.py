@@ -8,7 +8,7 @@ whose text contains ``error_on`` come back as failed requests), and never loads 
 from __future__ import annotations
 
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from deepcritic.config import SamplingConfig
 from deepcritic.generation import Completion
@@ -19,8 +19,13 @@ class Crash(RuntimeError):
 
 
 class ScriptedGenerator:
-    def __init__(self, reply: Callable[[str, int], str], name: str = "scripted", crash_after: int | None = None,
-                 error_on: str | None = None):
+    def __init__(
+        self,
+        reply: Callable[[str, int], str],
+        name: str = "scripted",
+        crash_after: int | None = None,
+        error_on: str | None = None,
+    ):
         self.reply, self.name = reply, name
         self.crash_after, self.error_on = crash_after, error_on
         self.calls = 0

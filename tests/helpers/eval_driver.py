@@ -29,25 +29,54 @@ def runs(model: str, data: Path) -> list[tuple[str, str, list[str]]]:
     pb = f"{data}/processbench/gsm8k.json"
     gsm8k = f"+benchmarks.gsm8k={{source: processbench, path: '{pb}'}}"
     omnimath = f"+benchmarks.omnimath={{source: processbench, path: '{data}/processbench/omnimath.json'}}"
-    eval_common = [f"model.name_or_path={model}", "benchmarks=[]", "sampling.n=2", "sampling.temperature=1.0", "sampling.max_new_tokens=24", "batch_size=3",
-                   "logger=disabled", *_vllm("")]
-    roles = [f"generator.model.name_or_path={model}", f"critic.model.name_or_path={model}",
-             "generator.sampling.temperature=1.0", "generator.sampling.max_new_tokens=32",
-             "critic.sampling.max_new_tokens=24", "problems@benchmarks=[math500_file,gsm8k_file]", "limit=3",
-             "logger=disabled", *_vllm("generator."), *_vllm("critic.")]
+    eval_common = [
+        f"model.name_or_path={model}",
+        "benchmarks=[]",
+        "sampling.n=2",
+        "sampling.temperature=1.0",
+        "sampling.max_new_tokens=24",
+        "batch_size=3",
+        "logger=disabled",
+        *_vllm(""),
+    ]
+    roles = [
+        f"generator.model.name_or_path={model}",
+        f"critic.model.name_or_path={model}",
+        "generator.sampling.temperature=1.0",
+        "generator.sampling.max_new_tokens=32",
+        "critic.sampling.max_new_tokens=24",
+        "problems@benchmarks=[math500_file,gsm8k_file]",
+        "limit=3",
+        "logger=disabled",
+        *_vllm("generator."),
+        *_vllm("critic."),
+    ]
     return [
         ("eval_resume", "eval", [*eval_common, gsm8k, "limit=4"]),
         ("eval_resume", "eval", [*eval_common, gsm8k, "limit=7"]),  # same run dir: only 3 more records
         ("eval_hf", "eval", [*eval_common, gsm8k, "limit=2", "rollout=hf", "rollout.hf.batch_size=2"]),
         # a context too short for OmniMath's prompts: such records are stored as unparseable, not a crash
         ("eval_too_long", "eval", [*eval_common, omnimath, "limit=2", "rollout.vllm.max_model_len=512"]),
-        ("solve", "solve", [f"generator.model.name_or_path={model}", "generator.sampling.n=4",
-                            "generator.sampling.temperature=1.0", "generator.sampling.max_new_tokens=24",
-                            "problems@benchmarks=[math500_file,gsm8k_file]", "limit=3", "logger=disabled",
-                            *_vllm("generator.")]),
+        (
+            "solve",
+            "solve",
+            [
+                f"generator.model.name_or_path={model}",
+                "generator.sampling.n=4",
+                "generator.sampling.temperature=1.0",
+                "generator.sampling.max_new_tokens=24",
+                "problems@benchmarks=[math500_file,gsm8k_file]",
+                "limit=3",
+                "logger=disabled",
+                *_vllm("generator."),
+            ],
+        ),
         ("refine", "refine", roles),
-        ("verify_vote", "verify-vote", [*roles, "generator.sampling.n=4", "critic.sampling.n=2",
-                                         "critic.sampling.temperature=1.0"]),
+        (
+            "verify_vote",
+            "verify-vote",
+            [*roles, "generator.sampling.n=4", "critic.sampling.n=2", "critic.sampling.temperature=1.0"],
+        ),
     ]
 
 

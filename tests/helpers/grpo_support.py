@@ -30,8 +30,9 @@ def answerer(base: Path, out: Path, steps: int = 40, batch: int = 8, seed: int =
 
     def example(record):
         k = rng.choice([-1, *range(1, len(record.steps) + 1)])
-        prompt = tok.apply_chat_template(build_critic_messages(record.problem, record.steps), tokenize=False,
-                                         add_generation_prompt=True)
+        prompt = tok.apply_chat_template(
+            build_critic_messages(record.problem, record.steps), tokenize=False, add_generation_prompt=True
+        )
         p = tok(prompt, add_special_tokens=False)["input_ids"]
         t = tok(f"**Answer**: \\boxed{{{k}}}<|im_end|>", add_special_tokens=False)["input_ids"]
         return p, t
@@ -45,9 +46,9 @@ def answerer(base: Path, out: Path, steps: int = 40, batch: int = 8, seed: int =
         labels = torch.full((batch, width), -100)
         mask = torch.zeros((batch, width), dtype=torch.long)
         for i, (p, t) in enumerate(pairs):
-            ids[i, :len(p) + len(t)] = torch.tensor(p + t)
-            labels[i, len(p):len(p) + len(t)] = torch.tensor(t)
-            mask[i, :len(p) + len(t)] = 1
+            ids[i, : len(p) + len(t)] = torch.tensor(p + t)
+            labels[i, len(p) : len(p) + len(t)] = torch.tensor(t)
+            mask[i, : len(p) + len(t)] = 1
         model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
         optimizer.step()
         optimizer.zero_grad()

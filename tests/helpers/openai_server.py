@@ -22,8 +22,9 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable
+from typing import Any
 
 Action = int | str
 
@@ -35,9 +36,15 @@ def default_content(body: dict[str, Any], index: int) -> str:
 class ScriptedServer:
     """See the module docstring."""
 
-    def __init__(self, script: Iterable[Action] = (), default: Action = 200,
-                 content: Callable[[dict[str, Any], int], str] = default_content, delay_s: float = 0.0,
-                 hang_s: float = 5.0, finish: str | None = None):
+    def __init__(
+        self,
+        script: Iterable[Action] = (),
+        default: Action = 200,
+        content: Callable[[dict[str, Any], int], str] = default_content,
+        delay_s: float = 0.0,
+        hang_s: float = 5.0,
+        finish: str | None = None,
+    ):
         self.script, self.default, self.content, self.finish = list(script), default, content, finish
         self.delay_s, self.hang_s = delay_s, hang_s
         self.requests: list[dict[str, Any]] = []
@@ -85,11 +92,21 @@ class ScriptedServer:
             payload = {"error": {"message": f"scripted {action}", "type": "x", "code": action}}
             return int(action), json.dumps(payload).encode()
         n = body.get("n", 1)
-        payload = {"id": "c", "object": "chat.completion", "created": 0, "model": body["model"],
-                   "choices": [{"index": i, "finish_reason": self.finish or ("length" if i else "stop"),
-                                "message": {"role": "assistant", "content": self.content(body, i)}}
-                               for i in reversed(range(n))],
-                   "usage": {"prompt_tokens": 3, "completion_tokens": 5 * n, "total_tokens": 3 + 5 * n}}
+        payload = {
+            "id": "c",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": i,
+                    "finish_reason": self.finish or ("length" if i else "stop"),
+                    "message": {"role": "assistant", "content": self.content(body, i)},
+                }
+                for i in reversed(range(n))
+            ],
+            "usage": {"prompt_tokens": 3, "completion_tokens": 5 * n, "total_tokens": 3 + 5 * n},
+        }
         return 200, json.dumps(payload).encode()
 
     def set(self, script: Iterable[Action] = (), default: Action | None = None) -> None:
@@ -103,7 +120,7 @@ class ScriptedServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def __enter__(self) -> "ScriptedServer":
+    def __enter__(self) -> ScriptedServer:
         return self
 
     def __exit__(self, *exc: object) -> None:

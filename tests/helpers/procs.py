@@ -3,13 +3,14 @@ kill it (SIGKILL, as a crash or the OOM killer does) or preempt it (SIGTERM, as 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tests.helpers.env import clean_env
 from tests.helpers.paths import DEEPCRITIC
@@ -20,11 +21,17 @@ class CliProcess:
 
     def __init__(self, *args: str, log: Path, env: dict | None = None):
         self.log = log
-        full_env = {**clean_env(), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": "0", "PYTHONUNBUFFERED": "1",
-                    **(env or {})}
+        full_env = {
+            **clean_env(),
+            "WANDB_MODE": "offline",
+            "HYDRA_FULL_ERROR": "0",
+            "PYTHONUNBUFFERED": "1",
+            **(env or {}),
+        }
         self._fh = log.open("w")
-        self.proc = subprocess.Popen([str(DEEPCRITIC), *args], env=full_env, stdout=self._fh,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(DEEPCRITIC), *args], env=full_env, stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -36,17 +43,17 @@ class CliProcess:
             if condition():
                 return
             if self.proc.poll() is not None:
-                raise AssertionError(f"process ended (rc {self.proc.returncode}) before {what}:\n{self.output()[-4000:]}")
+                raise AssertionError(
+                    f"process ended (rc {self.proc.returncode}) before {what}:\n{self.output()[-4000:]}"
+                )
             time.sleep(0.05)
         self.kill()
         raise AssertionError(f"timed out after {timeout}s waiting for {what}:\n{self.output()[-4000:]}")
 
     def kill(self) -> int:
         """SIGKILL to the whole process group (the trainer and anything it started); returns the exit status."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         return self.finish(60)
 
     def terminate(self, timeout: float) -> int:

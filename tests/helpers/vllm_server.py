@@ -16,9 +16,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from tests.helpers.net import free_port
 
@@ -40,17 +40,35 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
 
 
 @contextmanager
-def vllm_server(model: Path, log_path: Path, served_name: str = "tiny", env: dict[str, str] | None = None,
-                timeout_s: float = 240) -> Iterator[str]:
+def vllm_server(
+    model: Path, log_path: Path, served_name: str = "tiny", env: dict[str, str] | None = None, timeout_s: float = 240
+) -> Iterator[str]:
     """A vLLM server for ``model`` (max_model_len 4096, eager); yields its base URL. ``env`` is added to the
     server's environment (e.g. ``VLLM_API_KEY`` to require that key)."""
     port = free_port()
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--host", "127.0.0.1",
-             "--port", str(port), "--served-model-name", served_name, "--max-model-len", "4096", "--enforce-eager"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **VLLM_ENV, **(env or {})},
-            start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "vllm.entrypoints.openai.api_server",
+                "--model",
+                str(model),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--served-model-name",
+                served_name,
+                "--max-model-len",
+                "4096",
+                "--enforce-eager",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **VLLM_ENV, **(env or {})},
+            start_new_session=True,
+        )
         try:
             wait_healthy(f"http://127.0.0.1:{port}/health", server, timeout_s)
             yield f"http://127.0.0.1:{port}/v1"

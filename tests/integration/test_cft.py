@@ -18,8 +18,13 @@ def _cft_rows(n: int) -> list[dict]:
     for rec in generate_synthetic(SyntheticConfig(num_records=n, seed=7)):
         solution = "\n".join(rec.steps)
         verdict = "wrong" if rec.has_error else "right"
-        rows.append({"instruction": INSTRUCTION, "input": f"Question:\n{rec.problem}\n\nSolution:\n{solution}",
-                     "output": f"{rec.meta['critique']}\n\nConclusion: {verdict} [END]"})
+        rows.append(
+            {
+                "instruction": INSTRUCTION,
+                "input": f"Question:\n{rec.problem}\n\nSolution:\n{solution}",
+                "output": f"{rec.meta['critique']}\n\nConclusion: {verdict} [END]",
+            }
+        )
     return rows
 
 
@@ -27,9 +32,17 @@ def test_cft_trains_on_a_local_cft_file(tmp_path):
     data = tmp_path / "cft.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in _cft_rows(24)), encoding="utf-8")
     run_dir = tmp_path / "run"
-    proc = run_cli("cft", f"hydra.run.dir={run_dir}", f"chat.path={data}", "train.max_steps=6",
-                   "train.logging_steps=1", "train.global_batch_size=4", "train.per_device_batch_size=4",
-                   "train.learning_rate=2e-3", "logger=disabled")
+    proc = run_cli(
+        "cft",
+        f"hydra.run.dir={run_dir}",
+        f"chat.path={data}",
+        "train.max_steps=6",
+        "train.logging_steps=1",
+        "train.global_batch_size=4",
+        "train.per_device_batch_size=4",
+        "train.learning_rate=2e-3",
+        "logger=disabled",
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
 
     metrics = json.loads((run_dir / "metrics.json").read_text())

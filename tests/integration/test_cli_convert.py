@@ -58,8 +58,9 @@ def test_run_dir_override_holds_outputs(tmp_path):
 
 
 def test_multirun_sweep_of_two_values(tmp_path):
-    proc = run_cli("convert", "-m", "data.synthetic.seed=1,2", "data.synthetic.num_records=5",
-                   f"hydra.sweep.dir={tmp_path}")
+    proc = run_cli(
+        "convert", "-m", "data.synthetic.seed=1,2", "data.synthetic.num_records=5", f"hydra.sweep.dir={tmp_path}"
+    )
     assert proc.returncode == 0, proc.stderr
     first, second = _lines(tmp_path / "0" / "records.jsonl"), _lines(tmp_path / "1" / "records.jsonl")
     assert len(first) == len(second) == 5
@@ -67,8 +68,9 @@ def test_multirun_sweep_of_two_values(tmp_path):
 
 
 def test_invalid_config_lists_every_problem_without_traceback(tmp_path):
-    proc = run_cli("convert", "data.on_error=ignore", "data.limit=0", "data.synthetic.error_rate=2",
-                   f"hydra.run.dir={tmp_path}")
+    proc = run_cli(
+        "convert", "data.on_error=ignore", "data.limit=0", "data.synthetic.error_rate=2", f"hydra.run.dir={tmp_path}"
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "invalid config (3 problems)" in proc.stderr
@@ -82,8 +84,13 @@ PROCESSBENCH = [("gsm8k", 400, 207), ("math", 1000, 594), ("olympiadbench", 1000
 @pytest.mark.parametrize("subset, total, wrong", PROCESSBENCH)
 def test_convert_processbench_counts(subset, total, wrong, shared_data, tmp_path):
     out = tmp_path / f"{subset}.jsonl"
-    proc = run_cli("convert", "data=processbench", f"data.path={shared_data / 'processbench' / f'{subset}.json'}",
-                   f"output={out}", f"hydra.run.dir={tmp_path}")
+    proc = run_cli(
+        "convert",
+        "data=processbench",
+        f"data.path={shared_data / 'processbench' / f'{subset}.json'}",
+        f"output={out}",
+        f"hydra.run.dir={tmp_path}",
+    )
     assert proc.returncode == 0, proc.stderr
     records = _lines(out)
     assert len(records) == total
@@ -93,13 +100,21 @@ def test_convert_processbench_counts(subset, total, wrong, shared_data, tmp_path
 
 def test_convert_mr_gsm8k_counts(shared_data, tmp_path):
     out = tmp_path / "mr.jsonl"
-    proc = run_cli("convert", "data=mr_gsm8k", f"data.path={shared_data / 'mr_gsm8k' / 'processed_test.json'}",
-                   f"output={out}", f"hydra.run.dir={tmp_path}")
+    proc = run_cli(
+        "convert",
+        "data=mr_gsm8k",
+        f"data.path={shared_data / 'mr_gsm8k' / 'processed_test.json'}",
+        f"output={out}",
+        f"hydra.run.dir={tmp_path}",
+    )
     assert proc.returncode == 0, proc.stderr
     records = _lines(out)
     assert len(records) == 1418 and sum(r["label"] != -1 for r in records) == 725
-    assert not any(s.lstrip().lower().startswith("step") and s.lstrip()[4:6].strip()[:1].isdigit()
-                   for r in records for s in r["steps"])
+    assert not any(
+        s.lstrip().lower().startswith("step") and s.lstrip()[4:6].strip()[:1].isdigit()
+        for r in records
+        for s in r["steps"]
+    )
 
 
 def test_convert_bad_record_names_file_line_field_and_exits_2(tmp_path):
@@ -115,8 +130,9 @@ def test_convert_bad_record_names_file_line_field_and_exits_2(tmp_path):
 def test_convert_skip_writes_rejects_and_counts(tmp_path):
     bad = tmp_path / "bad.jsonl"
     good = {"id": "a", "source": "t", "problem": "p", "steps": ["s1", "s2"], "label": 1}
-    bad.write_text(json.dumps(good) + "\n{not json\n" + json.dumps({**good, "id": "c", "steps": []}) + "\n",
-                   encoding="utf-8")
+    bad.write_text(
+        json.dumps(good) + "\n{not json\n" + json.dumps({**good, "id": "c", "steps": []}) + "\n", encoding="utf-8"
+    )
     run = tmp_path / "run"
     proc = run_cli("convert", "data=contract", f"data.path={bad}", "data.on_error=skip", f"hydra.run.dir={run}")
     assert proc.returncode == 0, proc.stderr

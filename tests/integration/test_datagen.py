@@ -61,25 +61,34 @@ def _assert_key_nowhere(key: str, *texts: str, dirs: list[Path]) -> None:
 @pytest.fixture(scope="module")
 def driver(tiny_qwen2, shared_data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("datagen_driver")
-    proc = subprocess.run([sys.executable, "-m", "tests.helpers.datagen_driver", str(out), str(tiny_qwen2),
-                           str(shared_data)], cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env=clean_env(**VLLM_ENV, WANDB_MODE="disabled"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.helpers.datagen_driver", str(out), str(tiny_qwen2), str(shared_data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=clean_env(**VLLM_ENV, WANDB_MODE="disabled"),
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return out
 
 
 def test_synthesize_runs_every_stage_on_prm800k_with_the_default_tiny_teacher(driver, shared_data):
     run = driver / "synthesize"
-    records = load_records(DataConfig(source="prm800k", path=str(shared_data / PRM_SAMPLES), on_error="skip")).records[:3]
+    records = load_records(DataConfig(source="prm800k", path=str(shared_data / PRM_SAMPLES), on_error="skip")).records[
+        :3
+    ]
     span = {r.id: len(r.steps) if r.label < 0 else r.label + 1 for r in records}
     rows = _lines(run / "stages.jsonl")
     keys = [tuple(json.loads(r["id"])) for r in rows]
     assert len(keys) == len(set(keys))
-    assert sorted(k for k in keys if k[1] == "initial") == sorted((rid, "initial", i) for rid, n in span.items()
-                                                                     for i in range(n))
+    assert sorted(k for k in keys if k[1] == "initial") == sorted(
+        (rid, "initial", i) for rid, n in span.items() for i in range(n)
+    )
     assert all(len(r["samples"]) == (2 if r["stage"] == "in_depth" else 1) for r in rows)
-    assert all(s["finish_reason"] in ("stop", "length") and s["judgment"] in (None, 1, -1)
-               for r in rows for s in r["samples"])
+    assert all(
+        s["finish_reason"] in ("stop", "length") and s["judgment"] in (None, 1, -1) for r in rows for s in r["samples"]
+    )
     summary = _summary(run)
     assert summary["records"]["steps_to_critique"] == summary["stages"]["initial"]["steps"] == sum(span.values())
     assert sum(summary["mix"].values()) == 3 and summary["mix"]["wrong"] == sum(r.label >= 0 for r in records)
@@ -112,8 +121,10 @@ def test_label_rolls_out_every_step_prefix_through_vllm(driver):
 def test_label_on_math500_samples_and_keeps_what_a_random_model_allows(driver):
     run = driver / "label_math500"
     solves = [r for r in _lines(run / "stages.jsonl") if r["stage"] == "solve"]
-    assert [json.loads(r["id"])[0] for r in solves] == ["math500/test/precalculus/807.json",
-                                                        "math500/test/intermediate_algebra/1994.json"]
+    assert [json.loads(r["id"])[0] for r in solves] == [
+        "math500/test/precalculus/807.json",
+        "math500/test/intermediate_algebra/1994.json",
+    ]
     assert all(len(r["samples"]) == 2 and all(s["correct"] is False for s in r["samples"]) for r in solves)
     summary = _summary(run)
     assert summary["solutions"]["sampled"] == 4 and summary["labeled"]["records"] == len(_lines(run / "labels.jsonl"))
@@ -140,11 +151,20 @@ def test_synthesize_through_vllm_serve_with_an_api_key_that_reaches_no_output(ti
     key = f"sk-test-{secrets.token_hex(12)}"
     run = tmp_path / "run"
     with vllm_server(tiny_qwen2, tmp_path / "server.log", served_name="tiny-teacher", env={"VLLM_API_KEY": key}) as url:
-        proc = run_cli("synthesize", "rollout@teacher.rollout=openai", f"teacher.rollout.openai.base_url={url}",
-                       "teacher.rollout.openai.model=tiny-teacher", "teacher.rollout.openai.api_key_env=DC_TEST_TEACHER_KEY",
-                       "teacher.rollout.openai.concurrency=4", "teacher.sampling.seed=null",
-                       "teacher.sampling.max_new_tokens=16", f"data.path={shared_data / PRM_SAMPLES}", "data.limit=2",
-                       f"hydra.run.dir={run}", env={"DC_TEST_TEACHER_KEY": key})
+        proc = run_cli(
+            "synthesize",
+            "rollout@teacher.rollout=openai",
+            f"teacher.rollout.openai.base_url={url}",
+            "teacher.rollout.openai.model=tiny-teacher",
+            "teacher.rollout.openai.api_key_env=DC_TEST_TEACHER_KEY",
+            "teacher.rollout.openai.concurrency=4",
+            "teacher.sampling.seed=null",
+            "teacher.sampling.max_new_tokens=16",
+            f"data.path={shared_data / PRM_SAMPLES}",
+            "data.limit=2",
+            f"hydra.run.dir={run}",
+            env={"DC_TEST_TEACHER_KEY": key},
+        )
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = _summary(run)
     assert summary["teacher"] == f"openai:tiny-teacher@{url}" and not (run / "tiny_model").exists()
@@ -177,10 +197,18 @@ class ScriptedTeacher:
                 teacher.bad_auth += self.headers.get("Authorization") != f"Bearer {teacher.key}"
                 time.sleep(teacher.delay_s)
                 text = teacher.reply(body["messages"][-1]["content"])
-                data = json.dumps({"id": "x", "object": "chat.completion", "created": 0, "model": body["model"],
-                                   "choices": [{"index": i, "finish_reason": "stop",
-                                                "message": {"role": "assistant", "content": text}}
-                                               for i in range(body.get("n", 1))]}).encode()
+                data = json.dumps(
+                    {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [
+                            {"index": i, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}
+                            for i in range(body.get("n", 1))
+                        ],
+                    }
+                ).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -203,10 +231,20 @@ class ScriptedTeacher:
 
 
 def _synthesize_cmd(url: str, run: Path, data: Path) -> list[str]:
-    return [str(DEEPCRITIC), "synthesize", "rollout@teacher.rollout=openai", f"teacher.rollout.openai.base_url={url}",
-            "teacher.rollout.openai.model=scripted", "teacher.rollout.openai.api_key_env=DC_TEST_TEACHER_KEY",
-            "teacher.rollout.openai.concurrency=2", f"data.path={data / PRM_SAMPLES}", "data.limit=null",
-            "extra_correct=-1", "batch_size=4", f"hydra.run.dir={run}"]
+    return [
+        str(DEEPCRITIC),
+        "synthesize",
+        "rollout@teacher.rollout=openai",
+        f"teacher.rollout.openai.base_url={url}",
+        "teacher.rollout.openai.model=scripted",
+        "teacher.rollout.openai.api_key_env=DC_TEST_TEACHER_KEY",
+        "teacher.rollout.openai.concurrency=2",
+        f"data.path={data / PRM_SAMPLES}",
+        "data.limit=null",
+        "extra_correct=-1",
+        "batch_size=4",
+        f"hydra.run.dir={run}",
+    ]
 
 
 def test_a_run_killed_midway_reruns_to_each_item_exactly_once(shared_data, tmp_path):
@@ -216,8 +254,13 @@ def test_a_run_killed_midway_reruns_to_each_item_exactly_once(shared_data, tmp_p
     env = clean_env(DC_TEST_TEACHER_KEY=key, HYDRA_FULL_ERROR="0")
     try:
         killed = tmp_path / "killed"
-        proc = subprocess.Popen(_synthesize_cmd(teacher.url, killed, shared_data), env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            _synthesize_cmd(teacher.url, killed, shared_data),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         stages = killed / "stages.jsonl"
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
@@ -229,12 +272,14 @@ def test_a_run_killed_midway_reruns_to_each_item_exactly_once(shared_data, tmp_p
         partial = len(_lines(stages))
         assert not (killed / "sft.jsonl").exists() and partial >= 12
 
-        rerun = subprocess.run(_synthesize_cmd(teacher.url, killed, shared_data), env=env, capture_output=True,
-                               text=True, timeout=300)
+        rerun = subprocess.run(
+            _synthesize_cmd(teacher.url, killed, shared_data), env=env, capture_output=True, text=True, timeout=300
+        )
         assert rerun.returncode == 0, rerun.stderr[-3000:]
         clean = tmp_path / "clean"
-        whole = subprocess.run(_synthesize_cmd(teacher.url, clean, shared_data), env=env, capture_output=True,
-                               text=True, timeout=300)
+        whole = subprocess.run(
+            _synthesize_cmd(teacher.url, clean, shared_data), env=env, capture_output=True, text=True, timeout=300
+        )
         assert whole.returncode == 0, whole.stderr[-3000:]
     finally:
         teacher.close()

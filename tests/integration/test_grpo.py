@@ -19,9 +19,15 @@ import torch
 
 from tests.helpers.cli import run_cli
 
-COMMON = ["data.synthetic.num_records=32", "sampling.n=4", "sampling.max_new_tokens=24",
-          "train.global_batch_size=8", "train.per_device_batch_size=8", "train.logging_steps=1",
-          "grpo.num_completions_to_print=0"]
+COMMON = [
+    "data.synthetic.num_records=32",
+    "sampling.n=4",
+    "sampling.max_new_tokens=24",
+    "train.global_batch_size=8",
+    "train.per_device_batch_size=8",
+    "train.logging_steps=1",
+    "grpo.num_completions_to_print=0",
+]
 ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "OMP_NUM_THREADS": "2"}
 STEPS = 3
 
@@ -29,13 +35,23 @@ STEPS = 3
 @pytest.fixture(scope="module")
 def vllm_run(answering_critic, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("grpo_vllm") / "run"
-    proc = run_cli("grpo", f"hydra.run.dir={run_dir}", f"model.name_or_path={answering_critic}",
-                   "model.from_scratch=false", "rollout=colocate", "rollout.vllm.kv_cache_memory_gib=1",
-                   "rollout.vllm.max_model_len=1024",
-                   f"train.max_steps={STEPS}", "grpo.dynamic_sampling=true", "grpo.dynamic_sampling_max_rounds=2",
-                   "grpo.verify_engine_sync=true",
-                   "train.learning_rate=2e-3",  # large steps: the final engine check must see one step's change
-                   *COMMON, env=ENV, timeout=600)
+    proc = run_cli(
+        "grpo",
+        f"hydra.run.dir={run_dir}",
+        f"model.name_or_path={answering_critic}",
+        "model.from_scratch=false",
+        "rollout=colocate",
+        "rollout.vllm.kv_cache_memory_gib=1",
+        "rollout.vllm.max_model_len=1024",
+        f"train.max_steps={STEPS}",
+        "grpo.dynamic_sampling=true",
+        "grpo.dynamic_sampling_max_rounds=2",
+        "grpo.verify_engine_sync=true",
+        "train.learning_rate=2e-3",  # large steps: the final engine check must see one step's change
+        *COMMON,
+        env=ENV,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
     return run_dir, proc
 
@@ -71,16 +87,31 @@ def test_engine_holds_the_trained_weights(vllm_run):
 
 def test_every_logging_step_has_the_critic_metrics(vllm_run):
     run_dir, proc = vllm_run
-    required = {"reward", "critic/parse_rate", "critic/truncation_rate", "completions/mean_length",
-                "clip_ratio/region_mean", "frac_reward_zero_std", "time/generation", "time/reward",
-                "time/training", "time/weight_sync", "time/step"}
+    required = {
+        "reward",
+        "critic/parse_rate",
+        "critic/truncation_rate",
+        "completions/mean_length",
+        "clip_ratio/region_mean",
+        "frac_reward_zero_std",
+        "time/generation",
+        "time/reward",
+        "time/training",
+        "time/weight_sync",
+        "time/step",
+    }
     for h in _history(run_dir):
         assert required <= set(h), required - set(h)
         assert h["time/weight_sync"] > 0 and h["time/generation"] > 0
         if "critic/acc_error" in h and "critic/acc_correct" in h:
             assert h["critic/f1"] == pytest.approx(
-                0.0 if h["critic/acc_error"] + h["critic/acc_correct"] == 0 else
-                2 * h["critic/acc_error"] * h["critic/acc_correct"] / (h["critic/acc_error"] + h["critic/acc_correct"]))
+                0.0
+                if h["critic/acc_error"] + h["critic/acc_correct"] == 0
+                else 2
+                * h["critic/acc_error"]
+                * h["critic/acc_correct"]
+                / (h["critic/acc_error"] + h["critic/acc_correct"])
+            )
     assert "step 1 | reward" in proc.stdout + proc.stderr  # the console summary line
 
 
@@ -89,8 +120,7 @@ def test_dynamic_sampling_swaps_zero_variance_groups(vllm_run):
     for h in history:
         assert h["dynamic_sampling/frac_zero_std_after"] <= h["dynamic_sampling/frac_zero_std_before"]
         assert h["dynamic_sampling/refill_rounds"] <= 2
-    assert any(h["dynamic_sampling/frac_zero_std_after"] < h["dynamic_sampling/frac_zero_std_before"]
-               for h in history)
+    assert any(h["dynamic_sampling/frac_zero_std_after"] < h["dynamic_sampling/frac_zero_std_before"] for h in history)
 
 
 def test_completions_table_has_verdict_and_label(vllm_run):
@@ -107,8 +137,17 @@ def test_completions_table_has_verdict_and_label(vllm_run):
 
 def test_generate_fallback_and_resume(answering_critic, tmp_path):
     run_dir = tmp_path / "run"
-    args = ["grpo", f"hydra.run.dir={run_dir}", f"model.name_or_path={answering_critic}", "model.from_scratch=false",
-            "rollout=hf", "train.save_steps=2", "train.learning_rate=5e-4", "logger=disabled", *COMMON]
+    args = [
+        "grpo",
+        f"hydra.run.dir={run_dir}",
+        f"model.name_or_path={answering_critic}",
+        "model.from_scratch=false",
+        "rollout=hf",
+        "train.save_steps=2",
+        "train.learning_rate=5e-4",
+        "logger=disabled",
+        *COMMON,
+    ]
     first = run_cli(*args, "train.max_steps=2", env=ENV, timeout=600)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-6000:]
     assert (run_dir / "checkpoint-2" / "trainer_state.json").is_file()

@@ -22,13 +22,34 @@ def test_grpo_zero3_two_cpu_processes_with_colocated_vllm(answering_critic, free
 
     critic = answering_critic
     run_dir = tmp_path_factory.mktemp("grpo_zero3") / "run"
-    cmd = [str(ACCELERATE), "launch", "--config_file", str(REPO / "launch/accelerate/cpu_2proc.yaml"),
-           "--main_process_port", str(free_port), "-m", "deepcritic.cli", "grpo", "deepspeed=zero3",
-           f"hydra.run.dir={run_dir}", f"model.name_or_path={critic}", "model.from_scratch=false",
-           "rollout=colocate", "rollout.vllm.kv_cache_memory_gib=1", "rollout.vllm.max_model_len=1024",
-           "data.synthetic.num_records=32", "sampling.n=4", "sampling.max_new_tokens=24",
-           "train.max_steps=2", "train.save_steps=2", "train.global_batch_size=8", "train.per_device_batch_size=4",
-           "train.learning_rate=1e-3", "grpo.num_completions_to_print=0", "logger=disabled"]
+    cmd = [
+        str(ACCELERATE),
+        "launch",
+        "--config_file",
+        str(REPO / "launch/accelerate/cpu_2proc.yaml"),
+        "--main_process_port",
+        str(free_port),
+        "-m",
+        "deepcritic.cli",
+        "grpo",
+        "deepspeed=zero3",
+        f"hydra.run.dir={run_dir}",
+        f"model.name_or_path={critic}",
+        "model.from_scratch=false",
+        "rollout=colocate",
+        "rollout.vllm.kv_cache_memory_gib=1",
+        "rollout.vllm.max_model_len=1024",
+        "data.synthetic.num_records=32",
+        "sampling.n=4",
+        "sampling.max_new_tokens=24",
+        "train.max_steps=2",
+        "train.save_steps=2",
+        "train.global_batch_size=8",
+        "train.per_device_batch_size=4",
+        "train.learning_rate=1e-3",
+        "grpo.num_completions_to_print=0",
+        "logger=disabled",
+    ]
     env = clean_env(OMP_NUM_THREADS="1", VLLM_CPU_KVCACHE_SPACE="1", HYDRA_FULL_ERROR="1")
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers.paths import REPO
 
 
 @pytest.fixture(scope="module")
@@ -17,13 +17,32 @@ def installed(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     """The wheel built from this checkout, installed without -e into a scratch target (no dependencies: the
     venv has them), and an environment that imports deepcritic from there."""
     tmp = tmp_path_factory.mktemp("wheel")
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                            "-w", str(tmp / "dist"), str(REPO)], capture_output=True, text=True, timeout=600)
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp / "dist"),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert build.returncode == 0, build.stderr[-3000:]
     wheel = next((tmp / "dist").glob("deepcritic-*.whl"))
     target = tmp / "site"
-    install = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
-                              str(wheel)], capture_output=True, text=True, timeout=600)
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert install.returncode == 0, install.stderr[-3000:]
     env = {**os.environ, "PYTHONPATH": str(target), "WANDB_MODE": "disabled", "HYDRA_FULL_ERROR": "0"}
     return target, env
@@ -32,8 +51,9 @@ def installed(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 def _run(installed, *args: str, cwd: Path) -> subprocess.CompletedProcess:
     target, env = installed
     code = "import sys; from deepcritic.cli import main; sys.argv = ['deepcritic', *sys.argv[1:]]; main()"
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_wheel_holds_the_configs_and_templates(installed):
@@ -52,8 +72,13 @@ def test_help_from_outside_the_source_tree(installed, tmp_path):
 
 def test_composes_from_the_installed_package(installed, tmp_path):
     target, env = installed
-    where = subprocess.run([sys.executable, "-c", "import deepcritic; print(deepcritic.__file__)"], cwd=tmp_path,
-                           env=env, capture_output=True, text=True)
+    where = subprocess.run(
+        [sys.executable, "-c", "import deepcritic; print(deepcritic.__file__)"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert where.stdout.strip() == str(target / "deepcritic" / "__init__.py")  # not the checkout
     proc = _run(installed, "convert", "--cfg", "job", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]

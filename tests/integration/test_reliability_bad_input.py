@@ -17,7 +17,6 @@ import pytest
 from tests.helpers.cli import run_cli
 from tests.helpers.paths import BAD_DATA
 
-
 # file -> (source, records kept and skipped by reason) or (source, the start of the error after "error: <file>")
 CORPUS = {
     "truncated_line.jsonl": ("contract", 2, {"malformed JSON": 1}),
@@ -27,9 +26,21 @@ CORPUS = {
     "empty_step.jsonl": ("contract", 1, {"empty step": 1}),
     "duplicate_id.jsonl": ("contract", 2, {"duplicate id": 1}),
     "missing_field.jsonl": ("contract", 1, {"missing field": 1}),
-    "mixed.jsonl": ("contract", 3, {"malformed JSON": 1, "wrong type": 1, "label out of range": 1, "empty steps": 1,
-                                    "empty step": 1, "duplicate id": 1, "missing field": 1, "not an object": 1,
-                                    "not UTF-8": 1}),
+    "mixed.jsonl": (
+        "contract",
+        3,
+        {
+            "malformed JSON": 1,
+            "wrong type": 1,
+            "label out of range": 1,
+            "empty steps": 1,
+            "empty step": 1,
+            "duplicate id": 1,
+            "missing field": 1,
+            "not an object": 1,
+            "not UTF-8": 1,
+        },
+    ),
     "processbench_bad_record.json": ("processbench", 2, {"label out of range": 1}),
     # records PRM800K's own rules leave out are counted, but they are not errors (no rejects file)
     "prm800k_handmade.jsonl": ("prm800k", 3, {"prm800k finish_reason=bad_problem": 1, "prm800k label.steps=null": 1}),
@@ -38,8 +49,14 @@ CORPUS = {
     "processbench_empty_array.json": ("processbench", ": expected at least one record (the file is empty)"),
     "processbench_truncated.json": ("processbench", ", record 1, line 20: expected valid JSON"),
     # every record bad: nothing to write, and the message says where the rejects are
-    "empty_steps.jsonl": ("contract", ": expected at least one usable record (all 1 were left out: empty steps: 1; see "),
-    "prm800k_bad_chosen.jsonl": ("prm800k", ": expected at least one usable record (all 2 were left out: wrong type: 2"),
+    "empty_steps.jsonl": (
+        "contract",
+        ": expected at least one usable record (all 1 were left out: empty steps: 1; see ",
+    ),
+    "prm800k_bad_chosen.jsonl": (
+        "prm800k",
+        ": expected at least one usable record (all 2 were left out: wrong type: 2",
+    ),
 }
 
 # chat rows for sft (messages) and cft: file -> (where, field) in the error
@@ -104,7 +121,9 @@ def enormous(tmp_path_factory) -> dict[str, Path]:
     size = 50 * 2**20
 
     def good(i: int) -> str:
-        return json.dumps({"id": f"r{i}", "source": "t", "problem": "What is 2 + 2?", "steps": ["2 + 2 = 4"], "label": -1})
+        return json.dumps(
+            {"id": f"r{i}", "source": "t", "problem": "What is 2 + 2?", "steps": ["2 + 2 = 4"], "label": -1}
+        )
 
     files = {
         # a 50 MB line cut off inside a string: malformed JSON
@@ -120,8 +139,11 @@ def enormous(tmp_path_factory) -> dict[str, Path]:
 
 
 ENORMOUS = [
-    ("malformed", ", line 2: expected one JSON object per line (Unterminated string starting at column 41)",
-     "malformed JSON"),
+    (
+        "malformed",
+        ", line 2: expected one JSON object per line (Unterminated string starting at column 41)",
+        "malformed JSON",
+    ),
     ("wrong_type", ", line 2, field 'label': expected an integer label, got '99999", "wrong type"),
 ]
 

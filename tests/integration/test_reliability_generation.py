@@ -72,10 +72,22 @@ def _ids_once(path: Path) -> list[str]:
 
 def _eval_args(shared_data: Path, url: str, run_dir: Path, *extra: str) -> list[str]:
     pb = shared_data / "processbench" / "gsm8k.json"
-    return ["eval", "rollout=openai", f"rollout.openai.base_url={url}", "rollout.openai.model=critic",
-            "rollout.openai.backoff_s=0.05", "rollout.openai.backoff_max_s=0.1", "rollout.openai.max_retries=2",
-            "rollout.openai.timeout_s=5", "benchmarks=[]", f"+benchmarks.pb={{source: processbench, path: '{pb}'}}",
-            f"limit={RECORDS}", "logger=disabled", f"hydra.run.dir={run_dir}", *extra]
+    return [
+        "eval",
+        "rollout=openai",
+        f"rollout.openai.base_url={url}",
+        "rollout.openai.model=critic",
+        "rollout.openai.backoff_s=0.05",
+        "rollout.openai.backoff_max_s=0.1",
+        "rollout.openai.max_retries=2",
+        "rollout.openai.timeout_s=5",
+        "benchmarks=[]",
+        f"+benchmarks.pb={{source: processbench, path: '{pb}'}}",
+        f"limit={RECORDS}",
+        "logger=disabled",
+        f"hydra.run.dir={run_dir}",
+        *extra,
+    ]
 
 
 def _pb_ids(shared_data: Path) -> list[str]:
@@ -93,11 +105,20 @@ FAULTS = [
 
 
 @pytest.mark.parametrize("fault, good, named", FAULTS)
-def test_eval_server_fault_stops_with_a_clear_error_and_keeps_finished_records(fault, good, named, shared_data,
-                                                                               tmp_path):
+def test_eval_server_fault_stops_with_a_clear_error_and_keeps_finished_records(
+    fault, good, named, shared_data, tmp_path
+):
     with ScriptedServer([200] * good, default=fault, content=critic_text, hang_s=3.0) as server:
-        proc = run_cli(*_eval_args(shared_data, server.url, tmp_path, "batch_size=1", "rollout.openai.concurrency=1",
-                                   "rollout.openai.timeout_s=0.5"))
+        proc = run_cli(
+            *_eval_args(
+                shared_data,
+                server.url,
+                tmp_path,
+                "batch_size=1",
+                "rollout.openai.concurrency=1",
+                "rollout.openai.timeout_s=0.5",
+            )
+        )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     error = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
@@ -111,7 +132,9 @@ def test_eval_refused_connection_is_a_clear_error(shared_data, tmp_path):
     proc = run_cli(*_eval_args(shared_data, closed_port_url(), tmp_path, "batch_size=4"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "error: pb: every item of a batch failed (APIConnectionError" in proc.stderr
-    assert not (tmp_path / "predictions" / "pb.jsonl").exists() or _ids_once(tmp_path / "predictions" / "pb.jsonl") == []
+    assert (
+        not (tmp_path / "predictions" / "pb.jsonl").exists() or _ids_once(tmp_path / "predictions" / "pb.jsonl") == []
+    )
 
 
 def test_eval_rerun_after_a_fault_finishes_every_record_exactly_once(shared_data, tmp_path):
@@ -158,15 +181,32 @@ def test_eval_killed_midway_resumes_with_every_record_exactly_once(shared_data, 
 
 
 def _synthesize_args(url: str, run_dir: Path) -> list[str]:
-    return ["synthesize", "rollout@teacher.rollout=openai", f"teacher.rollout.openai.base_url={url}",
-            "teacher.rollout.openai.model=teacher", "teacher.rollout.openai.max_retries=1", "batch_size=2",
-            "teacher.rollout.openai.concurrency=2", "data.limit=4", f"hydra.run.dir={run_dir}"]
+    return [
+        "synthesize",
+        "rollout@teacher.rollout=openai",
+        f"teacher.rollout.openai.base_url={url}",
+        "teacher.rollout.openai.model=teacher",
+        "teacher.rollout.openai.max_retries=1",
+        "batch_size=2",
+        "teacher.rollout.openai.concurrency=2",
+        "data.limit=4",
+        f"hydra.run.dir={run_dir}",
+    ]
 
 
 def _label_args(url: str, run_dir: Path) -> list[str]:
-    return ["label", "rollout@generator.rollout=openai", f"generator.rollout.openai.base_url={url}",
-            "generator.rollout.openai.model=generator", "generator.rollout.openai.max_retries=1", "limit=4",
-            "rollouts_per_step=2", "generator.sampling.n=4", "batch_size=1", f"hydra.run.dir={run_dir}"]
+    return [
+        "label",
+        "rollout@generator.rollout=openai",
+        f"generator.rollout.openai.base_url={url}",
+        "generator.rollout.openai.model=generator",
+        "generator.rollout.openai.max_retries=1",
+        "limit=4",
+        "rollouts_per_step=2",
+        "generator.sampling.n=4",
+        "batch_size=1",
+        f"hydra.run.dir={run_dir}",
+    ]
 
 
 DATAGEN = [
@@ -177,8 +217,9 @@ DATAGEN = [
 
 
 @pytest.mark.parametrize("make_args, content, output, kill_after", DATAGEN, ids=["synthesize", "label"])
-def test_datagen_killed_midway_resumes_with_every_item_exactly_once(make_args, content, output, kill_after,
-                                                                    shared_data, tmp_path):
+def test_datagen_killed_midway_resumes_with_every_item_exactly_once(
+    make_args, content, output, kill_after, shared_data, tmp_path
+):
     env = {"DEEPCRITIC_DATA": str(shared_data)}
     with ScriptedServer(content=content, delay_s=0.25, finish="stop") as server:
         reference = tmp_path / "reference"

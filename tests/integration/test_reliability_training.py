@@ -25,9 +25,18 @@ from tests.helpers.env import clean_env
 from tests.helpers.procs import CliProcess, complete_checkpoint
 
 SFT_STEPS = 4
-SFT = ["data.synthetic.num_records=32", "train.global_batch_size=2", "train.per_device_batch_size=2",
-       "train.learning_rate=2e-3", "train.logging_steps=1", "train.max_length=560", "train.drop_overlong=true",
-       f"train.max_steps={SFT_STEPS}", "logger=disabled", "model.from_scratch=false"]
+SFT = [
+    "data.synthetic.num_records=32",
+    "train.global_batch_size=2",
+    "train.per_device_batch_size=2",
+    "train.learning_rate=2e-3",
+    "train.logging_steps=1",
+    "train.max_length=560",
+    "train.drop_overlong=true",
+    f"train.max_steps={SFT_STEPS}",
+    "logger=disabled",
+    "model.from_scratch=false",
+]
 
 
 def _sft_args(model: Path, run_dir: Path, save_steps: int) -> list[str]:
@@ -101,7 +110,7 @@ def test_sft_sigterm_saves_a_checkpoint_exits_143_and_resumes(sft_reference, tin
     out = first.output()
     assert "SIGTERM received: saving a checkpoint at the end of this step" in out
     assert "Traceback" not in out
-    checkpoints = [p for p in run_dir.glob("checkpoint-*")]
+    checkpoints = list(run_dir.glob("checkpoint-*"))
     assert len(checkpoints) == 1 and complete_checkpoint(checkpoints[0]), checkpoints
     step = int(checkpoints[0].name.split("-")[1])
     assert 1 <= step < SFT_STEPS
@@ -130,8 +139,16 @@ dist.destroy_process_group()
 
 def test_any_process_agrees_across_ranks(free_port):
     env = clean_env()
-    procs = [subprocess.Popen([sys.executable, "-c", _GROUP, str(rank), str(free_port)], env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for rank in (0, 1)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _GROUP, str(rank), str(free_port)],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for rank in (0, 1)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outs]
     assert [out.split() for out, _ in outs] == [["1", "0"], ["1", "0"]]
@@ -141,10 +158,21 @@ def test_any_process_agrees_across_ranks(free_port):
 # GRPO: one run preempted, then killed, then finished, against an uninterrupted run.
 
 GRPO_STEPS = 4
-GRPO = ["model.from_scratch=false", "rollout=hf", "train.learning_rate=5e-4", "logger=disabled",
-        "data.synthetic.num_records=32", "sampling.n=4", "sampling.max_new_tokens=16", "train.global_batch_size=8",
-        "train.per_device_batch_size=8", "train.logging_steps=1", "grpo.num_completions_to_print=0",
-        "train.save_steps=1", f"train.max_steps={GRPO_STEPS}"]
+GRPO = [
+    "model.from_scratch=false",
+    "rollout=hf",
+    "train.learning_rate=5e-4",
+    "logger=disabled",
+    "data.synthetic.num_records=32",
+    "sampling.n=4",
+    "sampling.max_new_tokens=16",
+    "train.global_batch_size=8",
+    "train.per_device_batch_size=8",
+    "train.logging_steps=1",
+    "grpo.num_completions_to_print=0",
+    "train.save_steps=1",
+    f"train.max_steps={GRPO_STEPS}",
+]
 GRPO_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "OMP_NUM_THREADS": "2"}
 
 
@@ -155,8 +183,10 @@ def _grpo_args(model: Path, run_dir: Path) -> list[str]:
 def _completions(run_dir: Path) -> list:
     import pandas as pd
 
-    return [pd.read_parquet(run_dir / "completions" / f"completions_{step:05d}.parquet")
-            for step in range(1, GRPO_STEPS + 1)]
+    return [
+        pd.read_parquet(run_dir / "completions" / f"completions_{step:05d}.parquet")
+        for step in range(1, GRPO_STEPS + 1)
+    ]
 
 
 def test_grpo_preempted_then_killed_resumes_to_the_same_result(answering_critic, tmp_path):
@@ -177,8 +207,11 @@ def test_grpo_preempted_then_killed_resumes_to_the_same_result(answering_critic,
     assert complete_checkpoint(run_dir / f"checkpoint-{preempted_at}") and preempted_at < GRPO_STEPS - 1
     # 2. the rerun resumes, then is killed with SIGKILL after its next checkpoint
     second = CliProcess(*args, log=tmp_path / "second.log", env=GRPO_ENV)
-    second.wait_for(lambda: complete_checkpoint(run_dir / f"checkpoint-{preempted_at + 1}"), timeout=400,
-                    what=f"checkpoint-{preempted_at + 1}")
+    second.wait_for(
+        lambda: complete_checkpoint(run_dir / f"checkpoint-{preempted_at + 1}"),
+        timeout=400,
+        what=f"checkpoint-{preempted_at + 1}",
+    )
     assert second.kill() == -9
     assert f"resuming from {run_dir / f'checkpoint-{preempted_at}'}" in second.output()
     assert not (run_dir / "final").exists()

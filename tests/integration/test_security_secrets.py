@@ -42,24 +42,48 @@ def _leaks(root: Path) -> list[str]:
 
 def test_secrets_are_never_written(tiny_qwen2, shared_data, tmp_path):
     wandb_home = tmp_path / "wandb_home"
-    env = {**SECRETS, "WANDB_CONFIG_DIR": str(wandb_home / "config"), "WANDB_CACHE_DIR": str(wandb_home / "cache"),
-           "WANDB_DATA_DIR": str(wandb_home / "data")}
+    env = {
+        **SECRETS,
+        "WANDB_CONFIG_DIR": str(wandb_home / "config"),
+        "WANDB_CACHE_DIR": str(wandb_home / "cache"),
+        "WANDB_DATA_DIR": str(wandb_home / "data"),
+    }
     outputs = []
 
-    sft = run_cli("sft", f"hydra.run.dir={tmp_path / 'sft'}", f"model.name_or_path={tiny_qwen2}",
-                  "model.from_scratch=false", "logger=wandb_offline", "data.synthetic.num_records=8",
-                  "train.global_batch_size=2", "train.per_device_batch_size=2", "train.max_steps=2",
-                  "train.save_steps=1", "train.logging_steps=1", "train.max_length=1024", env=env)
+    sft = run_cli(
+        "sft",
+        f"hydra.run.dir={tmp_path / 'sft'}",
+        f"model.name_or_path={tiny_qwen2}",
+        "model.from_scratch=false",
+        "logger=wandb_offline",
+        "data.synthetic.num_records=8",
+        "train.global_batch_size=2",
+        "train.per_device_batch_size=2",
+        "train.max_steps=2",
+        "train.save_steps=1",
+        "train.logging_steps=1",
+        "train.max_length=1024",
+        env=env,
+    )
     assert sft.returncode == 0, sft.stderr[-3000:]
     assert list((tmp_path / "sft" / "wandb").glob("offline-run-*"))  # wandb did write its offline run
     outputs.append(sft)
 
     pb = shared_data / "processbench" / "gsm8k.json"
     with ScriptedServer(content=lambda body, i: "Step 1 is fine. \\boxed{1}\n**Answer**: \\boxed{-1}") as server:
-        ev = run_cli("eval", "rollout=openai", f"rollout.openai.base_url={server.url}", "rollout.openai.model=critic",
-                     "rollout.openai.api_key_env=OPENAI_API_KEY", "benchmarks=[]",
-                     f"+benchmarks.pb={{source: processbench, path: '{pb}'}}", "limit=3", "logger=wandb_offline",
-                     f"hydra.run.dir={tmp_path / 'eval'}", env=env)
+        ev = run_cli(
+            "eval",
+            "rollout=openai",
+            f"rollout.openai.base_url={server.url}",
+            "rollout.openai.model=critic",
+            "rollout.openai.api_key_env=OPENAI_API_KEY",
+            "benchmarks=[]",
+            f"+benchmarks.pb={{source: processbench, path: '{pb}'}}",
+            "limit=3",
+            "logger=wandb_offline",
+            f"hydra.run.dir={tmp_path / 'eval'}",
+            env=env,
+        )
     assert ev.returncode == 0, ev.stderr[-3000:]
     assert {r["auth"] for r in server.requests} == {f"Bearer {SECRETS['OPENAI_API_KEY']}"}  # the key was used
     outputs.append(ev)
@@ -78,5 +102,7 @@ def test_secrets_are_never_written(tiny_qwen2, shared_data, tmp_path):
 def test_the_scan_would_find_a_leak(tmp_path):
     # the scanner is not blind: a secret written anywhere (here base64-encoded in a nested file) is found
     (tmp_path / "a" / ".hidden").mkdir(parents=True)
-    (tmp_path / "a" / ".hidden" / "x.json").write_bytes(b'{"k": "' + base64.b64encode(SECRETS["HF_TOKEN"].encode()) + b'"}')
+    (tmp_path / "a" / ".hidden" / "x.json").write_bytes(
+        b'{"k": "' + base64.b64encode(SECRETS["HF_TOKEN"].encode()) + b'"}'
+    )
     assert _leaks(tmp_path) == ["a/.hidden/x.json: HF_TOKEN (base64)"]

@@ -19,17 +19,30 @@ from tests.helpers.cli import run_cli
 
 MAX_LENGTH = 560  # about a third of these synthetic chats are longer: they are counted and dropped
 COMMON = [
-    "data.synthetic.num_records=48", "train.global_batch_size=4", "train.per_device_batch_size=4",
-    "train.learning_rate=2e-3", "train.logging_steps=1", "train.save_steps=4", "train.save_total_limit=2",
-    f"train.max_length={MAX_LENGTH}", "train.drop_overlong=true",
+    "data.synthetic.num_records=48",
+    "train.global_batch_size=4",
+    "train.per_device_batch_size=4",
+    "train.learning_rate=2e-3",
+    "train.logging_steps=1",
+    "train.save_steps=4",
+    "train.save_total_limit=2",
+    f"train.max_length={MAX_LENGTH}",
+    "train.drop_overlong=true",
 ]
 
 
 @pytest.fixture(scope="module")
 def sft_run(tiny_qwen2, tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("sft") / "run"
-    proc = run_cli("sft", f"hydra.run.dir={run_dir}", f"model.name_or_path={tiny_qwen2}", "model.from_scratch=false",
-                   "train.max_steps=10", "logger.tags=[ci,tiny]", *COMMON)
+    proc = run_cli(
+        "sft",
+        f"hydra.run.dir={run_dir}",
+        f"model.name_or_path={tiny_qwen2}",
+        "model.from_scratch=false",
+        "train.max_steps=10",
+        "logger.tags=[ci,tiny]",
+        *COMMON,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return run_dir, proc
 
@@ -63,8 +76,12 @@ def test_final_model_reloads_and_generates(sft_run):
     final = sft_run[0] / "final"
     model, tok = AutoModelForCausalLM.from_pretrained(final), AutoTokenizer.from_pretrained(final)
     assert (final / "chat_template.jinja").is_file() and "<|im_start|>" in tok.chat_template
-    prompt = tok.apply_chat_template(build_critic_messages("Start with 2. Add 3.", ["2 + 3 = 5"]),
-                                     add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    prompt = tok.apply_chat_template(
+        build_critic_messages("Start with 2. Add 3.", ["2 + 3 = 5"]),
+        add_generation_prompt=True,
+        return_tensors="pt",
+        return_dict=True,
+    )
     out = model.generate(**prompt, max_new_tokens=8, do_sample=False)
     assert out.shape[1] > prompt["input_ids"].shape[1]
 
@@ -99,8 +116,13 @@ def test_wandb_offline_run_holds_the_logged_loss(sft_run):
     files = list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(files) == 1
     records = _wandb_records(files[0])
-    losses = [float(item.value_json) for r in records if r.WhichOneof("record_type") == "history"
-              for item in r.history.item if (item.key or "/".join(item.nested_key)) == "train/loss"]
+    losses = [
+        float(item.value_json)
+        for r in records
+        if r.WhichOneof("record_type") == "history"
+        for item in r.history.item
+        if (item.key or "/".join(item.nested_key)) == "train/loss"
+    ]
     assert len(losses) == 10 and losses[-1] < losses[0]
     run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
     config_keys = {item.key for item in run.config.update}
@@ -110,8 +132,15 @@ def test_wandb_offline_run_holds_the_logged_loss(sft_run):
 
 def test_resume_auto_continues_from_newest_checkpoint(sft_run, tiny_qwen2):
     run_dir, _ = sft_run
-    proc = run_cli("sft", f"hydra.run.dir={run_dir}", f"model.name_or_path={tiny_qwen2}", "model.from_scratch=false",
-                   "train.max_steps=12", "logger=disabled", *COMMON)
+    proc = run_cli(
+        "sft",
+        f"hydra.run.dir={run_dir}",
+        f"model.name_or_path={tiny_qwen2}",
+        "model.from_scratch=false",
+        "train.max_steps=12",
+        "logger=disabled",
+        *COMMON,
+    )
     assert proc.returncode == 0, proc.stderr[-5000:]
     assert f"resuming from {run_dir / 'checkpoint-10'}" in proc.stdout + proc.stderr
     state = _state(run_dir)
@@ -121,21 +150,26 @@ def test_resume_auto_continues_from_newest_checkpoint(sft_run, tiny_qwen2):
 
 
 def test_collated_batch_has_labels_on_assistant_tokens_only(tiny_qwen2, tmp_path, monkeypatch):
-    from deepcritic import finetune
     from deepcritic.chat_data import load_examples
     from deepcritic.config import ChatDataConfig, DataConfig, ModelConfig, SFTRecipeConfig, SyntheticConfig
-    from deepcritic.training import to_trl_args
+    from deepcritic.modeling import load_model_and_tokenizer
+    from deepcritic.training.args import trainer_kwargs
+    from deepcritic.training.sft import SFTStage
 
     for var in ("RANK", "LOCAL_RANK", "WORLD_SIZE"):  # one process
         monkeypatch.delenv(var, raising=False)
-    cfg = SFTRecipeConfig(model=ModelConfig(name_or_path=str(tiny_qwen2), dtype="fp32"),
-                          data=DataConfig(synthetic=SyntheticConfig(num_records=4)))
+    cfg = SFTRecipeConfig(
+        model=ModelConfig(name_or_path=str(tiny_qwen2), dtype="fp32"),
+        data=DataConfig(synthetic=SyntheticConfig(num_records=4)),
+    )
     cfg.train.global_batch_size = cfg.train.per_device_batch_size = 4
     cfg.train.max_length = 1024
-    args = to_trl_args(cfg, 1, output_dir=str(tmp_path), cuda=False)
-    examples, _ = load_examples(ChatDataConfig(), cfg.data)
-    model, tok = finetune.model_and_tokenizer(cfg.model, "fp32", None, None)
-    trainer = finetune.build_trainer(model, tok, args, examples, cfg.train.lora)
+    stage = SFTStage("sft", cfg, lambda out: load_examples(ChatDataConfig(), cfg.data))
+    args = stage.trainer_args(trainer_kwargs(cfg, 1, output_dir=str(tmp_path), precision="fp32", cuda=False))
+    stage.load_data(tmp_path)
+    examples = stage.examples
+    model, tok = load_model_and_tokenizer(cfg.model, "fp32")
+    trainer = stage.trainer(model, tok, args, examples, None, [])
     batch = next(iter(trainer.get_train_dataloader()))
 
     targets = {ex["completion"][0]["content"]: ex for ex in examples}
@@ -171,11 +205,11 @@ def _wandb_records(path: Path) -> list:
         if left < header:
             pos += left
             continue
-        _crc, length, kind = struct.unpack("<IHB", data[pos:pos + header])
+        _crc, length, kind = struct.unpack("<IHB", data[pos : pos + header])
         if kind == 0:
             pos += left
             continue
-        chunk, pos = data[pos + header:pos + header + length], pos + header + length
+        chunk, pos = data[pos + header : pos + header + length], pos + header + length
         if kind == 1:
             payloads.append(chunk)
         elif kind == 2:

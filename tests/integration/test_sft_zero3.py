@@ -22,12 +22,30 @@ def test_zero3_two_cpu_processes(tiny_qwen2, free_port, tmp_path):
     from transformers import AutoModelForCausalLM
 
     run_dir = tmp_path / "run"
-    cmd = [str(ACCELERATE), "launch", "--config_file", str(REPO / "launch/accelerate/cpu_2proc.yaml"),
-           "--main_process_port", str(free_port), "-m", "deepcritic.cli", "sft", "deepspeed=zero3",
-           f"hydra.run.dir={run_dir}", f"model.name_or_path={tiny_qwen2}", "model.from_scratch=false",
-           "data.synthetic.num_records=32", "train.max_steps=4", "train.save_steps=2", "train.logging_steps=1",
-           "train.global_batch_size=4", "train.per_device_batch_size=1", "train.learning_rate=2e-3",
-           "train.max_length=1024", "logger=disabled"]
+    cmd = [
+        str(ACCELERATE),
+        "launch",
+        "--config_file",
+        str(REPO / "launch/accelerate/cpu_2proc.yaml"),
+        "--main_process_port",
+        str(free_port),
+        "-m",
+        "deepcritic.cli",
+        "sft",
+        "deepspeed=zero3",
+        f"hydra.run.dir={run_dir}",
+        f"model.name_or_path={tiny_qwen2}",
+        "model.from_scratch=false",
+        "data.synthetic.num_records=32",
+        "train.max_steps=4",
+        "train.save_steps=2",
+        "train.logging_steps=1",
+        "train.global_batch_size=4",
+        "train.per_device_batch_size=1",
+        "train.learning_rate=2e-3",
+        "train.max_length=1024",
+        "logger=disabled",
+    ]
     env = clean_env(HYDRA_FULL_ERROR="1", OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
@@ -54,11 +72,19 @@ def test_zero3_two_cpu_processes(tiny_qwen2, free_port, tmp_path):
 
 LAUNCHERS = [
     # torchrun, ZeRO-3
-    ("torchrun", ["--standalone", "--nproc_per_node", "2", "-m", "deepcritic.cli"], "zero3",
-     ["zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt"]),
+    (
+        "torchrun",
+        ["--standalone", "--nproc_per_node", "2", "-m", "deepcritic.cli"],
+        "zero3",
+        ["zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt"],
+    ),
     # the deepspeed launcher (appends --local_rank=N, which the CLI strips), ZeRO-2
-    ("deepspeed", ["--num_gpus", "2", "--master_port", None, "--module", "deepcritic.cli"], "zero2",
-     ["zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt"]),
+    (
+        "deepspeed",
+        ["--num_gpus", "2", "--master_port", None, "--module", "deepcritic.cli"],
+        "zero2",
+        ["zero_pp_rank_0_mp_rank_00_optim_states.pt", "zero_pp_rank_1_mp_rank_00_optim_states.pt"],
+    ),
 ]
 
 
@@ -66,10 +92,22 @@ LAUNCHERS = [
 def test_other_launchers(tiny_qwen2, free_port, tmp_path, launcher, launcher_args, group, shards):
     run_dir = tmp_path / "run"
     launcher_args = [str(free_port) if a is None else a for a in launcher_args]
-    cmd = [str(venv_script(launcher)), *launcher_args, "sft", f"deepspeed={group}",
-           f"hydra.run.dir={run_dir}", f"model.name_or_path={tiny_qwen2}", "model.from_scratch=false",
-           "data.synthetic.num_records=16", "train.max_steps=2", "train.save_steps=2", "train.global_batch_size=4",
-           "train.per_device_batch_size=2", "train.max_length=1024", "logger=disabled"]
+    cmd = [
+        str(venv_script(launcher)),
+        *launcher_args,
+        "sft",
+        f"deepspeed={group}",
+        f"hydra.run.dir={run_dir}",
+        f"model.name_or_path={tiny_qwen2}",
+        "model.from_scratch=false",
+        "data.synthetic.num_records=16",
+        "train.max_steps=2",
+        "train.save_steps=2",
+        "train.global_batch_size=4",
+        "train.per_device_batch_size=2",
+        "train.max_length=1024",
+        "logger=disabled",
+    ]
     env = clean_env(OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]

@@ -9,13 +9,13 @@ import pytest
 
 from deepcritic.chat_data import cft_example
 from deepcritic.config import CandidatesConfig, CFTDataConfig, ChatDataConfig, SamplingConfig
+from deepcritic.critique import load_template
+from deepcritic.data.problems import SetProblem
 from deepcritic.datagen.cft import read_candidates
-from deepcritic.datagen.problems import SetProblem
-from deepcritic.eval.prompts import load_prompt
 from deepcritic.recipes.cft_data import cft_data
 from tests.helpers.datagen_fakes import Crash, ScriptedGenerator
 
-TEMPLATE = load_prompt(None, "cft_critique.txt", ("problem", "solution"))
+TEMPLATE = load_template("cft_critique")
 PAIRS = [
     {"question": "What is 2 + 3?", "solution": "2 + 3 = 5, so \\boxed{5}.", "answer": "5"},  # right, teacher agrees
     {"question": "What is 2 + 2?", "solution": "2 + 2 = 5, so \\boxed{5}.", "answer": "4"},  # wrong, teacher agrees
@@ -41,14 +41,20 @@ def _lines(path: Path) -> list[dict]:
 
 
 def _file_cfg(path: Path, **kw) -> CFTDataConfig:
-    return CFTDataConfig(candidates=CandidatesConfig(source="file", path=str(path), answer_field="answer"),
-                         batch_size=2, **kw)
+    return CFTDataConfig(
+        candidates=CandidatesConfig(source="file", path=str(path), answer_field="answer"), batch_size=2, **kw
+    )
 
 
 def test_file_candidates_become_webinstruct_cft_rows_that_cft_loads(tmp_path):
     cfg = _file_cfg(_write_pairs(tmp_path / "pairs.jsonl"))
-    summary = cft_data(cfg, ScriptedGenerator(teacher_reply, name="t"), TEMPLATE, tmp_path / "run",
-                       candidates=read_candidates(cfg.candidates))
+    summary = cft_data(
+        cfg,
+        ScriptedGenerator(teacher_reply, name="t"),
+        TEMPLATE,
+        tmp_path / "run",
+        candidates=read_candidates(cfg.candidates),
+    )
     rows = _lines(tmp_path / "run" / "cft.jsonl")
     assert [r["meta"]["id"] for r in rows] == ["0", "1"]  # 2: disagrees with math-verify; 3: no conclusion
     assert rows[0]["output"].endswith("\n\nConclusion: right") and rows[1]["output"].endswith("Conclusion: wrong")
@@ -62,7 +68,9 @@ def test_file_candidates_become_webinstruct_cft_rows_that_cft_loads(tmp_path):
 
 def test_without_the_agreement_filter_a_disagreeing_critique_is_kept(tmp_path):
     cfg = _file_cfg(_write_pairs(tmp_path / "pairs.jsonl"), require_agreement=False)
-    cft_data(cfg, ScriptedGenerator(teacher_reply), TEMPLATE, tmp_path / "run", candidates=read_candidates(cfg.candidates))
+    cft_data(
+        cfg, ScriptedGenerator(teacher_reply), TEMPLATE, tmp_path / "run", candidates=read_candidates(cfg.candidates)
+    )
     rows = _lines(tmp_path / "run" / "cft.jsonl")
     assert [r["meta"]["id"] for r in rows] == ["0", "1", "2"] and rows[2]["meta"]["agrees_with_reference"] is False
 
@@ -75,11 +83,17 @@ def test_generated_candidates_are_graded_and_critiqued(tmp_path):
     cfg = CFTDataConfig(batch_size=1)
     cfg.generator.sampling = SamplingConfig(n=2, temperature=1.0)
     problems = [SetProblem("g/0", "g", "What is 2 + 3?", "5")]
-    teacher = ScriptedGenerator(lambda t, j: "Checked.\nConclusion: right" if "= 5." in t else "Checked.\nConclusion: wrong")
-    summary = cft_data(cfg, teacher, TEMPLATE, tmp_path, problems=problems, generator=ScriptedGenerator(_solver, name="g"))
+    teacher = ScriptedGenerator(
+        lambda t, j: "Checked.\nConclusion: right" if "= 5." in t else "Checked.\nConclusion: wrong"
+    )
+    summary = cft_data(
+        cfg, teacher, TEMPLATE, tmp_path, problems=problems, generator=ScriptedGenerator(_solver, name="g")
+    )
     rows = _lines(tmp_path / "cft.jsonl")
     assert [(r["meta"]["id"], r["meta"]["candidate_correct"], r["meta"]["conclusion"]) for r in rows] == [
-        ("g/0#0", True, "right"), ("g/0#1", False, "wrong")]
+        ("g/0#0", True, "right"),
+        ("g/0#1", False, "wrong"),
+    ]
     assert rows[0]["meta"]["generator"] == "g" and summary["candidates"]["correct"] == 1
 
 

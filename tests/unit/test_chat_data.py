@@ -55,8 +55,11 @@ def test_messages_example_rejects_with_location(row, fragment):
 
 
 CFT = ChatDataConfig(source="cft", path="x.jsonl")
-CFT_ROW = {"instruction": "Please critique whether the following solution to the question is correct.",
-           "input": "Question:\n1+1?\n\nSolution:\n3", "output": "The sum is 2.\nConclusion: wrong [END]"}
+CFT_ROW = {
+    "instruction": "Please critique whether the following solution to the question is correct.",
+    "input": "Question:\n1+1?\n\nSolution:\n3",
+    "output": "The sum is 2.\nConclusion: wrong [END]",
+}
 
 CFT_CASES = [
     # WebInstruct-CFT form: instruction, blank line, input
@@ -135,8 +138,10 @@ REPORTS = [
     # nothing too long
     (LengthReport(10, 0, 512, 300, False), "all 10 examples fit in max_length=512"),
     # kept and truncated: says so, and how to avoid it
-    (LengthReport(10, 2, 512, 900, False), "2 of 10 examples (20.0%) are longer than max_length=512 tokens "
-                                           "(longest: 900): they are truncated"),
+    (
+        LengthReport(10, 2, 512, 900, False),
+        "2 of 10 examples (20.0%) are longer than max_length=512 tokens (longest: 900): they are truncated",
+    ),
     # dropped
     (LengthReport(10, 2, 512, 900, True), "dropped them (train.drop_overlong=true)"),
 ]
@@ -161,7 +166,10 @@ def test_cft_from_the_hub_converts_every_row(monkeypatch):
     chat = ChatDataConfig(source="cft", hub_name="TIGER-Lab/WebInstruct-CFT", subset="WebInstruct-CFT-4K", limit=2)
     ds, label = load_examples(chat)
     assert calls == [("TIGER-Lab/WebInstruct-CFT", "WebInstruct-CFT-4K", "train", None)]
-    assert label == "hf://TIGER-Lab/WebInstruct-CFT/WebInstruct-CFT-4K[train]" and ds.column_names == ["prompt", "completion"]
+    assert label == "hf://TIGER-Lab/WebInstruct-CFT/WebInstruct-CFT-4K[train]" and ds.column_names == [
+        "prompt",
+        "completion",
+    ]
     assert len(ds) == 2 and ds[1]["completion"][0]["content"].endswith("Conclusion: right [END]")
 
 

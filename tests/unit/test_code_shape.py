@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import ast
 import re
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers.paths import REPO
+
 SOURCES = sorted(p for d in ("deepcritic", "benchmarks", "tests") for p in (REPO / d).rglob("*.py"))
 MAX_MODULE_LINES, MAX_FUNCTION_LINES = 500, 60
 
@@ -36,26 +37,32 @@ def test_no_function_over_60_lines():
 
 
 def _definitions(name: str) -> list[str]:
-    return [f"{_rel(p)}:{node.lineno}" for p in (REPO / "deepcritic").rglob("*.py")
-            for node in ast.walk(ast.parse(p.read_text()))
-            if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name]
+    return [
+        f"{_rel(p)}:{node.lineno}"
+        for p in (REPO / "deepcritic").rglob("*.py")
+        for node in ast.walk(ast.parse(p.read_text()))
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name
+    ]
 
 
-@pytest.mark.parametrize("name, where", [
-    # one template loader and one placeholder filler for every prompt
-    ("load_template", "deepcritic/critique/templates.py"),
-    ("fill", "deepcritic/critique/templates.py"),
-    # one model-card writer; one place that builds and saves the tiny model; one resumable store
-    ("write_model_card", "deepcritic/training/card.py"),
-    ("save_tiny_model", "deepcritic/modeling.py"),
-    ("ResultStore", "deepcritic/store.py"),
-    ("run_pending", "deepcritic/store.py"),
-    ("write_json", "deepcritic/store.py"),
-    # precision is resolved in one place, for training and generation alike
-    ("resolve_precision", "deepcritic/modeling.py"),
-    # one recipe registry
-    ("register_configs", "deepcritic/config/registry.py"),
-])
+@pytest.mark.parametrize(
+    "name, where",
+    [
+        # one template loader and one placeholder filler for every prompt
+        ("load_template", "deepcritic/critique/templates.py"),
+        ("fill", "deepcritic/critique/templates.py"),
+        # one model-card writer; one place that builds and saves the tiny model; one resumable store
+        ("write_model_card", "deepcritic/training/card.py"),
+        ("save_tiny_model", "deepcritic/modeling.py"),
+        ("ResultStore", "deepcritic/store.py"),
+        ("run_pending", "deepcritic/store.py"),
+        ("write_json", "deepcritic/store.py"),
+        # precision is resolved in one place, for training and generation alike
+        ("resolve_precision", "deepcritic/modeling.py"),
+        # one recipe registry
+        ("register_configs", "deepcritic/config/registry.py"),
+    ],
+)
 def test_one_implementation(name, where):
     assert [d.split(":")[0] for d in _definitions(name)] == [where]
 

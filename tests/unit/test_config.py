@@ -6,8 +6,15 @@ import dataclasses
 
 import pytest
 
-from deepcritic.config import ConvertConfig, DataConfig, DeepSpeedConfig, LoggerConfig, ModelConfig, validate
-from deepcritic.config import ensure_valid
+from deepcritic.config import (
+    ConvertConfig,
+    DataConfig,
+    DeepSpeedConfig,
+    LoggerConfig,
+    ModelConfig,
+    ensure_valid,
+    validate,
+)
 from deepcritic.errors import ConfigError
 
 
@@ -55,8 +62,10 @@ SYNTH = [
     # empty operator list
     ({"ops": []}, ["data.synthetic.ops"]),
     # several problems at once are all reported
-    ({"num_records": 0, "max_operand": 0, "max_error_delta": 0},
-     ["data.synthetic.num_records", "data.synthetic.max_operand", "data.synthetic.max_error_delta"]),
+    (
+        {"num_records": 0, "max_operand": 0, "max_error_delta": 0},
+        ["data.synthetic.num_records", "data.synthetic.max_operand", "data.synthetic.max_error_delta"],
+    ),
 ]
 
 

@@ -17,28 +17,39 @@ from typing import Any
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from deepcritic import config as C
-from deepcritic.cli import conf_dir
-from deepcritic.config import RECIPES, register_configs
+from deepcritic.config import RECIPES
+from tests.helpers.configs import compose_config, conf_dir
+from tests.helpers.paths import REPO
 
 CONF = conf_dir()
-REPO = Path(__file__).resolve().parents[2]
 
 # The dataclass each config group's options are merged onto (entries: a dict of named sections of that type).
 GROUPS: dict[str, tuple[type, bool]] = {
-    "data": (C.DataConfig, False), "model": (C.ModelConfig, False), "rollout": (C.GRPORolloutConfig, False),
-    "reward": (C.RewardConfig, False), "deepspeed": (C.DeepSpeedConfig, False), "logger": (C.LoggerConfig, False),
-    "chat": (C.ChatDataConfig, False), "benchmarks": (C.DataConfig, True), "problems": (C.ProblemsConfig, True),
+    "data": (C.DataConfig, False),
+    "model": (C.ModelConfig, False),
+    "rollout": (C.GRPORolloutConfig, False),
+    "reward": (C.RewardConfig, False),
+    "deepspeed": (C.DeepSpeedConfig, False),
+    "logger": (C.LoggerConfig, False),
+    "chat": (C.ChatDataConfig, False),
+    "benchmarks": (C.DataConfig, True),
+    "problems": (C.ProblemsConfig, True),
 }
 NOT_GROUPS = {"experiment", "hydra"}
 # The fields that say which option a group file is: each file states them, even when one equals the dataclass
 # default (data=synthetic must mean source=synthetic whatever the default is).
 SELECTORS: dict[str, tuple[str, ...]] = {
-    "data": ("source",), "chat": ("source",), "model": ("name_or_path",), "rollout": ("backend", "vllm_mode"),
-    "deepspeed": ("stage",), "logger": ("backend", "mode"), "benchmarks": ("source",), "problems": ("source",),
+    "data": ("source",),
+    "chat": ("source",),
+    "model": ("name_or_path",),
+    "rollout": ("backend", "vllm_mode"),
+    "deepspeed": ("stage",),
+    "logger": ("backend", "mode"),
+    "benchmarks": ("source",),
+    "problems": ("source",),
 }
 
 
@@ -70,10 +81,7 @@ def _body(path: Path) -> dict[str, Any]:
 
 
 def _compose_raw(conf: Path, recipe: str, overrides: list[str]) -> dict[str, Any]:
-    register_configs()
-    with initialize_config_dir(config_dir=str(conf), version_base="1.3"):
-        cfg = compose(config_name=recipe, overrides=overrides)
-    return OmegaConf.to_container(cfg, resolve=False)
+    return OmegaConf.to_container(compose_config(recipe, overrides, conf=conf), resolve=False)
 
 
 def _without_body(tmp: Path, relative: str) -> Path:
@@ -141,8 +149,9 @@ def test_group_option_restates_no_dataclass_default(relative):
     body = _body(CONF / relative)
     sections = body.values() if entries else [body]
     selectors = SELECTORS.get(group, ())
-    restated = {k: v for section in sections for k, v in leaves(section).items()
-                if _at(default, k) == v and k not in selectors}
+    restated = {
+        k: v for section in sections for k, v in leaves(section).items() if _at(default, k) == v and k not in selectors
+    }
     assert restated == {}, f"conf/{relative} restates {cls.__name__} defaults: remove them"
     missing = [s for section in sections for s in selectors[:1] if s not in section]
     assert missing == [], f"conf/{relative} must say which option it is: set {missing}"
@@ -162,11 +171,27 @@ def _selected_options() -> set[str]:
     return used
 
 
+def _listed_in_readme() -> set[str]:
+    """``group/option`` of every option the README's conf/ listing names (a ``  group/  options`` line, and the
+    deeper-indented lines after it)."""
+    text = (REPO / "README.md").read_text()
+    block = text[text.index("```\nconf/") :]
+    listed, group = set(), None
+    for line in block[4 : block.index("```", 4)].splitlines()[1:]:
+        match = re.match(r"^  ([\w/]+)/\s+(.*)$", line)
+        if match:
+            group, rest = match.group(1), match.group(2)
+        elif line.startswith("    ") and group:
+            rest = line
+        else:
+            group, rest = None, ""
+        listed |= {f"{group}/{word.strip(',()')}" for word in rest.split()} if group else set()
+    return listed
+
+
 @pytest.mark.parametrize("relative", GROUP_FILES + [f"experiment/{e}.yaml" for e in EXPERIMENTS])
 def test_every_option_is_selected_or_documented(relative):
-    group, option = relative[:-len(".yaml")].split("/")
-    lines = (REPO / "README.md").read_text().splitlines()
-    documented = any(re.search(rf"\b{re.escape(group)}\b", line) and re.search(rf"(?<![\w.]){re.escape(option)}(?![\w.])", line)
-                     for line in lines)
-    assert f"{group}/{option}" in _selected_options() or documented, (
-        f"conf/{relative} is never selected by a config nor shown in README.md: use it, document it or remove it")
+    option = relative[: -len(".yaml")]
+    assert option in _selected_options() | _listed_in_readme(), (
+        f"conf/{relative} is never selected by a config nor listed in README.md: use it, document it or remove it"
+    )

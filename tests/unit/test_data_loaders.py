@@ -38,8 +38,14 @@ REAL = [
 @pytest.mark.parametrize("source, rel, name, n, wrong", REAL)
 def test_real_files_counts(source, rel, name, n, wrong):
     result = load_records(_cfg(source=source, path=str(SHARED_DATA / rel)))
-    assert summarize(result) == {"records": n, "with_error": wrong, "without_error": n - wrong, "skipped": {},
-                                 "sources": {name: n}, "rejects": None}
+    assert summarize(result) == {
+        "records": n,
+        "with_error": wrong,
+        "without_error": n - wrong,
+        "skipped": {},
+        "sources": {name: n},
+        "rejects": None,
+    }
 
 
 def test_processbench_extras_go_to_meta():
@@ -100,7 +106,9 @@ def test_whole_json_file_not_utf8(tmp_path):
     # a .json file is parsed as a whole, so a bad byte is fatal; the line of the byte is named
     path = tmp_path / "pb.json"
     path.write_bytes(b'[\n{"id": "x",\n"problem": "caf\xe9"}\n]\n')
-    with pytest.raises(DataError, match=r"pb\.json, line 3: expected UTF-8 text \(invalid continuation byte at byte 29\)"):
+    with pytest.raises(
+        DataError, match=r"pb\.json, line 3: expected UTF-8 text \(invalid continuation byte at byte 29\)"
+    ):
         load_records(_cfg(source="processbench", path=str(path)))
 
 
@@ -117,16 +125,30 @@ SKIP = [
     ("duplicate_id.jsonl", ["a", "b"], {"duplicate id": 1}),
     ("missing_field.jsonl", ["a"], {"missing field": 1}),
     # every defect in one file: lines 1, 9 and 12 survive
-    ("mixed.jsonl", ["a", "b", "i"], {"malformed JSON": 1, "wrong type": 1, "label out of range": 1, "empty steps": 1,
-                                      "empty step": 1, "duplicate id": 1, "missing field": 1, "not an object": 1,
-                                      "not UTF-8": 1}),
+    (
+        "mixed.jsonl",
+        ["a", "b", "i"],
+        {
+            "malformed JSON": 1,
+            "wrong type": 1,
+            "label out of range": 1,
+            "empty steps": 1,
+            "empty step": 1,
+            "duplicate id": 1,
+            "missing field": 1,
+            "not an object": 1,
+            "not UTF-8": 1,
+        },
+    ),
 ]
 
 
 @pytest.mark.parametrize("name, kept, reasons", SKIP)
 def test_skip_counts_by_reason(name, kept, reasons, tmp_path):
     rejects = tmp_path / "rejects.jsonl"
-    result = load_records(_cfg(source="contract", path=str(BAD_DATA / name), on_error="skip", rejects_path=str(rejects)))
+    result = load_records(
+        _cfg(source="contract", path=str(BAD_DATA / name), on_error="skip", rejects_path=str(rejects))
+    )
     assert [r.id for r in result.records] == kept
     assert dict(result.skipped) == reasons
     assert result.rejects_path == rejects
@@ -158,14 +180,21 @@ def test_rejects_file_contents(tmp_path):
     assert lines[1]["raw"]["label"] == "1"
     assert lines[7]["raw"] == [1, 2]
     assert lines[8]["raw"] == '{"id": "h", "problem": "caf\\xe9"}'
-    assert lines[2]["error"] == f"{path}, line 4, field 'label': expected an integer in [-1, 1] (-1 = no wrong step; 0-based), got 2"
+    assert (
+        lines[2]["error"]
+        == f"{path}, line 4, field 'label': expected an integer in [-1, 1] (-1 = no wrong step; 0-based), got 2"
+    )
 
 
 def test_skip_everything_bad_is_an_error(tmp_path):
     # a load that keeps nothing fails, and says why and where the rejects are
     rejects = tmp_path / "r.jsonl"
     with pytest.raises(DataError, match=r"all 1 were left out: empty steps: 1; see .*r\.jsonl"):
-        load_records(_cfg(source="contract", path=str(BAD_DATA / "empty_steps.jsonl"), on_error="skip", rejects_path=str(rejects)))
+        load_records(
+            _cfg(
+                source="contract", path=str(BAD_DATA / "empty_steps.jsonl"), on_error="skip", rejects_path=str(rejects)
+            )
+        )
     assert rejects.exists()
 
 
@@ -176,8 +205,10 @@ def test_skip_without_rejects_path_still_counts():
 
 def test_nothing_skipped_writes_no_rejects(tmp_path):
     rejects = tmp_path / "r.jsonl"
-    result = load_records(_cfg(source="processbench", path=str(SHARED_DATA / "processbench/gsm8k.json"), on_error="skip"),
-                          rejects_default=rejects)
+    result = load_records(
+        _cfg(source="processbench", path=str(SHARED_DATA / "processbench/gsm8k.json"), on_error="skip"),
+        rejects_default=rejects,
+    )
     assert (result.rejects_path, rejects.exists()) == (None, False)
 
 
@@ -185,8 +216,20 @@ def test_nothing_skipped_writes_no_rejects(tmp_path):
 # generic (field mapping), contract round trip, Hub, config errors.
 
 RAW_ROWS = [
-    {"uid": "q1", "question": "What is 2 + 2?", "solution": {"steps": ["2 + 2 = 5", "So 5."]}, "first_error": 0, "gold": 4},
-    {"uid": "q2", "question": "What is 3 + 3?", "solution": {"steps": ["3 + 3 = 6", "So 6."]}, "first_error": -1, "gold": 6},
+    {
+        "uid": "q1",
+        "question": "What is 2 + 2?",
+        "solution": {"steps": ["2 + 2 = 5", "So 5."]},
+        "first_error": 0,
+        "gold": 4,
+    },
+    {
+        "uid": "q2",
+        "question": "What is 3 + 3?",
+        "solution": {"steps": ["3 + 3 = 6", "So 6."]},
+        "first_error": -1,
+        "gold": 6,
+    },
 ]
 MAPPING = {"id": "uid", "problem": "question", "steps": "solution.steps", "label": "first_error", "answer": "gold"}
 
@@ -237,7 +280,9 @@ def test_generic_errors_name_the_source_field(tmp_path):
 def test_generic_unsupported_extension(tmp_path):
     path = tmp_path / "rows.csv"
     path.write_text("a,b\n")
-    with pytest.raises(DataError, match=r"rows\.csv: expected a file ending in one of \.jsonl, \.ndjson, \.json, \.parquet"):
+    with pytest.raises(
+        DataError, match=r"rows\.csv: expected a file ending in one of \.jsonl, \.ndjson, \.json, \.parquet"
+    ):
         load_records(_cfg(source="generic", path=str(path), fields=MAPPING))
 
 
@@ -249,7 +294,9 @@ def test_contract_round_trip(tmp_path):
 
 
 def test_prm800k_round_trip_through_contract(tmp_path):
-    original = load_records(_cfg(source="prm800k", path=str(SHARED_DATA / "prm800k/samples/samples_prm800k.jsonl"))).records
+    original = load_records(
+        _cfg(source="prm800k", path=str(SHARED_DATA / "prm800k/samples/samples_prm800k.jsonl"))
+    ).records
     path = tmp_path / "records.jsonl"
     write_jsonl(original, path)
     assert load_records(_cfg(source="contract", path=str(path))).records == original
@@ -274,15 +321,22 @@ def test_processbench_from_hub_uses_subset_as_split(monkeypatch):
     monkeypatch.setattr("datasets.load_dataset", fake)
     result = load_records(_cfg(source="processbench", hub_name="Qwen/ProcessBench", subset="gsm8k", revision="abc"))
     assert fake.calls == [("Qwen/ProcessBench", None, "gsm8k", "abc")]
-    assert [(r.id, r.source, r.label) for r in result.records] == [(x["id"], "processbench/gsm8k", x["label"]) for x in rows]
+    assert [(r.id, r.source, r.label) for r in result.records] == [
+        (x["id"], "processbench/gsm8k", x["label"]) for x in rows
+    ]
 
 
 def test_hub_with_field_mapping(monkeypatch):
     fake = _FakeHub(RAW_ROWS)
     monkeypatch.setattr("datasets.load_dataset", fake)
-    records = load_records(_cfg(source="hub", hub_name="me/critic-data", subset="v1", split="test", fields=MAPPING)).records
+    records = load_records(
+        _cfg(source="hub", hub_name="me/critic-data", subset="v1", split="test", fields=MAPPING)
+    ).records
     assert fake.calls == [("me/critic-data", "v1", "test", None)]
-    assert [(r.id, r.source, r.label) for r in records] == [("q1", "me/critic-data/v1", 0), ("q2", "me/critic-data/v1", -1)]
+    assert [(r.id, r.source, r.label) for r in records] == [
+        ("q1", "me/critic-data/v1", 0),
+        ("q2", "me/critic-data/v1", -1),
+    ]
 
 
 def test_hub_bad_row_is_located(monkeypatch):
@@ -293,15 +347,18 @@ def test_hub_bad_row_is_located(monkeypatch):
 
 CONFIG_ERRORS = [
     # a file source without a path
-    (dict(source="contract"), "data.path"),
+    ({"source": "contract"}, "data.path"),
     # ProcessBench from the Hub needs the split
-    (dict(source="processbench", hub_name="Qwen/ProcessBench"), "data.subset"),
+    ({"source": "processbench", "hub_name": "Qwen/ProcessBench"}, "data.subset"),
     # hub without a dataset name
-    (dict(source="hub", fields=MAPPING), "data.hub_name"),
+    ({"source": "hub", "fields": MAPPING}, "data.hub_name"),
     # a typo in the field mapping is not silently ignored
-    (dict(source="generic", path=str(BAD_DATA / "wrong_type.jsonl"), fields={**MAPPING, "lable": "x"}), "data.fields"),
+    (
+        {"source": "generic", "path": str(BAD_DATA / "wrong_type.jsonl"), "fields": {**MAPPING, "lable": "x"}},
+        "data.fields",
+    ),
     # unknown source
-    (dict(source="csv"), "data.source"),
+    ({"source": "csv"}, "data.source"),
 ]
 
 
@@ -313,8 +370,14 @@ def test_config_errors(kw, key):
 
 
 def test_summary_of_a_skip_load(tmp_path):
-    result = load_records(_cfg(source="contract", path=str(BAD_DATA / "mixed.jsonl"), on_error="skip",
-                               rejects_path=str(tmp_path / "r.jsonl")))
+    result = load_records(
+        _cfg(
+            source="contract",
+            path=str(BAD_DATA / "mixed.jsonl"),
+            on_error="skip",
+            rejects_path=str(tmp_path / "r.jsonl"),
+        )
+    )
     summary = summarize(result)
     assert (summary["records"], summary["with_error"], summary["without_error"]) == (3, 1, 2)
     assert sum(summary["skipped"].values()) == 9

@@ -25,42 +25,58 @@ def _load(path: Path):
 # (file, [(source, label, number of steps, ratings along the path, answer)], skipped)
 # Derived by reading each raw record (label.steps[i]: chosen_completion / human_completion / ratings).
 DERIVED = [
-    (SAMPLES / "samples_prm800k.jsonl", [
-        # line 1, phase 1, solution: steps 0,2,3,4 chosen 0 (rated 1); step 1 has human_completion (unrated);
-        # step 5 chosen 4 (rated 1) -> 6 steps, none rated -1
-        ("prm800k/phase1", -1, 6, [1, None, 1, 1, 1, 1], "29"),
-        # line 2, phase 2, found_error: 13 pre-generated steps; completions[0] ratings 1,0,1,1,1,1,-1 -> step 6
-        ("prm800k/phase2", 6, 13, [1, 0, 1, 1, 1, 1, -1], "28800"),
-        # line 3, phase 1, solution: steps 0-3 chosen 0 (1); step 4 chosen 1 (1) -> no error
-        ("prm800k/phase1", -1, 5, [1, 1, 1, 1, 1], "468"),
-        # line 4, phase 1, solution: step 5 chosen 3 (ratings -1,-1,1,1,... -> the chosen one is 1) -> no error
-        ("prm800k/phase1", -1, 7, [1, 1, 1, 1, 1, 1, 1], "9"),
-        # line 5: finish_reason give_up -> skipped
-        # line 6, phase 2, solution: 12 pre-generated steps all rated 1; ground_truth_answer null
-        ("prm800k/phase2", -1, 12, [1] * 12, None),
-    ], {"prm800k finish_reason=give_up": 1}),
-    (SAMPLES / "prm800k-phase1-train-example.json", [
-        # record 0: the same labeling as samples line 1
-        ("prm800k/phase1", -1, 6, [1, None, 1, 1, 1, 1], "29"),
-        # record 1: give_up (30 labeled steps) -> skipped
-        # record 2, solution: step 0 human (unrated); step 1 chosen 2 (1); steps 2,3 chosen 0 (1);
-        # step 4 human; step 5 chosen 6 (rated 1) -> no error
-        ("prm800k/phase1", -1, 6, [None, 1, 1, 1, None, 1], "40_9"),
-    ], {"prm800k finish_reason=give_up": 1}),
-    (SAMPLES / "prm800k-phase2-test-example.json", [
-        # record 0: the same labeling as samples line 2
-        ("prm800k/phase2", 6, 13, [1, 0, 1, 1, 1, 1, -1], "28800"),
-    ], {}),
-    (BAD_DATA / "prm800k_handmade.jsonl", [
-        # line 1, phase 1, found_error: step 1 has no chosen/human completion: labeling ended; the first
-        # completion rated -1 ("2 * 3 = 5", the second of three) is the last step -> label 1
-        ("prm800k/phase1", 1, 2, [1, -1], "6"),
-        # line 2, phase 1: human completion (unrated), chosen (1), then a step with completions null -> stop
-        ("prm800k/phase1", -1, 2, [None, 1], "6"),
-        # line 3: bad_problem, line 4: label.steps null -> skipped
-        # line 5, phase 2: 3 pre-generated steps, labeled ratings 1, -1 -> label 1
-        ("prm800k/phase2", 1, 3, [1, -1], "6"),
-    ], {"prm800k finish_reason=bad_problem": 1, "prm800k label.steps=null": 1}),
+    (
+        SAMPLES / "samples_prm800k.jsonl",
+        [
+            # line 1, phase 1, solution: steps 0,2,3,4 chosen 0 (rated 1); step 1 has human_completion (unrated);
+            # step 5 chosen 4 (rated 1) -> 6 steps, none rated -1
+            ("prm800k/phase1", -1, 6, [1, None, 1, 1, 1, 1], "29"),
+            # line 2, phase 2, found_error: 13 pre-generated steps; completions[0] ratings 1,0,1,1,1,1,-1 -> step 6
+            ("prm800k/phase2", 6, 13, [1, 0, 1, 1, 1, 1, -1], "28800"),
+            # line 3, phase 1, solution: steps 0-3 chosen 0 (1); step 4 chosen 1 (1) -> no error
+            ("prm800k/phase1", -1, 5, [1, 1, 1, 1, 1], "468"),
+            # line 4, phase 1, solution: step 5 chosen 3 (ratings -1,-1,1,1,... -> the chosen one is 1) -> no error
+            ("prm800k/phase1", -1, 7, [1, 1, 1, 1, 1, 1, 1], "9"),
+            # line 5: finish_reason give_up -> skipped
+            # line 6, phase 2, solution: 12 pre-generated steps all rated 1; ground_truth_answer null
+            ("prm800k/phase2", -1, 12, [1] * 12, None),
+        ],
+        {"prm800k finish_reason=give_up": 1},
+    ),
+    (
+        SAMPLES / "prm800k-phase1-train-example.json",
+        [
+            # record 0: the same labeling as samples line 1
+            ("prm800k/phase1", -1, 6, [1, None, 1, 1, 1, 1], "29"),
+            # record 1: give_up (30 labeled steps) -> skipped
+            # record 2, solution: step 0 human (unrated); step 1 chosen 2 (1); steps 2,3 chosen 0 (1);
+            # step 4 human; step 5 chosen 6 (rated 1) -> no error
+            ("prm800k/phase1", -1, 6, [None, 1, 1, 1, None, 1], "40_9"),
+        ],
+        {"prm800k finish_reason=give_up": 1},
+    ),
+    (
+        SAMPLES / "prm800k-phase2-test-example.json",
+        [
+            # record 0: the same labeling as samples line 2
+            ("prm800k/phase2", 6, 13, [1, 0, 1, 1, 1, 1, -1], "28800"),
+        ],
+        {},
+    ),
+    (
+        BAD_DATA / "prm800k_handmade.jsonl",
+        [
+            # line 1, phase 1, found_error: step 1 has no chosen/human completion: labeling ended; the first
+            # completion rated -1 ("2 * 3 = 5", the second of three) is the last step -> label 1
+            ("prm800k/phase1", 1, 2, [1, -1], "6"),
+            # line 2, phase 1: human completion (unrated), chosen (1), then a step with completions null -> stop
+            ("prm800k/phase1", -1, 2, [None, 1], "6"),
+            # line 3: bad_problem, line 4: label.steps null -> skipped
+            # line 5, phase 2: 3 pre-generated steps, labeled ratings 1, -1 -> label 1
+            ("prm800k/phase2", 1, 3, [1, -1], "6"),
+        ],
+        {"prm800k finish_reason=bad_problem": 1, "prm800k label.steps=null": 1},
+    ),
 ]
 
 
@@ -115,20 +131,36 @@ def test_concatenated_json_records_are_located():
 
 BAD_RAW = [
     # rating outside {-1, 0, 1, null}
-    ({"question": {"problem": "p"}, "label": {"finish_reason": "solution", "steps": [
-        {"completions": [{"text": "t", "rating": 2}], "chosen_completion": 0}]}},
-     "label.steps[0].completions[0].rating"),
+    (
+        {
+            "question": {"problem": "p"},
+            "label": {
+                "finish_reason": "solution",
+                "steps": [{"completions": [{"text": "t", "rating": 2}], "chosen_completion": 0}],
+            },
+        },
+        "label.steps[0].completions[0].rating",
+    ),
     # completion text not a string
-    ({"question": {"problem": "p"}, "label": {"finish_reason": "solution", "steps": [
-        {"completions": [{"text": None, "rating": 1}], "chosen_completion": 0}]}},
-     "label.steps[0].completions[0].text"),
+    (
+        {
+            "question": {"problem": "p"},
+            "label": {
+                "finish_reason": "solution",
+                "steps": [{"completions": [{"text": None, "rating": 1}], "chosen_completion": 0}],
+            },
+        },
+        "label.steps[0].completions[0].text",
+    ),
     # no label object
     ({"question": {"problem": "p"}}, "label"),
     # label.steps not a list
     ({"question": {"problem": "p"}, "label": {"finish_reason": "solution", "steps": "x"}}, "label.steps"),
     # pre_generated_steps not a list
-    ({"question": {"problem": "p", "pre_generated_steps": "x"}, "label": {"finish_reason": "solution", "steps": []}},
-     "question.pre_generated_steps"),
+    (
+        {"question": {"problem": "p", "pre_generated_steps": "x"}, "label": {"finish_reason": "solution", "steps": []}},
+        "question.pre_generated_steps",
+    ),
 ]
 
 
@@ -142,7 +174,9 @@ def test_bad_raw_fields_named(raw, field, tmp_path):
 
 
 def test_bad_rating_skipped_under_skip(tmp_path):
-    cfg = dataclasses.replace(DataConfig(), source="prm800k", path=str(BAD_DATA / "prm800k_bad_chosen.jsonl"), on_error="skip")
+    cfg = dataclasses.replace(
+        DataConfig(), source="prm800k", path=str(BAD_DATA / "prm800k_bad_chosen.jsonl"), on_error="skip"
+    )
     good = (SAMPLES / "samples_prm800k.jsonl").read_text(encoding="utf-8")
     path = tmp_path / "mixed.jsonl"
     path.write_text(good + (BAD_DATA / "prm800k_bad_chosen.jsonl").read_text(encoding="utf-8"), encoding="utf-8")

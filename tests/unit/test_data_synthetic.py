@@ -11,8 +11,13 @@ from deepcritic.config import SyntheticConfig
 from deepcritic.critique import parse_critique
 from deepcritic.data import generate_synthetic
 from deepcritic.data.records import record_from_dict
-from deepcritic.data.synthetic import (Step, compared_count_critique, counting_step_critique, step_critique,
-                                       terse_step_critique)
+from deepcritic.data.synthetic import (
+    Step,
+    compared_count_critique,
+    counting_step_critique,
+    step_critique,
+    terse_step_critique,
+)
 from deepcritic.errors import ConfigError
 
 STEP_RE = re.compile(r"^(\d+) ([+\-*]) (\d+) = (\d+)$")
@@ -114,11 +119,11 @@ def test_gold_critique_parses_back(thousand):
 
 KNOBS = [
     # only additions with tiny operands
-    (dict(ops=["+"], max_operand=2), lambda p: p[1] == "+" and p[2] <= 2),
+    ({"ops": ["+"], "max_operand": 2}, lambda p: p[1] == "+" and p[2] <= 2),
     # fixed length 2
-    (dict(min_steps=2, max_steps=2), None),
+    ({"min_steps": 2, "max_steps": 2}, None),
     # only subtraction: the value never drops below 1 on a correct chain (a subtraction at 1 becomes +)
-    (dict(ops=["-"], error_rate=0.0), lambda p: p[3] >= 1),
+    ({"ops": ["-"], "error_rate": 0.0}, lambda p: p[3] >= 1),
 ]
 
 
@@ -145,7 +150,11 @@ STEP_CRITIQUES = [
     # full: a right step
     (step_critique, Step(12, "*", 3, 36), "Recompute 12 * 3: 12 * 3 = 36. The step states 36, which matches."),
     # full: a wrong step names the right value
-    (step_critique, Step(12, "*", 3, 35), "Recompute 12 * 3: 12 * 3 = 36. The step states 35, which does not match 36."),
+    (
+        step_critique,
+        Step(12, "*", 3, 35),
+        "Recompute 12 * 3: 12 * 3 = 36. The step states 35, which does not match 36.",
+    ),
     (step_critique, Step(7, "-", 5, 2), "Recompute 7 - 5: 7 - 5 = 2. The step states 2, which matches."),
     # terse: a right step: the recomputation, then the claim repeated as stated
     (terse_step_critique, Step(5, "+", 2, 7), "5 + 2 is 7; 5 + 2 = 7"),
@@ -186,10 +195,11 @@ def test_critique_style_does_not_change_the_records():
 
 
 def test_max_value_bounds_every_right_value():
-    records = generate_synthetic(_cfg(num_records=500, seed=3, ops=["+", "-"], max_operand=9, max_value=9,
-                                      min_steps=2, max_steps=4))
+    records = generate_synthetic(
+        _cfg(num_records=500, seed=3, ops=["+", "-"], max_operand=9, max_value=9, min_steps=2, max_steps=4)
+    )
     for r in records:
-        for i, (a, op, b, c) in enumerate(_parse(s) for s in r.steps):
+        for i, (a, op, b, _c) in enumerate(_parse(s) for s in r.steps):
             right = OPS[op](a, b)
             if i < r.label or r.label == -1:  # before the error, the shown chain is the true one
                 assert 1 <= right <= 9 and a <= 9
@@ -206,9 +216,9 @@ def test_default_records_are_pinned():
 
 BAD_NEW_KNOBS = [
     # an unknown critique style
-    (dict(critique="long"), "data.synthetic.critique"),
+    ({"critique": "long"}, "data.synthetic.critique"),
     # a bound that leaves no room for a chain
-    (dict(max_value=1), "data.synthetic.max_value"),
+    ({"max_value": 1}, "data.synthetic.max_value"),
 ]
 
 

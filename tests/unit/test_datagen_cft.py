@@ -96,8 +96,9 @@ def test_read_candidates_grades_and_locates_bad_rows(tmp_path):
     path = tmp_path / "pairs.jsonl"
     rows = [{"q": "1+1?", "s": "\\boxed{2}", "a": 2, "k": "x"}, {"q": "2+2?", "s": "\\boxed{5}", "a": "4", "k": "y"}]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    cfg = CandidatesConfig(source="file", path=str(path), question_field="q", solution_field="s", answer_field="a",
-                           id_field="k")
+    cfg = CandidatesConfig(
+        source="file", path=str(path), question_field="q", solution_field="s", answer_field="a", id_field="k"
+    )
     got = read_candidates(cfg)
     assert [(c.id, c.correct, c.reference) for c in got] == [("x", True, "2"), ("y", False, "4")]
     assert len(read_candidates(cfg, limit=1)) == 1

@@ -12,6 +12,7 @@ from deepcritic.config import (
     CFTDataConfig,
     DataConfig,
     LabelConfig,
+    RoleConfig,
     SamplingConfig,
     SynthesizeConfig,
     validate,
@@ -33,17 +34,24 @@ PRIMARY = [
 
 
 @pytest.mark.parametrize("recipe, schema, roles, data_path, problems", PRIMARY)
-def test_primary_configs_compose_validate_and_use_the_local_tiny_model_and_local_files(recipe, schema, roles,
-                                                                                       data_path, problems,
-                                                                                       monkeypatch):
+def test_primary_configs_compose_validate_and_use_the_local_tiny_model_and_local_files(
+    recipe, schema, roles, data_path, problems, monkeypatch
+):
     """The defaults need no download: every role is the tiny model built on the spot (model=tiny) and every
     input a file under $DEEPCRITIC_DATA (default ./data). Running them on CPU is tests/integration/test_datagen.py."""
     unset(monkeypatch, "DEEPCRITIC_DATA")
     cfg = compose(recipe)
-    assert isinstance(cfg, schema) and RECIPES[recipe].schema == schema.__name__
+    assert isinstance(cfg, schema) and RECIPES[recipe].schema is schema
     assert validate(cfg) == []
-    got = {name: (getattr(cfg, name).model.from_scratch, getattr(cfg, name).model.name_or_path,
-                  getattr(cfg, name).rollout.backend) for name in ("teacher", "generator") if hasattr(cfg, name)}
+    got = {
+        name: (
+            getattr(cfg, name).model.from_scratch,
+            getattr(cfg, name).model.name_or_path,
+            getattr(cfg, name).rollout.backend,
+        )
+        for name in ("teacher", "generator")
+        if hasattr(cfg, name)
+    }
     assert got == roles
     if data_path is not None:
         assert (cfg.data.source, cfg.data.path) == ("prm800k", data_path)
@@ -61,9 +69,14 @@ def _problems(cfg):
     return [(p.key, p.fix) for p in validate(cfg)]
 
 
-# valid configs, each case below changes one thing
-SYNTH = SynthesizeConfig(data=DataConfig(source="prm800k", path="x.jsonl"))
-LABEL = LabelConfig(problems={"g": {"source": "gsm8k", "path": "x"}})
+# valid configs, each case below changes one thing (a teacher that samples, a generator that samples several)
+SYNTH = SynthesizeConfig(
+    data=DataConfig(source="prm800k", path="x.jsonl"), teacher=RoleConfig(sampling=SamplingConfig(temperature=0.7))
+)
+LABEL = LabelConfig(
+    problems={"g": {"source": "gsm8k", "path": "x"}},
+    generator=RoleConfig(sampling=SamplingConfig(n=8, temperature=1.0)),
+)
 CFT = CFTDataConfig(problems={"g": {"source": "gsm8k", "path": "x"}})
 
 
@@ -74,26 +87,33 @@ def test_the_bases_of_the_mistake_cases_are_valid(cfg):
 
 BAD = [
     # synthesize: no data file
-    (SynthesizeConfig(), ["data.path"]),
+    (dataclasses.replace(SYNTH, data=DataConfig(source="prm800k")), ["data.path"]),
     # synthesize: no in-depth samples
     (dataclasses.replace(SYNTH, in_depth_samples=0), ["in_depth_samples"]),
     # synthesize: greedy teacher with several in-depth samples
-    (dataclasses.replace(SYNTH, teacher=dataclasses.replace(SYNTH.teacher, sampling=SamplingConfig(temperature=0.0))),
-     ["teacher.sampling.temperature"]),
+    (
+        dataclasses.replace(
+            SYNTH, teacher=dataclasses.replace(SYNTH.teacher, sampling=SamplingConfig(temperature=0.0))
+        ),
+        ["teacher.sampling.temperature"],
+    ),
     # synthesize: negative extra count other than -1
     (dataclasses.replace(SYNTH, extra_correct=-2), ["extra_correct"]),
     # label: no problem set
-    (LabelConfig(), ["problems"]),
+    (dataclasses.replace(LABEL, problems={}), ["problems"]),
     # label: one sample per problem cannot be both right and wrong
-    (dataclasses.replace(LABEL, generator=dataclasses.replace(LABEL.generator,
-                                                              sampling=SamplingConfig(n=1, temperature=1.0))),
-     ["generator.sampling.n"]),
+    (
+        dataclasses.replace(
+            LABEL, generator=dataclasses.replace(LABEL.generator, sampling=SamplingConfig(n=1, temperature=1.0))
+        ),
+        ["generator.sampling.n"],
+    ),
     # label: threshold out of range
     (dataclasses.replace(LABEL, threshold=1.0), ["threshold"]),
     # label: unknown reference mode
     (dataclasses.replace(LABEL, reference="solution"), ["reference"]),
     # label: a bad problem-set entry is named by its key (a file source needs a path and its field names)
-    (LabelConfig(problems={"g": {"source": "file"}}), ["problems.g.path", "problems.g.fields"]),
+    (dataclasses.replace(LABEL, problems={"g": {"source": "file"}}), ["problems.g.path", "problems.g.fields"]),
     # cft-data: file source without a path
     (CFTDataConfig(candidates=CandidatesConfig(source="file")), ["candidates.path"]),
     # cft-data: generate without problem sets
@@ -116,8 +136,14 @@ def test_a_served_tiny_teacher_needs_the_served_model_name():
 
 
 def test_an_api_key_pasted_into_the_config_is_refused_without_echoing_it():
-    cfg = compose("synthesize", ["rollout@teacher.rollout=openai", "teacher.rollout.openai.model=m",
-                                 "teacher.rollout.openai.api_key_env=sk-secret123"])
+    cfg = compose(
+        "synthesize",
+        [
+            "rollout@teacher.rollout=openai",
+            "teacher.rollout.openai.model=m",
+            "teacher.rollout.openai.api_key_env=sk-secret123",
+        ],
+    )
     problems = validate(cfg)
     assert [p.key for p in problems] == ["teacher.rollout.openai.api_key_env"]
     assert "sk-secret123" not in str(problems)

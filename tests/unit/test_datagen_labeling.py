@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from deepcritic.answers import reference_answer
+from deepcritic.critique import load_template
 from deepcritic.datagen.labeling import (
-    CONTINUE_PLACEHOLDERS, continue_messages, graded_solution, plan, problem_outcome, reference_answer, solution_id, usable,
+    continue_messages,
+    graded_solution,
+    plan,
+    problem_outcome,
+    solution_id,
+    usable,
 )
-from deepcritic.eval.prompts import load_prompt
 
 REFERENCES = [
     # a bare answer is kept as it is
@@ -98,7 +104,7 @@ def test_graded_solution_splits_steps_and_grades_with_math_verify():
 
 
 def test_continuation_prompts_of_one_solution_share_their_prefix():
-    template = load_prompt(None, "continue.txt", CONTINUE_PLACEHOLDERS)
+    template = load_template("continue")
     steps = ["Add 2 and 3 to get 5.", "Double it: 10.", "So \\boxed{10}."]
     first = continue_messages(template, "Compute 2(2+3).", steps[:1])[0]["content"]
     second = continue_messages(template, "Compute 2(2+3).", steps[:2])[0]["content"]

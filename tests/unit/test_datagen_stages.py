@@ -7,16 +7,23 @@ import json
 import pytest
 
 from deepcritic.config import ModelConfig, OpenAIServerConfig, RoleConfig, RolloutConfig, SamplingConfig
-from deepcritic.datagen.stages import atomic_write_jsonl, guard_resume, role_identity
+from deepcritic.datagen.stages import guard_resume, role_identity, stage_key
 from deepcritic.errors import DeepcriticError
+from deepcritic.store import atomic_write_jsonl
 
 IDENTITIES = [
     # a local model: its path
     (RoleConfig(model=ModelConfig(name_or_path="/m/qwen")), "/m/qwen"),
     # a served model: the served name, not the URL (a restarted server on another port may resume)
-    (RoleConfig(model=ModelConfig(name_or_path="x"),
-                rollout=RolloutConfig(backend="openai", openai=OpenAIServerConfig(model="served", base_url="http://h:1/v1"))),
-     "served"),
+    (
+        RoleConfig(
+            model=ModelConfig(name_or_path="x"),
+            rollout=RolloutConfig(
+                backend="openai", openai=OpenAIServerConfig(model="served", base_url="http://h:1/v1")
+            ),
+        ),
+        "served",
+    ),
     # a served model without a served name: model.name_or_path is what is requested
     (RoleConfig(model=ModelConfig(name_or_path="gpt-4o"), rollout=RolloutConfig(backend="openai")), "gpt-4o"),
     # the tiny model built in the run dir: its architecture settings
@@ -64,3 +71,19 @@ def test_sampling_identity_follows_the_sampling_section():
     a = role_identity(RoleConfig(sampling=SamplingConfig(max_new_tokens=10)))
     b = role_identity(RoleConfig(sampling=SamplingConfig(max_new_tokens=20)))
     assert a != b
+
+
+KEYS = [
+    # plain id
+    ("abc", "initial", 0),
+    # an id with the characters a naive "a|b|c" key would split on
+    ("x|in_depth|3", "merge", 2),
+    # unicode id
+    ("prm800k-été", "in_depth", 11),
+]
+
+
+@pytest.mark.parametrize("rid, stage, step", KEYS)
+def test_stage_key_is_unambiguous(rid, stage, step):
+    assert json.loads(stage_key(rid, stage, step)) == [rid, stage, step]
+    assert stage_key(rid, stage, step) != stage_key(rid, stage, step + 1)

@@ -11,15 +11,59 @@ from deepcritic.data.records import StepRecord
 from tests.helpers.configs import compose
 
 
-def test_demo_yaml_composes_to_the_schema_defaults_and_is_valid():
+def test_demo_yaml_composes_to_the_demo_as_documented_and_is_valid():
     cfg = compose("demo")
-    assert isinstance(cfg, DemoConfig)
-    assert cfg == DemoConfig()  # every default lives in deepcritic/config.py; the YAML only selects groups
-    assert validate(cfg) == []
+    assert isinstance(cfg, DemoConfig) and validate(cfg) == []
+    t = cfg.model.tiny  # a tiny Qwen2 with a digit-level tokenizer (README, "The demo")
+    assert (cfg.model.from_scratch, cfg.model.dtype) == (True, "fp32")
+    assert (
+        t.hidden_size,
+        t.num_layers,
+        t.num_heads,
+        t.num_kv_heads,
+        t.intermediate_size,
+        t.vocab_size,
+        t.split_digits,
+        t.max_position_embeddings,
+    ) == (128, 2, 2, 2, 512, 384, True, 1024)
+    s = cfg.task.synthetic  # counted critiques, operands up to 4
+    assert (s.min_steps, s.max_steps, s.max_operand, s.max_value, s.ops, s.critique) == (
+        2,
+        4,
+        4,
+        9,
+        ["+", "-"],
+        "count_compare",
+    )
+    assert (cfg.task.held_out_records, cfg.task.sft_records, cfg.task.grpo_records) == (400, 8000, 4000)
+    sft = cfg.sft.train  # 1400 SFT steps at 3e-3, batch 32
+    assert (sft.learning_rate, sft.max_steps, sft.global_batch_size, sft.warmup_ratio, sft.max_length, sft.resume) == (
+        3e-3,
+        1400,
+        32,
+        0.05,
+        512,
+        "never",
+    )
+    g = cfg.grpo  # GRPO at 1e-4 for 100 steps, 8 samples at temperature 1, dynamic sampling, colocated vLLM
+    assert (g.train.learning_rate, g.train.max_steps, g.train.global_batch_size, g.train.scheduler) == (
+        1e-4,
+        100,
+        128,
+        "constant",
+    )
+    assert (g.sampling.n, g.sampling.temperature, g.sampling.max_new_tokens, g.sampling.seed) == (8, 1.0, 200, None)
+    assert (g.grpo.dynamic_sampling, g.grpo.dynamic_sampling_max_rounds, g.grpo.verify_engine_sync) == (True, 2, True)
+    assert (
+        g.rollout.backend,
+        g.rollout.vllm_mode,
+        g.rollout.vllm.max_model_len,
+        g.rollout.vllm.kv_cache_memory_gib,
+    ) == ("vllm", "colocate", 512, 1.0)
 
 
 def _small(**task) -> DemoConfig:
-    cfg = DemoConfig()
+    cfg = compose("demo")
     return dataclasses.replace(cfg, task=dataclasses.replace(cfg.task, **task))
 
 
@@ -32,12 +76,15 @@ BAD = [
     (["task.sft_error_rate=1.5"], {"task.sft_error_rate"}),
     # a bootstrap too small to give percentiles
     (["eval.bootstrap_resamples=10"], {"eval.bootstrap_resamples"}),
-    # a GRPO batch that does not hold whole groups: named by the demo's key
+    # a GRPO batch that does not hold whole groups: named by the demo's key (the grpo recipe's own check)
     (["grpo.train.global_batch_size=100", "grpo.train.per_device_batch_size=100"], {"grpo.train.global_batch_size"}),
     # GRPO needs sampling
     (["grpo.sampling.temperature=0.0"], {"grpo.sampling.temperature"}),
-    # the demo samples with a vLLM engine
-    (["rollout.backend=hf"], {"rollout.backend"}),
+    # the demo samples with a vLLM engine (GRPO's, which also runs both evaluations)
+    (["grpo.rollout.backend=hf"], {"grpo.rollout.backend"}),
+    # what the demo sets in its stages itself is refused, not silently replaced
+    (["grpo.model.name_or_path=elsewhere", "sft.seed=7"], {"grpo.model", "sft.seed"}),
+    (["sft.train.output_dir=/tmp/x"], {"sft.train.output_dir"}),
     # the task's own knobs are checked too
     (["task.synthetic.max_value=1"], {"task.synthetic.max_value"}),
     # several problems at once, all reported
@@ -55,8 +102,13 @@ def test_splits_are_disjoint_later_splits_win_and_sizes_hold():
 
     # a tiny chain space (2 steps, operands 1..3) makes duplicates across splits certain
     cfg = _small(sft_records=300, grpo_records=200, dev_records=50, held_out_records=80)
-    cfg = dataclasses.replace(cfg, task=dataclasses.replace(cfg.task, synthetic=dataclasses.replace(
-        cfg.task.synthetic, min_steps=2, max_steps=2, max_operand=3, max_value=6)))
+    cfg = dataclasses.replace(
+        cfg,
+        task=dataclasses.replace(
+            cfg.task,
+            synthetic=dataclasses.replace(cfg.task.synthetic, min_steps=2, max_steps=2, max_operand=3, max_value=6),
+        ),
+    )
     splits, dropped = make_splits(cfg)
     keys = {name: {(r.problem, tuple(r.steps)) for r in rows} for name, rows in splits.items()}
     assert not keys["held_out"] & (keys["sft"] | keys["grpo"] | keys["dev"])
@@ -71,16 +123,17 @@ def test_sft_error_rate_changes_only_the_sft_split():
     from deepcritic.recipes.demo import make_splits
 
     base, _ = make_splits(_small(sft_records=400, grpo_records=50, dev_records=20, held_out_records=40))
-    easy, _ = make_splits(_small(sft_records=400, grpo_records=50, dev_records=20, held_out_records=40,
-                                 sft_error_rate=0.9))
+    easy, _ = make_splits(
+        _small(sft_records=400, grpo_records=50, dev_records=20, held_out_records=40, sft_error_rate=0.9)
+    )
     share = sum(r.has_error for r in easy["sft"]) / len(easy["sft"])
     assert 0.8 < share < 0.97
     assert easy["held_out"] == base["held_out"] and easy["dev"] == base["dev"]
 
 
 def test_written_splits_keep_gold_critiques_only_for_sft(tmp_path):
-    from deepcritic.data import load_records
     from deepcritic.config import DataConfig
+    from deepcritic.data import load_records
     from deepcritic.recipes.demo import make_splits, write_splits
 
     splits, _ = make_splits(_small(sft_records=20, grpo_records=10, dev_records=5, held_out_records=8))
@@ -101,8 +154,14 @@ def test_trivial_critics():
 
     records = [_rec(i, 3, -1 if i % 2 else i % 3) for i in range(400)]
     out = trivial_critics(records, seed=0)
-    assert out["always_no_error"] == {"acc_error": 0.0, "acc_correct": 1.0, "f1": 0.0, "n_error": 200,
-                                      "n_correct": 200, "parse_rate": 1.0}
+    assert out["always_no_error"] == {
+        "acc_error": 0.0,
+        "acc_correct": 1.0,
+        "f1": 0.0,
+        "n_error": 200,
+        "n_correct": 200,
+        "parse_rate": 1.0,
+    }
     rnd = out["random_step"]
     # a uniform guess among -1 and 3 steps is right a quarter of the time in each class (400 draws)
     assert 0.15 < rnd["acc_error"] < 0.35 and 0.15 < rnd["acc_correct"] < 0.35

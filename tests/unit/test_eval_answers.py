@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from deepcritic.eval.answers import (
+from deepcritic.answers import (
     extract_boxed,
     gsm8k_reference,
     is_correct,

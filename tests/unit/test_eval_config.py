@@ -35,11 +35,15 @@ CASES = [
     # no benchmark
     (EvalConfig(), ["benchmarks"]),
     # a benchmark entry with an unknown key, and one that fails the data checks
-    (_eval(benchmarks={"a": {"source": "contract", "pth": "x"}, "c": {"source": "contract"}}),
-     ["benchmarks.a", "benchmarks.c.path"]),
+    (
+        _eval(benchmarks={"a": {"source": "contract", "pth": "x"}, "c": {"source": "contract"}}),
+        ["benchmarks.a", "benchmarks.c.path"],
+    ),
     # sampling: n, temperature, top_p, max_new_tokens
-    (_eval(sampling=SamplingConfig(n=0, temperature=-1, top_p=0, max_new_tokens=0)),
-     ["sampling.n", "sampling.temperature", "sampling.top_p", "sampling.max_new_tokens"]),
+    (
+        _eval(sampling=SamplingConfig(n=0, temperature=-1, top_p=0, max_new_tokens=0)),
+        ["sampling.n", "sampling.temperature", "sampling.top_p", "sampling.max_new_tokens"],
+    ),
     # several greedy samples would be identical
     (_eval(sampling=SamplingConfig(n=2, temperature=0.0)), ["sampling.temperature"]),
     # Maj@k beyond n, and an empty list
@@ -51,18 +55,35 @@ CASES = [
     # unknown backend
     (_eval(rollout=RolloutConfig(backend="tgi")), ["rollout.backend"]),
     # vLLM knobs are checked when vLLM is the backend
-    (_eval(rollout=RolloutConfig(vllm=VLLMEngineConfig(tensor_parallel_size=0, gpu_memory_utilization=1.5,
-                                                       kv_cache_memory_gib=0))),
-     ["rollout.vllm.tensor_parallel_size", "rollout.vllm.gpu_memory_utilization", "rollout.vllm.kv_cache_memory_gib"]),
+    (
+        _eval(
+            rollout=RolloutConfig(
+                vllm=VLLMEngineConfig(tensor_parallel_size=0, gpu_memory_utilization=1.5, kv_cache_memory_gib=0)
+            )
+        ),
+        [
+            "rollout.vllm.tensor_parallel_size",
+            "rollout.vllm.gpu_memory_utilization",
+            "rollout.vllm.kv_cache_memory_gib",
+        ],
+    ),
     # ... and not when another backend is chosen
     (_eval(rollout=RolloutConfig(backend="hf", vllm=VLLMEngineConfig(tensor_parallel_size=0))), []),
-    # openai: URL, concurrency, rate
-    (_eval(rollout=RolloutConfig(backend="openai", openai=OpenAIServerConfig(
-        base_url="localhost:8000", concurrency=0, requests_per_second=0))),
-     ["rollout.openai.base_url", "rollout.openai.concurrency", "rollout.openai.requests_per_second"]),
+    # openai: concurrency and rate (declared bounds, in field order), then the URL (a cross-field rule)
+    (
+        _eval(
+            rollout=RolloutConfig(
+                backend="openai",
+                openai=OpenAIServerConfig(base_url="localhost:8000", concurrency=0, requests_per_second=0),
+            )
+        ),
+        ["rollout.openai.concurrency", "rollout.openai.requests_per_second", "rollout.openai.base_url"],
+    ),
     # a key pasted where the variable NAME belongs; the value is not echoed
-    (_eval(rollout=RolloutConfig(backend="openai", openai=OpenAIServerConfig(api_key_env="sk-abc.def/ghi"))),
-     ["rollout.openai.api_key_env"]),
+    (
+        _eval(rollout=RolloutConfig(backend="openai", openai=OpenAIServerConfig(api_key_env="sk-abc.def/ghi"))),
+        ["rollout.openai.api_key_env"],
+    ),
     # hf batch size
     (_eval(rollout=RolloutConfig(backend="hf", hf=HFGenerateConfig(batch_size=0))), ["rollout.hf.batch_size"]),
     # a tiny model built on the spot cannot be served
@@ -94,15 +115,22 @@ OTHER = [
     # solve: a valid default plus problems
     (SolveConfig(benchmarks=PROBLEMS), []),
     # problem sets: unknown source, file without path and fields, bad limit
-    (SolveConfig(benchmarks={"a": {"source": "csv"}, "b": {"source": "file"}, "c": {"source": "gsm8k", "limit": 0}}),
-     ["benchmarks.a.source", "benchmarks.b.path", "benchmarks.b.fields", "benchmarks.c.limit"]),
+    (
+        SolveConfig(benchmarks={"a": {"source": "csv"}, "b": {"source": "file"}, "c": {"source": "gsm8k", "limit": 0}}),
+        ["benchmarks.a.source", "benchmarks.b.path", "benchmarks.b.fields", "benchmarks.c.limit"],
+    ),
     # solve: Maj@k beyond generator.sampling.n; sampling checked inside the role
-    (SolveConfig(benchmarks=PROBLEMS, maj_k=[2], generator=RoleConfig(sampling=SamplingConfig(top_p=2))),
-     ["generator.sampling.top_p", "maj_k"]),
+    (
+        SolveConfig(benchmarks=PROBLEMS, maj_k=[2], generator=RoleConfig(sampling=SamplingConfig(top_p=2))),
+        ["generator.sampling.top_p", "maj_k"],
+    ),
     # refine: both roles' sections are checked
-    (RefineConfig(benchmarks=PROBLEMS, critic=RoleConfig(model=ModelConfig(dtype="fp8"),
-                                                         rollout=RolloutConfig(backend="x"))),
-     ["critic.model.dtype", "critic.rollout.backend"]),
+    (
+        RefineConfig(
+            benchmarks=PROBLEMS, critic=RoleConfig(model=ModelConfig(dtype="fp8"), rollout=RolloutConfig(backend="x"))
+        ),
+        ["critic.model.dtype", "critic.rollout.backend"],
+    ),
     # report: runs needed; names must match runs
     (ReportConfig(), ["runs"]),
     (ReportConfig(runs=["a", "b"], names=["x"]), ["names"]),
@@ -119,17 +147,34 @@ COMPOSE = [
     # the defaults: ProcessBench from the Hub on vLLM
     ("eval", [], ["processbench_gsm8k", "processbench_math", "processbench_olympiadbench", "processbench_omnimath"]),
     # local files, MR-GSM8K, PRM800K, and a file added on the command line
-    ("eval", ["benchmarks=[processbench_files,mr_gsm8k,prm800k_phase2]", "+benchmarks.mine={source: contract, path: m.jsonl}"],
-     ["processbench_gsm8k", "processbench_math", "processbench_olympiadbench", "processbench_omnimath", "mr_gsm8k",
-      "prm800k_phase2", "mine"]),
+    (
+        "eval",
+        [
+            "benchmarks=[processbench_files,mr_gsm8k,prm800k_phase2]",
+            "+benchmarks.mine={source: contract, path: m.jsonl}",
+        ],
+        [
+            "processbench_gsm8k",
+            "processbench_math",
+            "processbench_olympiadbench",
+            "processbench_omnimath",
+            "mr_gsm8k",
+            "prm800k_phase2",
+            "mine",
+        ],
+    ),
     # every rollout group
-    ("eval", ["rollout=openai"], None), ("eval", ["rollout=hf"], None),
+    ("eval", ["rollout=openai"], None),
+    ("eval", ["rollout=hf"], None),
     # the experiments
-    ("eval", ["experiment=eval_deepcritic_7b_rl"], None), ("eval", ["experiment=eval_api_baseline"], None),
+    ("eval", ["experiment=eval_deepcritic_7b_rl"], None),
+    ("eval", ["experiment=eval_api_baseline"], None),
     ("refine", ["experiment=refine_weak_to_strong"], ["math500", "gsm8k"]),
     ("verify-vote", ["experiment=refine_weak_to_strong"], None),
     ("solve", ["problems@benchmarks=[math500_file,gsm8k_file]"], ["math500", "gsm8k"]),
-    ("refine", [], None), ("verify-vote", [], None), ("solve", [], None),
+    ("refine", [], None),
+    ("verify-vote", [], None),
+    ("solve", [], None),
     ("report", ["runs=[runs/eval/a,runs/eval/b]"], None),
 ]
 

@@ -136,8 +136,10 @@ def test_default_ks(n, ks):
 
 
 def _row(label, verdicts, tokens=10, reason="stop"):
-    return {"label": label, "samples": [{"verdict": v, "text": "x" * 4, "num_tokens": tokens, "finish_reason": reason}
-                                        for v in verdicts]}
+    return {
+        "label": label,
+        "samples": [{"verdict": v, "text": "x" * 4, "num_tokens": tokens, "finish_reason": reason} for v in verdicts],
+    }
 
 
 def test_benchmark_metrics_averages_over_sample_index():
@@ -165,10 +167,26 @@ def test_benchmark_metrics_one_class_benchmark_has_no_f1():
 
 
 def test_average_metrics_skips_undefined_values():
-    per = {"a": {"acc_error": 0.5, "acc_correct": 1.0, "f1": 2 / 3, "parse_rate": 1.0, "mean_tokens": 10,
-                 "mean_chars": 40, "maj": {"1": {"f1": 0.5}, "2": {"f1": 1.0}}},
-           "b": {"acc_error": None, "acc_correct": 0.5, "f1": None, "parse_rate": 0.5, "mean_tokens": None,
-                 "mean_chars": 20, "maj": {"1": {"f1": None}}}}
+    per = {
+        "a": {
+            "acc_error": 0.5,
+            "acc_correct": 1.0,
+            "f1": 2 / 3,
+            "parse_rate": 1.0,
+            "mean_tokens": 10,
+            "mean_chars": 40,
+            "maj": {"1": {"f1": 0.5}, "2": {"f1": 1.0}},
+        },
+        "b": {
+            "acc_error": None,
+            "acc_correct": 0.5,
+            "f1": None,
+            "parse_rate": 0.5,
+            "mean_tokens": None,
+            "mean_chars": 20,
+            "maj": {"1": {"f1": None}},
+        },
+    }
     avg = average_metrics(per)
     assert avg["benchmarks"] == 2
     assert avg["f1"] == pytest.approx(2 / 3)  # b has no F1: the mean is over a only

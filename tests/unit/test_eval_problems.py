@@ -7,8 +7,8 @@ import json
 import pytest
 
 from deepcritic.config import ProblemsConfig
+from deepcritic.data.problems import load_problems, problem_from_row
 from deepcritic.errors import DataError
-from deepcritic.eval.problems import load_problems, problem_from_row
 
 FIELDS = {"problem": "q", "answer": "a"}
 

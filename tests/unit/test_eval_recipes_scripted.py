@@ -26,14 +26,17 @@ def _wandb_env(monkeypatch):
 
 
 def _records(path: Path, labels: list[int]) -> str:
-    rows = [{"id": f"r{i}", "source": "t", "problem": f"problem {i}", "steps": ["s1", "s2", "s3"], "label": label}
-            for i, label in enumerate(labels)]
+    rows = [
+        {"id": f"r{i}", "source": "t", "problem": f"problem {i}", "steps": ["s1", "s2", "s3"], "label": label}
+        for i, label in enumerate(labels)
+    ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return str(path)
 
 
 def _oracle_critic(wrong_ids: set[str] = frozenset()):
     """Names the labeled step (1-based) from a table keyed by the problem text; wrong for ``wrong_ids``."""
+
     def rule(prompt: str, j: int) -> Completion:
         i = int(prompt.split("problem ")[1].split()[0])
         label = LABELS[i]
@@ -41,6 +44,7 @@ def _oracle_critic(wrong_ids: set[str] = frozenset()):
             return ok("I cannot decide")  # unparseable
         k = -1 if label == -1 else label + 1
         return ok(f"Step 1 fine \\boxed{{1}}\n**Answer**: \\boxed{{{k}}}")
+
     return Scripted(rule)
 
 
@@ -57,8 +61,13 @@ def test_eval_writes_outputs_with_exact_metrics_and_resumes(in_tmp, monkeypatch)
     data = _records(in_tmp / "recs.jsonl", LABELS)
     critic = _oracle_critic({"r0"})  # r0 (label 1) unparseable: acc_error 2/3, acc_correct 3/3
     monkeypatch.setattr(evaluate, "shared_generator", lambda model, rollout: critic)
-    cfg = EvalConfig(benchmarks={"mine": {"source": "contract", "path": data}}, sampling=SamplingConfig(n=2),
-                     batch_size=4, logger=OFF, limit=4)
+    cfg = EvalConfig(
+        benchmarks={"mine": {"source": "contract", "path": data}},
+        sampling=SamplingConfig(n=2),
+        batch_size=4,
+        logger=OFF,
+        limit=4,
+    )
     metrics = evaluate.main(cfg)
     m = metrics["benchmarks"]["mine"]
     # limit 4: labels 1, -1, 0, -1; r0 unparseable -> acc_error 1/2, acc_correct 2/2, F1 2/3
@@ -125,7 +134,9 @@ def test_report_puts_runs_side_by_side(tmp_path, monkeypatch):
     md = (out / "report.md").read_text()
     assert "| model | a | average |" in md and "| Qwen/Qwen2.5-7B-Instruct (good) | 100.0 | 100.0 |" in md
     assert (out / "report.png").stat().st_size > 0 and json.loads((out / "report.json").read_text())["metric"] == "f1"
-    named = report.main(ReportConfig(runs=[str(good), str(bad)], names=["A", "B"], metric="acc_correct", output=str(out)))
+    named = report.main(
+        ReportConfig(runs=[str(good), str(bad)], names=["A", "B"], metric="acc_correct", output=str(out))
+    )
     assert named["table"] == {"A": {"a": 1.0, "average": 1.0}, "B": {"a": 1.0, "average": 1.0}}
 
 

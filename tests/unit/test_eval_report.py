@@ -30,8 +30,13 @@ def test_num_and_markdown_table():
     assert markdown_table(["a", "b"], [["1", "x|y"]]) == "| a | b |\n| --- | --- |\n| 1 | x\\|y |\n"
 
 
-BENCH = {"f1": 0.5, "acc_error": 0.25, "accuracy": 0.7, "flag": True,
-         "maj": {"8": {"f1": 0.75, "accuracy": 0.9}, "2": 0.4}}
+BENCH = {
+    "f1": 0.5,
+    "acc_error": 0.25,
+    "accuracy": 0.7,
+    "flag": True,
+    "maj": {"8": {"f1": 0.75, "accuracy": 0.9}, "2": 0.4},
+}
 
 METRIC = [
     # a top-level metric
@@ -94,6 +99,8 @@ def test_flatten_for_wandb_summary():
 
 
 def test_plots_are_written(tmp_path):
-    bars = plot_bars({"b1": {"F1": 0.5, "acc": None}, "b2": {"F1": 1.0, "acc": 0.2}}, "t", "%", tmp_path / "p" / "bars.png")
+    bars = plot_bars(
+        {"b1": {"F1": 0.5, "acc": None}, "b2": {"F1": 1.0, "acc": 0.2}}, "t", "%", tmp_path / "p" / "bars.png"
+    )
     curve = plot_curves({"b1": {1: 0.1, 2: 0.3, 4: None}}, "t", "k", "%", tmp_path / "curve.png")
     assert bars.read_bytes()[:4] == b"\x89PNG" and curve.read_bytes()[:4] == b"\x89PNG"

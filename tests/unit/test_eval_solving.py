@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from deepcritic.config import SamplingConfig
+from deepcritic.critique import load_template
+from deepcritic.data.problems import MathProblem
 from deepcritic.data.records import StepRecord
 from deepcritic.eval.critic import chosen_critique, prediction_row
-from deepcritic.eval.problems import MathProblem
-from deepcritic.eval.prompts import REVISE_PLACEHOLDERS, SOLVE_PLACEHOLDERS, load_critic_template, load_prompt
 from deepcritic.eval.solving import (
     Prompts,
     refine_metrics,
@@ -22,8 +22,7 @@ from deepcritic.eval.solving import (
 from deepcritic.generation import Completion
 from tests.helpers.eval_fakes import Scripted, is_revise, ok
 
-PROMPTS = Prompts(solve=load_prompt(None, "solve.txt", SOLVE_PLACEHOLDERS),
-                  revise=load_prompt(None, "revise.txt", REVISE_PLACEHOLDERS), critic=load_critic_template(None))
+PROMPTS = Prompts(solve=load_template("solve"), revise=load_template("revise"), critic=load_template("critic"))
 
 
 PROBLEMS = [MathProblem("p1", "What is 2 * 3?", "6"), MathProblem("p2", "What is 1 + 1?", "2")]
@@ -38,8 +37,11 @@ def test_refine_revises_only_where_the_critic_names_a_step():
         return ok("Start.\n\nSo 2 * 3 = 5.\n\n\\boxed{5}" if "2 * 3" in prompt else "1 + 1 = 2.\n\n\\boxed{2}")
 
     def crit(prompt, j):
-        return ok("Step 1 ok \\boxed{1}\nStep 2 bad \\boxed{-1}\n**Answer**: \\boxed{2}" if "= 5" in prompt
-                  else "All good.\n**Answer**: \\boxed{-1}")
+        return ok(
+            "Step 1 ok \\boxed{1}\nStep 2 bad \\boxed{-1}\n**Answer**: \\boxed{2}"
+            if "= 5" in prompt
+            else "All good.\n**Answer**: \\boxed{-1}"
+        )
 
     generator, critic = Scripted(gen), Scripted(crit)
     rows = refine_step(generator, critic, PROBLEMS, SamplingConfig(n=4), SamplingConfig(n=1), PROMPTS, 5)
@@ -53,7 +55,12 @@ def test_refine_revises_only_where_the_critic_names_a_step():
     m = refine_metrics(rows)
     # before 1/2, after 2/2; flagged 1 of 2; on wrong 1/1, on right 0/1; one wrong->right
     assert (m["accuracy_before"], m["accuracy"], m["revised_rate"]) == (0.5, 1.0, 0.5)
-    assert (m["flag_rate_on_wrong"], m["flag_rate_on_right"], m["wrong_to_right"], m["right_to_wrong"]) == (1.0, 0.0, 1, 0)
+    assert (m["flag_rate_on_wrong"], m["flag_rate_on_right"], m["wrong_to_right"], m["right_to_wrong"]) == (
+        1.0,
+        0.0,
+        1,
+        0,
+    )
     assert m["critic_parse_rate"] == 1.0
 
 
@@ -70,7 +77,9 @@ def test_refine_with_unparseable_critique_and_empty_solution_keeps_the_first_ans
 
 
 def test_refine_failed_request_marks_the_row_as_an_error():
-    generator = Scripted(lambda p, j: Completion("", "error", None, "HTTP 500") if "1 + 1" in p else ok("a\n\n\\boxed{6}"))
+    generator = Scripted(
+        lambda p, j: Completion("", "error", None, "HTTP 500") if "1 + 1" in p else ok("a\n\n\\boxed{6}")
+    )
     critic = Scripted(lambda p, j: ok("**Answer**: \\boxed{-1}"))
     rows = refine_step(generator, critic, PROBLEMS, SamplingConfig(), SamplingConfig(), PROMPTS, 5)
     assert "error" not in rows[0] and rows[1] == {"id": "p2", "error": "HTTP 500"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from deepcritic.eval.store import ResultStore
+from deepcritic.store import ResultStore
 
 
 def test_append_then_reopen_knows_done_ids(tmp_path):

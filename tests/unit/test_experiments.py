@@ -7,7 +7,7 @@ import re
 import pytest
 
 from deepcritic.config import CFTRecipeConfig, SFTRecipeConfig, validate
-from deepcritic.training import accumulation_steps, deepspeed_config
+from deepcritic.training.args import accumulation_steps, deepspeed_config
 from tests.helpers.configs import compose, conf_dir
 
 EXPERIMENTS = sorted(p.stem for p in (conf_dir() / "experiment").glob("*.yaml"))
@@ -17,8 +17,12 @@ def _recipe_of(experiment: str) -> str:
     """The recipe an experiment belongs to, read from its usage comment (``deepcritic <recipe> experiment=<name>``
     or ``launch/<script>.sh <recipe> experiment=<name>``): every experiment file documents how to run it."""
     text = (conf_dir() / "experiment" / f"{experiment}.yaml").read_text()
-    match = re.search(r"(?:deepcritic|launch/\S+\.sh)\s+([a-z][\w-]*)\s+experiment=" + re.escape(experiment) + r"\b", text)
-    assert match, f"conf/experiment/{experiment}.yaml: add a usage comment '# deepcritic <recipe> experiment={experiment}'"
+    match = re.search(
+        r"(?:deepcritic|launch/\S+\.sh)\s+([a-z][\w-]*)\s+experiment=" + re.escape(experiment) + r"\b", text
+    )
+    assert match, (
+        f"conf/experiment/{experiment}.yaml: add a usage comment '# deepcritic <recipe> experiment={experiment}'"
+    )
     return match.group(1)
 
 
@@ -38,7 +42,7 @@ RECIPE_OF = {
 
 
 def test_there_are_experiments():
-    assert EXPERIMENTS == sorted(RECIPE_OF)
+    assert sorted(RECIPE_OF) == EXPERIMENTS
     assert {e: _recipe_of(e) for e in EXPERIMENTS} == RECIPE_OF
 
 
@@ -61,16 +65,20 @@ ACCUMULATION = [
 
 
 def test_every_training_experiment_has_its_accumulation_worked_out():
-    assert TRAINING == sorted({e for e, *_ in ACCUMULATION})
+    assert sorted({e for e, *_ in ACCUMULATION}) == TRAINING
 
 
 @pytest.mark.parametrize("experiment, gpus, per_device, accumulation, global_batch", ACCUMULATION)
 def test_training_experiment_keeps_global_batch_on_8_and_4_gpus(
-        experiment, gpus, per_device, accumulation, global_batch):
+    experiment, gpus, per_device, accumulation, global_batch
+):
     cfg = compose(_recipe_of(experiment), [f"experiment={experiment}"])
     t = cfg.train
     assert (t.per_device_batch_size, accumulation_steps(t, gpus), t.global_batch_size) == (
-        per_device, accumulation, global_batch)
+        per_device,
+        accumulation,
+        global_batch,
+    )
     assert per_device * accumulation * gpus == global_batch  # the global batch is kept
     assert deepspeed_config(cfg.deepspeed)["zero_optimization"]["stage"] == 3
     assert cfg.model.dtype == "bf16" and not cfg.model.from_scratch
@@ -78,15 +86,35 @@ def test_training_experiment_keeps_global_batch_on_8_and_4_gpus(
 
 EXPECTED = [
     # the DeepCritic SFT numbers of issue 3
-    ("deepcritic_sft_qwen2.5_7b", SFTRecipeConfig,
-     {"name_or_path": "Qwen/Qwen2.5-7B-Instruct"},
-     {"learning_rate": 1e-5, "epochs": 3.0, "scheduler": "cosine", "warmup_ratio": 0.1, "global_batch_size": 64,
-      "max_length": 16384}, 42),
+    (
+        "deepcritic_sft_qwen2.5_7b",
+        SFTRecipeConfig,
+        {"name_or_path": "Qwen/Qwen2.5-7B-Instruct"},
+        {
+            "learning_rate": 1e-5,
+            "epochs": 3.0,
+            "scheduler": "cosine",
+            "warmup_ratio": 0.1,
+            "global_batch_size": 64,
+            "max_length": 16384,
+        },
+        42,
+    ),
     # the CFT numbers
-    ("cft_qwen2.5_math_7b", CFTRecipeConfig,
-     {"name_or_path": "Qwen/Qwen2.5-Math-7B"},
-     {"learning_rate": 5e-6, "epochs": 1.0, "scheduler": "cosine", "warmup_ratio": 0.1, "global_batch_size": 512,
-      "max_length": 2048}, 42),
+    (
+        "cft_qwen2.5_math_7b",
+        CFTRecipeConfig,
+        {"name_or_path": "Qwen/Qwen2.5-Math-7B"},
+        {
+            "learning_rate": 5e-6,
+            "epochs": 1.0,
+            "scheduler": "cosine",
+            "warmup_ratio": 0.1,
+            "global_batch_size": 512,
+            "max_length": 2048,
+        },
+        42,
+    ),
 ]
 
 
@@ -100,7 +128,11 @@ def test_experiment_values(experiment, schema, model, train, seed):
 
 def test_cft_experiment_reads_webinstruct_cft_50k():
     cfg = compose("cft", ["experiment=cft_qwen2.5_math_7b"])
-    assert (cfg.chat.source, cfg.chat.hub_name, cfg.chat.subset) == ("cft", "TIGER-Lab/WebInstruct-CFT", "WebInstruct-CFT-50K")
+    assert (cfg.chat.source, cfg.chat.hub_name, cfg.chat.subset) == (
+        "cft",
+        "TIGER-Lab/WebInstruct-CFT",
+        "WebInstruct-CFT-50K",
+    )
 
 
 @pytest.mark.parametrize("recipe", ["sft", "cft"])

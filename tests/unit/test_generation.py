@@ -54,8 +54,10 @@ def server_factory():
 
 
 def _generator(url: str, **openai) -> OpenAIGenerator:
-    rollout = RolloutConfig(backend="openai", openai=OpenAIServerConfig(
-        base_url=url, backoff_s=0.01, backoff_max_s=0.02, timeout_s=10, **openai))
+    rollout = RolloutConfig(
+        backend="openai",
+        openai=OpenAIServerConfig(base_url=url, backoff_s=0.01, backoff_max_s=0.02, timeout_s=10, **openai),
+    )
     return OpenAIGenerator(ModelConfig(name_or_path="served-name"), rollout)
 
 
@@ -69,7 +71,13 @@ def test_n_completions_in_order_with_finish_reasons(server_factory):
     assert [c.finish_reason for c in out[0]] == ["stop", "length"]
     assert out[0][0].num_tokens is None  # n > 1 in one request: no per-completion count
     body = server.requests[0]["body"]
-    assert (body["model"], body["n"], body["max_tokens"], body["seed"], body["temperature"]) == ("served-name", 2, 7, 3, 0.5)
+    assert (body["model"], body["n"], body["max_tokens"], body["seed"], body["temperature"]) == (
+        "served-name",
+        2,
+        7,
+        3,
+        0.5,
+    )
 
 
 def test_close_releases_the_pool(server_factory):

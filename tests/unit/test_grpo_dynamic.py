@@ -89,9 +89,15 @@ def _batch(prompt_rows, completion_rows, adv):
     completion_ids = torch.tensor([r + [PAD] * (cw - len(r)) for r in completion_rows])
     completion_mask = torch.tensor([[1] * len(r) + [0] * (cw - len(r)) for r in completion_rows])
     logps = completion_mask.float() * -0.5
-    return {"prompt_ids": prompt_ids, "prompt_mask": prompt_mask, "completion_ids": completion_ids,
-            "completion_mask": completion_mask, "old_per_token_logps": logps, "advantages": torch.tensor(adv),
-            "num_items_in_batch": completion_mask.sum()}
+    return {
+        "prompt_ids": prompt_ids,
+        "prompt_mask": prompt_mask,
+        "completion_ids": completion_ids,
+        "completion_mask": completion_mask,
+        "old_per_token_logps": logps,
+        "advantages": torch.tensor(adv),
+        "num_items_in_batch": completion_mask.sum(),
+    }
 
 
 def test_merge_rows_repads_and_keeps_rows_together():

@@ -22,8 +22,15 @@ OUTCOMES = [
     # text after the answer line: parsed, but the strict format gate rejects it
     (ANS + "\nmaybe 3", 1, 3, [9], RewardRules(), 0.0, SampleOutcome(1, 1, None, False, 0.0)),
     # step consistency required and violated (says step 2 is wrong but never boxes it -1)
-    ("Step 1 \\boxed{1}\n**Answer**: \\boxed{2}", 1, 3, [9], RewardRules(require_step_consistency=True), 0.0,
-     SampleOutcome(1, 1, None, False, 0.0)),
+    (
+        "Step 1 \\boxed{1}\n**Answer**: \\boxed{2}",
+        1,
+        3,
+        [9],
+        RewardRules(require_step_consistency=True),
+        0.0,
+        SampleOutcome(1, 1, None, False, 0.0),
+    ),
 ]
 
 
@@ -40,14 +47,17 @@ BATCHES = [
     # empty batch: nothing to log
     ([], {}),
     # two error records (one right), two clean records (both right), one sample truncated
-    ([_o(1, 1, 1), _o(2, 0, 0), _o(-1, -1, -1), _o(-1, -1, -1, truncated=True)],
-     {"critic/parse_rate": 1.0, "critic/truncation_rate": 0.25, "critic/acc_error": 0.5, "critic/acc_correct": 1.0}),
+    (
+        [_o(1, 1, 1), _o(2, 0, 0), _o(-1, -1, -1), _o(-1, -1, -1, truncated=True)],
+        {"critic/parse_rate": 1.0, "critic/truncation_rate": 0.25, "critic/acc_error": 0.5, "critic/acc_correct": 1.0},
+    ),
     # only clean records: acc_error is left out, unparsed samples count as wrong
-    ([_o(-1, None, None), _o(-1, -1, -1)],
-     {"critic/parse_rate": 0.5, "critic/truncation_rate": 0.0, "critic/acc_correct": 0.5}),
+    (
+        [_o(-1, None, None), _o(-1, -1, -1)],
+        {"critic/parse_rate": 0.5, "critic/truncation_rate": 0.0, "critic/acc_correct": 0.5},
+    ),
     # only error records: acc_correct is left out; a parsed but rejected verdict is wrong
-    ([_o(0, 0, None), _o(0, 0, 0)],
-     {"critic/parse_rate": 1.0, "critic/truncation_rate": 0.0, "critic/acc_error": 0.5}),
+    ([_o(0, 0, None), _o(0, 0, 0)], {"critic/parse_rate": 1.0, "critic/truncation_rate": 0.0, "critic/acc_error": 0.5}),
 ]
 
 
@@ -75,14 +85,20 @@ def test_window_f1(logs, expected):
 
 SPLITS = [
     # rollout 3 s contains reward 0.5 and sync 0.5: generation 2; training is the rest of the 5 s step
-    ((5.0, 3.0, 0.5, 0.5), {"time/generation": 2.0, "time/reward": 0.5, "time/weight_sync": 0.5,
-                            "time/training": 2.0, "time/step": 5.0}),
+    (
+        (5.0, 3.0, 0.5, 0.5),
+        {"time/generation": 2.0, "time/reward": 0.5, "time/weight_sync": 0.5, "time/training": 2.0, "time/step": 5.0},
+    ),
     # a step without generation (buffered batch): all training
-    ((1.0, 0.0, 0.0, 0.0), {"time/generation": 0.0, "time/reward": 0.0, "time/weight_sync": 0.0,
-                            "time/training": 1.0, "time/step": 1.0}),
+    (
+        (1.0, 0.0, 0.0, 0.0),
+        {"time/generation": 0.0, "time/reward": 0.0, "time/weight_sync": 0.0, "time/training": 1.0, "time/step": 1.0},
+    ),
     # clock jitter never gives negative parts
-    ((1.0, 1.2, 0.7, 0.6), {"time/generation": 0.0, "time/reward": 0.7, "time/weight_sync": 0.6,
-                            "time/training": 0.0, "time/step": 1.0}),
+    (
+        (1.0, 1.2, 0.7, 0.6),
+        {"time/generation": 0.0, "time/reward": 0.7, "time/weight_sync": 0.6, "time/training": 0.0, "time/step": 1.0},
+    ),
 ]
 
 
@@ -97,6 +113,7 @@ def test_time_split_parts_add_up_to_the_step():
 
 
 def test_console_line_shows_present_metrics_only():
-    line = console_line(12, {"reward": 0.4375, "critic/parse_rate": 0.97, "critic/f1": None, "kl": 0.00123,
-                             "time/generation": 1.5})
+    line = console_line(
+        12, {"reward": 0.4375, "critic/parse_rate": 0.97, "critic/f1": None, "kl": 0.00123, "time/generation": 1.5}
+    )
     assert line == "step 12 | reward 0.438 | parse 0.97 | kl 0.0012 | gen_s 1.50"

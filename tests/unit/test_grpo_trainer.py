@@ -14,25 +14,38 @@ EOS = 9
 RIGHT = "Step 1 \\boxed{1}\nStep 2 \\boxed{-1}\n**Answer**: \\boxed{2}"
 
 
-def _call(completions, labels, ids, rules=RewardRules()):
+def _call(completions, labels, ids, rules=None):
+    rules = rules or RewardRules()
     metrics, extra, timer = {}, {}, StepTimer()
     fn = make_critic_reward(rules, [EOS], timer)
-    rewards = fn(prompts=[[{"role": "user", "content": "p"}]] * len(completions),
-                 completions=[[{"role": "assistant", "content": c}] for c in completions], label=labels,
-                 num_steps=[3] * len(completions), completion_ids=ids, has_error=[y != -1 for y in labels],
-                 id=["a"] * len(completions), trainer_state=None,
-                 log_metric=lambda k, v: metrics.setdefault(k, v), log_extra=lambda k, v: extra.setdefault(k, v))
+    rewards = fn(
+        prompts=[[{"role": "user", "content": "p"}]] * len(completions),
+        completions=[[{"role": "assistant", "content": c}] for c in completions],
+        label=labels,
+        num_steps=[3] * len(completions),
+        completion_ids=ids,
+        has_error=[y != -1 for y in labels],
+        id=["a"] * len(completions),
+        trainer_state=None,
+        log_metric=lambda k, v: metrics.setdefault(k, v),
+        log_extra=lambda k, v: extra.setdefault(k, v),
+    )
     return rewards, metrics, extra, timer
 
 
 def test_rewards_metrics_and_columns():
     rewards, metrics, extra, timer = _call(
-        [RIGHT, RIGHT, "garbage \\boxed{", RIGHT],
-        [1, 0, -1, 1],
-        [[1, EOS], [1, EOS], [1, EOS], [1, 1]])  # the last one hit the length limit
+        [RIGHT, RIGHT, "garbage \\boxed{", RIGHT], [1, 0, -1, 1], [[1, EOS], [1, EOS], [1, EOS], [1, 1]]
+    )  # the last one hit the length limit
     assert rewards == [1.0, 0.0, 0.0, 0.0]
-    assert metrics == pytest.approx({"critic/parse_rate": 0.75, "critic/truncation_rate": 0.25,
-                                     "critic/acc_error": 1 / 3, "critic/acc_correct": 0.0})
+    assert metrics == pytest.approx(
+        {
+            "critic/parse_rate": 0.75,
+            "critic/truncation_rate": 0.25,
+            "critic/acc_error": 1 / 3,
+            "critic/acc_correct": 0.0,
+        }
+    )
     assert extra == {"verdict": [1, 1, None, None], "label": [1, 0, -1, 1], "truncated": [False, False, False, True]}
     assert timer.seconds("reward") > 0
 

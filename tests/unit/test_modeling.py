@@ -22,9 +22,11 @@ def test_chat_template_is_qwen_chatml(tiny):
     _, tok = tiny
     msgs = [{"role": "user", "content": "Check 1+1=2"}, {"role": "assistant", "content": "\\boxed{1}"}]
     assert tok.apply_chat_template(msgs, tokenize=False) == (
-        "<|im_start|>user\nCheck 1+1=2<|im_end|>\n<|im_start|>assistant\n\\boxed{1}<|im_end|>\n")
+        "<|im_start|>user\nCheck 1+1=2<|im_end|>\n<|im_start|>assistant\n\\boxed{1}<|im_end|>\n"
+    )
     assert tok.apply_chat_template(msgs[:1], tokenize=False, add_generation_prompt=True).endswith(
-        "<|im_start|>assistant\n")
+        "<|im_start|>assistant\n"
+    )
 
 
 ROUND_TRIP = [

@@ -13,7 +13,7 @@ import pytest
 from transformers import TrainerControl
 
 from deepcritic.preemption import Preempted, PreemptionCallback, any_process, raise_if_preempted
-from deepcritic.training import checkpoint_complete, newest_checkpoint, resolve_resume
+from deepcritic.training.checkpoints import checkpoint_complete, newest_checkpoint, resolve_resume
 
 
 def _state(step: int):
@@ -106,4 +106,3 @@ def test_checkpoint_complete(tmp_path):
     assert checkpoint_complete(_checkpoint(tmp_path, 1))
     assert not checkpoint_complete(_checkpoint(tmp_path, 2, None))
     assert not checkpoint_complete(tmp_path / "checkpoint-3")  # missing directory
-

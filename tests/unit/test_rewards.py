@@ -201,8 +201,15 @@ def test_is_truncated(ids, eos, expected):
 
 def test_judgment_reward_trl_signature_and_columns():
     completions = [[{"role": "assistant", "content": WRONG_AT_2}], [{"role": "assistant", "content": NO_ERROR_3}]]
-    rewards = judgment_reward(["p", "p"], completions, label=[2, 2], num_steps=[3, 3],
-                              trainer_state=object(), log_metric=lambda *a: None, other_column=["x", "y"])
+    rewards = judgment_reward(
+        ["p", "p"],
+        completions,
+        label=[2, 2],
+        num_steps=[3, 3],
+        trainer_state=object(),
+        log_metric=lambda *a: None,
+        other_column=["x", "y"],
+    )
     assert rewards == [1.0, 0.0]
 
 
@@ -219,13 +226,34 @@ def test_format_ok_examples():
     assert not format_ok("no answer here")
 
 
-_FRAGMENTS = st.sampled_from(["\\boxed{", "}", "-1", "1", "3", "**Answer**:", "Answer:", "\n", " ", "Step 1:",
-                              "```", "$", "{", "\\boxed{-1}", "\\boxed{1}"])
+_FRAGMENTS = st.sampled_from(
+    [
+        "\\boxed{",
+        "}",
+        "-1",
+        "1",
+        "3",
+        "**Answer**:",
+        "Answer:",
+        "\n",
+        " ",
+        "Step 1:",
+        "```",
+        "$",
+        "{",
+        "\\boxed{-1}",
+        "\\boxed{1}",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.one_of(st.text(), st.lists(_FRAGMENTS, max_size=40).map("".join)),
-       label=st.integers(min_value=-1, max_value=6), strict=st.booleans(), consistent=st.booleans())
+@given(
+    text=st.one_of(st.text(), st.lists(_FRAGMENTS, max_size=40).map("".join)),
+    label=st.integers(min_value=-1, max_value=6),
+    strict=st.booleans(),
+    consistent=st.booleans(),
+)
 def test_reward_never_raises_and_is_zero_or_one(text, label, strict, consistent):
     rules = RewardRules(strict_format=strict, require_step_consistency=consistent)
     assert score_completion(text, label, rules=rules) in (0.0, 1.0)

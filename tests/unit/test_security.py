@@ -72,9 +72,9 @@ def findings(source: str, name: str = "<src>") -> list[str]:
         last = func.rsplit(".", 1)[-1]
         if isinstance(node.func, ast.Name) and func in BANNED_BUILTINS:
             out.append(f"{where}: calls builtin {func}()")
-        if func in ("torch.load",) or (last == "load" and func.startswith("torch")):
-            if not _is_true(_kw(node, "weights_only")):
-                out.append(f"{where}: torch.load without weights_only=True")
+        torch_load = func in ("torch.load",) or (last == "load" and func.startswith("torch"))
+        if torch_load and not _is_true(_kw(node, "weights_only")):
+            out.append(f"{where}: torch.load without weights_only=True")
         if func in ("yaml.load", "yaml.load_all", "yaml.unsafe_load", "yaml.full_load"):
             loader = _dotted(_kw(node, "Loader")) if _kw(node, "Loader") is not None else ""
             if func == "yaml.unsafe_load" or func == "yaml.full_load" or "Safe" not in loader:
@@ -127,8 +127,9 @@ def test_scanner_finds_what_it_should(source, count):
 
 def test_package_source_has_no_unsafe_constructs():
     assert len(SOURCES) > 30  # the scan sees the whole package
-    found = [f for path in SOURCES
-             for f in findings(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent)))]
+    found = [
+        f for path in SOURCES for f in findings(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent)))
+    ]
     assert found == []
 
 
@@ -181,6 +182,7 @@ def test_load_model_and_tokenizer_pass_trust_remote_code_through(trust, monkeypa
         def from_pretrained(name, **kwargs):
             calls[kind] = kwargs
             return result
+
         return from_pretrained
 
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", fake("model", object()))
@@ -241,7 +243,7 @@ PATHOLOGICAL_ANSWERS = [
 
 _CHECK = """
 import json, sys
-from deepcritic.eval.answers import is_correct, parse_answer
+from deepcritic.answers import is_correct, parse_answer
 results = []
 for text in json.loads(sys.stdin.read()):
     try:
@@ -256,7 +258,13 @@ def test_answer_checking_returns_false_on_pathological_expressions():
     import json
 
     # every check has a 1 s limit (parse, parse, verify); the bound is generous for a loaded machine
-    proc = subprocess.run([sys.executable, "-c", _CHECK], input=json.dumps(PATHOLOGICAL_ANSWERS), cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHECK],
+        input=json.dumps(PATHOLOGICAL_ANSWERS),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == [[False, False]] * len(PATHOLOGICAL_ANSWERS)

@@ -55,7 +55,8 @@ def teacher_reply(text: str, sample: int) -> str:
         return f"Merged, citing \\boxed{{1}} inline.\n\\boxed{{{right}}}"
     if problem == "pg":
         return f"Merged.\n**Answer**: \\boxed{{1}}\n\\boxed{{{right}}}"
-    return f"Step {step + 1}: merged critique of step {step + 1}; checking again, it holds.\n\n**Judgment**: \\boxed{{{right}}}"
+    body = f"Step {step + 1}: merged critique of step {step + 1}; checking again, it holds."
+    return f"{body}\n\n**Judgment**: \\boxed{{{right}}}"
 
 
 @pytest.fixture
@@ -65,9 +66,17 @@ def cfg(tmp_path) -> SynthesizeConfig:
         paths[stage] = tmp_path / f"{stage}.txt"
         paths[stage].write_text(text, encoding="utf-8")
     base = SynthesizeConfig()
-    return replace(base, initial_template=str(paths["initial"]), in_depth_template=str(paths["in_depth"]),
-                   merge_template=str(paths["merge"]), in_depth_samples=2, merge_samples=1, extra_correct=1,
-                   batch_size=3, seed=0)
+    return replace(
+        base,
+        initial_template=str(paths["initial"]),
+        in_depth_template=str(paths["in_depth"]),
+        merge_template=str(paths["merge"]),
+        in_depth_samples=2,
+        merge_samples=1,
+        extra_correct=1,
+        batch_size=3,
+        seed=0,
+    )
 
 
 def _run(cfg, out: Path, teacher) -> dict:
@@ -107,8 +116,9 @@ def test_pipeline_keeps_agreeing_records_and_assembles_protocol_critiques(cfg, t
 
 def test_extra_correct_choice_is_stable_under_input_order(cfg, tmp_path):
     first = _run(cfg, tmp_path / "a", ScriptedGenerator(teacher_reply))
-    reordered = synthesize(cfg, list(reversed(RECORDS)), ScriptedGenerator(teacher_reply), Templates.load(cfg),
-                           tmp_path / "b")
+    reordered = synthesize(
+        cfg, list(reversed(RECORDS)), ScriptedGenerator(teacher_reply), Templates.load(cfg), tmp_path / "b"
+    )
     pick = lambda d: {r["id"] for r in _lines(d / "sft.jsonl") if r["mix"] == "correct_extra"}  # noqa: E731
     assert pick(tmp_path / "a") == pick(tmp_path / "b") and first["kept"] == reordered["kept"]
 
@@ -118,7 +128,9 @@ def test_rerun_after_a_crash_finishes_the_rest_and_duplicates_nothing(cfg, tmp_p
     _run(cfg, clean, ScriptedGenerator(teacher_reply))
     out = tmp_path / "crashed"
     with pytest.raises(Crash):
-        _run(cfg, out, ScriptedGenerator(teacher_reply, crash_after=5))  # dies inside stage 2 (after 4 initial batches and 1 more)
+        _run(
+            cfg, out, ScriptedGenerator(teacher_reply, crash_after=5)
+        )  # dies inside stage 2 (after 4 initial batches and 1 more)
     partial = _lines(out / "stages.jsonl")
     assert 0 < len(partial) < len(_lines(clean / "stages.jsonl"))
     again = ScriptedGenerator(teacher_reply)

@@ -40,12 +40,18 @@ def _env(monkeypatch):
     _isolate(monkeypatch)
 
 
-@pytest.mark.parametrize("cfg, exported", [
-    # tracking on: project, run directory and mode, for the trainer's callback
-    (LoggerConfig(mode="offline", project="p"), {"WANDB_PROJECT": "p", "WANDB_DIR": "<tmp>", "WANDB_MODE": "offline"}),
-    # tracking off: the mode only
-    (LoggerConfig(mode="disabled"), {"WANDB_MODE": "disabled"}),
-])
+@pytest.mark.parametrize(
+    "cfg, exported",
+    [
+        # tracking on: project, run directory and mode, for the trainer's callback
+        (
+            LoggerConfig(mode="offline", project="p"),
+            {"WANDB_PROJECT": "p", "WANDB_DIR": "<tmp>", "WANDB_MODE": "offline"},
+        ),
+        # tracking off: the mode only
+        (LoggerConfig(mode="disabled"), {"WANDB_MODE": "disabled"}),
+    ],
+)
 def test_what_start_run_exports_does_not_outlive_the_test(cfg, exported, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "set-before-the-test")  # one variable set before, the others not
     before = dict(os.environ)

@@ -12,8 +12,8 @@ from deepcritic.config import (
     LoraConfig,
     ModelConfig,
     SFTRecipeConfig,
+    SFTTrainConfig,
     TinyModelConfig,
-    TrainConfig,
     validate,
 )
 
@@ -21,7 +21,7 @@ from deepcritic.config import (
 def _sft(train=None, chat=None, model=None) -> SFTRecipeConfig:
     cfg = SFTRecipeConfig()
     if train:
-        cfg.train = dataclasses.replace(TrainConfig(), **train)
+        cfg.train = dataclasses.replace(SFTTrainConfig(), **train)
     if chat:
         cfg.chat = dataclasses.replace(ChatDataConfig(), **chat)
     if model:
@@ -48,12 +48,17 @@ CASES = [
     # silly max length
     (_sft(train={"max_length": 8}), ["train.max_length"]),
     # steps and limits
-    (_sft(train={"save_steps": 0, "logging_steps": 0, "save_total_limit": 0}),
-     ["train.logging_steps", "train.save_steps", "train.save_total_limit"]),
+    (
+        _sft(train={"save_steps": 0, "logging_steps": 0, "save_total_limit": 0}),
+        ["train.logging_steps", "train.save_steps", "train.save_total_limit"],
+    ),
     # empty resume
     (_sft(train={"resume": ""}), ["train.resume"]),
     # LoRA on with rank 0 and no modules
-    (_sft(train={"lora": LoraConfig(enabled=True, r=0, target_modules=[])}), ["train.lora.r", "train.lora.target_modules"]),
+    (
+        _sft(train={"lora": LoraConfig(enabled=True, r=0, target_modules=[])}),
+        ["train.lora.r", "train.lora.target_modules"],
+    ),
     # LoRA off: its fields are not checked
     (_sft(train={"lora": LoraConfig(enabled=False, r=0)}), []),
     # unknown chat source
@@ -66,10 +71,19 @@ CASES = [
     # bad limit
     (_sft(chat={"limit": 0}), ["chat.limit"]),
     # a tiny model with a head size below 64 (vLLM CPU attention)
-    (_sft(model=ModelConfig(from_scratch=True, tiny=TinyModelConfig(hidden_size=64, num_heads=4))), ["model.tiny.num_heads"]),
+    (
+        _sft(model=ModelConfig(from_scratch=True, tiny=TinyModelConfig(hidden_size=64, num_heads=4))),
+        ["model.tiny.num_heads"],
+    ),
     # hidden size not a multiple of the heads; kv heads must divide heads
-    (_sft(model=ModelConfig(from_scratch=True, tiny=TinyModelConfig(hidden_size=200, num_heads=3, num_kv_heads=1))), ["model.tiny.hidden_size"]),
-    (_sft(model=ModelConfig(from_scratch=True, tiny=TinyModelConfig(hidden_size=192, num_heads=3, num_kv_heads=2))), ["model.tiny.num_kv_heads"]),
+    (
+        _sft(model=ModelConfig(from_scratch=True, tiny=TinyModelConfig(hidden_size=200, num_heads=3, num_kv_heads=1))),
+        ["model.tiny.hidden_size"],
+    ),
+    (
+        _sft(model=ModelConfig(from_scratch=True, tiny=TinyModelConfig(hidden_size=192, num_heads=3, num_kv_heads=2))),
+        ["model.tiny.num_kv_heads"],
+    ),
     # vocabulary too small for the byte alphabet
     (_sft(model=ModelConfig(from_scratch=True, tiny=TinyModelConfig(vocab_size=100))), ["model.tiny.vocab_size"]),
     # from_scratch needs no model name

@@ -6,18 +6,18 @@ import dataclasses
 
 import pytest
 
-from deepcritic.config import DeepSpeedConfig, ModelConfig, SFTRecipeConfig, TrainConfig
+from deepcritic.config import DeepSpeedConfig, ModelConfig, SFTRecipeConfig, SFTTrainConfig, TrainConfig
 from deepcritic.errors import DeepcriticError
-from deepcritic.training import (
+from deepcritic.modeling import resolve_precision
+from deepcritic.training.args import (
     accumulation_steps,
     deepspeed_config,
     gradient_accumulation,
-    newest_checkpoint,
-    resolve_precision,
-    resolve_resume,
-    to_trl_args,
-    trl_kwargs,
+    sft_kwargs,
+    trainer_kwargs,
 )
+from deepcritic.training.checkpoints import newest_checkpoint, resolve_resume
+from deepcritic.training.sft import SFTStage
 
 ACCUM = [
     # DeepCritic SFT: global 64, 1 per GPU, 8 GPUs
@@ -119,25 +119,64 @@ def test_resolve_precision(dtype, cuda, bf16_ok, expected):
 
 
 def _cfg(**train) -> SFTRecipeConfig:
-    return SFTRecipeConfig(train=dataclasses.replace(TrainConfig(), **train))
+    return SFTRecipeConfig(train=dataclasses.replace(SFTTrainConfig(), **train))
+
+
+def trl_kwargs(cfg: SFTRecipeConfig, world: int, output_dir: str, cuda: bool, **kwargs) -> dict:
+    """What the SFT stage hands to ``trl.SFTConfig``: the shared trainer arguments plus SFT's own."""
+    precision = resolve_precision(cfg.model.dtype, cuda)
+    return {
+        **trainer_kwargs(cfg, world, output_dir=output_dir, precision=precision, cuda=cuda, **kwargs),
+        **sft_kwargs(cfg.train),
+    }
 
 
 KWARGS = [
     # GPU, 8 processes: bf16, accumulation from the global batch, completion-only loss
-    (_cfg(), 8, True, {"bf16": True, "fp16": False, "gradient_accumulation_steps": 8, "use_cpu": False,
-                       "completion_only_loss": True, "assistant_only_loss": False}),
+    (
+        _cfg(),
+        8,
+        True,
+        {
+            "bf16": True,
+            "fp16": False,
+            "gradient_accumulation_steps": 8,
+            "use_cpu": False,
+            "completion_only_loss": True,
+            "assistant_only_loss": False,
+        },
+    ),
     # CPU, one process: fp32 and no use_cpu flag (it would disable DeepSpeed)
-    (_cfg(global_batch_size=8, per_device_batch_size=8), 1, False,
-     {"bf16": False, "fp16": False, "gradient_accumulation_steps": 1, "use_cpu": False}),
+    (
+        _cfg(global_batch_size=8, per_device_batch_size=8),
+        1,
+        False,
+        {"bf16": False, "fp16": False, "gradient_accumulation_steps": 1, "use_cpu": False},
+    ),
     # CPU, two processes (gloo)
     (_cfg(global_batch_size=8, per_device_batch_size=2), 2, False, {"use_cpu": True, "gradient_accumulation_steps": 2}),
     # schedule, warmup as a ratio, lengths, checkpointing
-    (_cfg(scheduler="linear", warmup_ratio=0.05, max_length=2048, save_steps=7, save_total_limit=None), 1, True,
-     {"lr_scheduler_type": "linear", "warmup_steps": 0.05, "max_length": 2048, "save_steps": 7,
-      "save_total_limit": None, "save_strategy": "steps", "logging_first_step": True}),
+    (
+        _cfg(scheduler="linear", warmup_ratio=0.05, max_length=2048, save_steps=7, save_total_limit=None),
+        1,
+        True,
+        {
+            "lr_scheduler_type": "linear",
+            "warmup_steps": 0.05,
+            "max_length": 2048,
+            "save_steps": 7,
+            "save_total_limit": None,
+            "save_strategy": "steps",
+            "logging_first_step": True,
+        },
+    ),
     # max_steps and epochs pass through; packing on
-    (_cfg(max_steps=12, epochs=2.0, packing=True), 4, True,
-     {"max_steps": 12, "num_train_epochs": 2.0, "packing": True, "gradient_accumulation_steps": 16}),
+    (
+        _cfg(max_steps=12, epochs=2.0, packing=True),
+        4,
+        True,
+        {"max_steps": 12, "num_train_epochs": 2.0, "packing": True, "gradient_accumulation_steps": 16},
+    ),
 ]
 
 
@@ -162,7 +201,9 @@ def test_to_trl_args_builds_a_trl_config(tmp_path, monkeypatch):
         monkeypatch.delenv(var, raising=False)
     cfg = _cfg(global_batch_size=4, per_device_batch_size=2, max_length=256)
     cfg.model = ModelConfig(dtype="fp32")
-    args = to_trl_args(cfg, 1, output_dir=str(tmp_path), cuda=False)
+    args = SFTStage("sft", cfg, lambda out: (None, "")).trainer_args(
+        trainer_kwargs(cfg, 1, output_dir=str(tmp_path), precision="fp32", cuda=False)
+    )
     assert type(args).__name__ == "SFTConfig" and args.bf16 is False
     assert args.gradient_accumulation_steps == 2 and args.max_length == 256 and args.completion_only_loss is True
 

@@ -25,8 +25,9 @@ def convert_contract(obj: Any, index: int, *, name: str | None = None) -> dict:
     return {**obj, "source": name} if name else obj
 
 
-def convert_mapped(obj: Any, index: int, *, fields: Mapping[str, str], default_name: str,
-                   name: str | None = None) -> dict:
+def convert_mapped(
+    obj: Any, index: int, *, fields: Mapping[str, str], default_name: str, name: str | None = None
+) -> dict:
     """One raw object -> contract dict through the field mapping (see the module docstring)."""
     obj = require_object(obj)
     out: dict[str, Any] = {}

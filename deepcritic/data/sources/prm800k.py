@@ -57,8 +57,12 @@ def convert_prm800k(obj: Any, index: int, *, source: str | None = None) -> Conve
         "label": ratings.index(WRONG) if WRONG in ratings else -1,
         "answer": question.get("ground_truth_answer"),
         "meta": {
-            "phase": phase, "labeler": obj.get("labeler"), "timestamp": obj.get("timestamp"),
-            "generation": obj.get("generation"), "finish_reason": finish, "ratings": ratings,
+            "phase": phase,
+            "labeler": obj.get("labeler"),
+            "timestamp": obj.get("timestamp"),
+            "generation": obj.get("generation"),
+            "finish_reason": finish,
+            "ratings": ratings,
         },
     }
 
@@ -121,8 +125,12 @@ def _completions(step: Any, i: int) -> list:
 def _chosen(completions: list, chosen: Any, i: int) -> Any:
     """The completion that ``chosen_completion`` points at."""
     if isinstance(chosen, bool) or not isinstance(chosen, int) or not 0 <= chosen < len(completions):
-        raise FieldProblem("wrong type", f"label.steps[{i}].chosen_completion",
-                           f"null or an index into completions (0..{len(completions) - 1})", chosen)
+        raise FieldProblem(
+            "wrong type",
+            f"label.steps[{i}].chosen_completion",
+            f"null or an index into completions (0..{len(completions) - 1})",
+            chosen,
+        )
     return completions[chosen]
 
 
