@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 from tests.helpers.env import clean_env
-from tests.helpers.paths import DEEPCRITIC
+from tests.helpers.paths import ACCELERATE, DEEPCRITIC, REPO
 
 # every recipe the CLI offers, in the order `deepcritic --help` lists them (written out here, not read from
 # deepcritic.cli, so that the help and the dispatch table are checked against an independent list)
@@ -48,3 +48,21 @@ def help_recipes(text: str) -> list[str]:
             break
         names.append(line.split()[0])
     return names
+
+
+def accelerate_cli(port: int, recipe: str, *overrides: str) -> list[str]:
+    """``accelerate launch`` of ``deepcritic <recipe>`` on two CPU processes (gloo, launch/accelerate/cpu_2proc.yaml)
+    with the main process on ``port``: the command line of the multi-process tests."""
+    config = REPO / "launch" / "accelerate" / "cpu_2proc.yaml"
+    return [
+        str(ACCELERATE),
+        "launch",
+        "--config_file",
+        str(config),
+        "--main_process_port",
+        str(port),
+        "-m",
+        "deepcritic.cli",
+        recipe,
+        *overrides,
+    ]

@@ -13,8 +13,9 @@ import subprocess
 
 import torch
 
+from tests.helpers.cli import accelerate_cli
 from tests.helpers.env import clean_env
-from tests.helpers.paths import ACCELERATE, REPO
+from tests.helpers.paths import REPO
 
 
 def test_grpo_zero3_two_cpu_processes_with_colocated_vllm(answering_critic, free_port, tmp_path_factory):
@@ -22,15 +23,8 @@ def test_grpo_zero3_two_cpu_processes_with_colocated_vllm(answering_critic, free
 
     critic = answering_critic
     run_dir = tmp_path_factory.mktemp("grpo_zero3") / "run"
-    cmd = [
-        str(ACCELERATE),
-        "launch",
-        "--config_file",
-        str(REPO / "launch/accelerate/cpu_2proc.yaml"),
-        "--main_process_port",
-        str(free_port),
-        "-m",
-        "deepcritic.cli",
+    cmd = accelerate_cli(
+        free_port,
         "grpo",
         "deepspeed=zero3",
         f"hydra.run.dir={run_dir}",
@@ -49,7 +43,7 @@ def test_grpo_zero3_two_cpu_processes_with_colocated_vllm(answering_critic, free
         "train.learning_rate=1e-3",
         "grpo.num_completions_to_print=0",
         "logger=disabled",
-    ]
+    )
     env = clean_env(OMP_NUM_THREADS="1", VLLM_CPU_KVCACHE_SPACE="1", HYDRA_FULL_ERROR="1")
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]

@@ -13,8 +13,9 @@ import subprocess
 import pytest
 import torch
 
+from tests.helpers.cli import accelerate_cli
 from tests.helpers.env import clean_env
-from tests.helpers.paths import ACCELERATE, REPO, venv_script
+from tests.helpers.paths import REPO, venv_script
 
 
 def test_zero3_two_cpu_processes(tiny_qwen2, free_port, tmp_path):
@@ -22,15 +23,8 @@ def test_zero3_two_cpu_processes(tiny_qwen2, free_port, tmp_path):
     from transformers import AutoModelForCausalLM
 
     run_dir = tmp_path / "run"
-    cmd = [
-        str(ACCELERATE),
-        "launch",
-        "--config_file",
-        str(REPO / "launch/accelerate/cpu_2proc.yaml"),
-        "--main_process_port",
-        str(free_port),
-        "-m",
-        "deepcritic.cli",
+    cmd = accelerate_cli(
+        free_port,
         "sft",
         "deepspeed=zero3",
         f"hydra.run.dir={run_dir}",
@@ -45,7 +39,7 @@ def test_zero3_two_cpu_processes(tiny_qwen2, free_port, tmp_path):
         "train.learning_rate=2e-3",
         "train.max_length=1024",
         "logger=disabled",
-    ]
+    )
     env = clean_env(HYDRA_FULL_ERROR="1", OMP_NUM_THREADS="1")
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
