@@ -59,6 +59,10 @@ class ResultStore:
         """Every row, one per id, in first-written order."""
         return list(self._rows.values())
 
+    def by_id(self) -> dict[str, dict[str, Any]]:
+        """Every row by its id (a copy: appending later does not change it)."""
+        return dict(self._rows)
+
     def append(self, rows: Iterable[dict[str, Any]]) -> int:
         """Append rows, flush and fsync; returns how many were written."""
         rows = list(rows)
@@ -126,7 +130,7 @@ def run_pending(
 
 def rows_in_order(store: ResultStore, ids: Iterable[str]) -> list[dict[str, Any]]:
     """The stored rows of ``ids``, in that order (ids without a row, e.g. failed ones, are left out)."""
-    by_id = {row["id"]: row for row in store.rows()}
+    by_id = store.by_id()
     return [by_id[i] for i in ids if i in by_id]
 
 

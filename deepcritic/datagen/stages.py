@@ -18,9 +18,12 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from deepcritic.config import RoleConfig, SamplingConfig, TinyModelConfig
+from deepcritic.config import RoleConfig, SamplingConfig
+from deepcritic.critique import solve_messages
+from deepcritic.datagen.labeling import graded_solution
 from deepcritic.errors import DeepcriticError
 from deepcritic.generation import Completion, Generator, Messages, shared_generator
+from deepcritic.modeling import synthetic_tiny_model
 from deepcritic.store import ResultStore, run_pending, write_json
 
 log = logging.getLogger(__name__)
@@ -71,8 +74,6 @@ def solve_stage(
 ) -> dict[str, Any]:
     """Stage ``solve``: ``sampling.n`` solutions to every problem (a ``SetProblem``), each graded against the
     problem's reference answer with math-verify (``label`` and ``cft-data`` start with it)."""
-    from deepcritic.critique import solve_messages
-    from deepcritic.datagen.labeling import graded_solution
 
     def row(p: Any, outs: list[Completion]) -> dict[str, Any]:
         return {
@@ -108,11 +109,6 @@ def _row(key: str, item: T, outs: list[Completion], row: Callable[[T, list[Compl
 def stage_key(record_id: str, stage: str, step: int) -> str:
     """The key of one stage result: unambiguous for any record id (a JSON list)."""
     return json.dumps([record_id, stage, step], ensure_ascii=False)
-
-
-def rows_by_key(store: ResultStore) -> dict[str, dict[str, Any]]:
-    """Every stored row by its key."""
-    return {row["id"]: row for row in store.rows()}
 
 
 def guard_resume(out_dir: Path, settings: dict[str, Any]) -> None:
@@ -160,17 +156,6 @@ def role_identity(role: RoleConfig) -> dict[str, Any]:
 # Roles
 
 
-def ensure_tiny_model(tiny: TinyModelConfig, path: Path) -> Path:
-    """A tiny random Qwen2 saved at ``path`` (built once; reused when it is already there).
-
-    Its tokenizer is trained on the synthetic task's critic chats, so the model is the same whatever the
-    data. Built in a temporary directory and renamed, so a crash never leaves half a model behind.
-    """
-    from deepcritic.modeling import synthetic_tiny_model
-
-    return synthetic_tiny_model(tiny, path, task_seed=tiny.seed)
-
-
 def open_role(role: RoleConfig, out_dir: Path, role_name: str) -> Generator:
     """The generator of a role (teacher, generator), shared with any other role on the same model and backend.
 
@@ -179,7 +164,7 @@ def open_role(role: RoleConfig, out_dir: Path, role_name: str) -> Generator:
     """
     model = role.model
     if model.from_scratch and role.rollout.backend != "openai":
-        path = ensure_tiny_model(model.tiny, out_dir / "tiny_model")
+        path = synthetic_tiny_model(model.tiny, out_dir / "tiny_model", task_seed=model.tiny.seed)
         log.warning(
             "%s: model.from_scratch=true, so the %s is a random tiny model (%s): its outputs are noise. "
             "Set %s.model.name_or_path=<model> %s.model.from_scratch=false for real data.",

@@ -33,7 +33,6 @@ from deepcritic.datagen.stages import (
     guard_resume,
     open_role,
     role_identity,
-    rows_by_key,
     run_stage,
     sha256_text,
     solve_stage,
@@ -96,7 +95,7 @@ def cft_data(
         runs["solve"] = solve_stage(
             store, problems, generator, cfg.generator.sampling, solve, cfg.batch_size, cfg.answer_timeout_s
         )
-        candidates = _sampled_candidates(problems, rows_by_key(store))
+        candidates = _sampled_candidates(problems, store.by_id())
     candidates = candidates or []
 
     def critique_row(c: Candidate, outs: list[Completion]) -> dict:
@@ -119,7 +118,7 @@ def cft_data(
         cfg.teacher.sampling,
         cfg.batch_size,
     )
-    rows = rows_by_key(store)
+    rows = store.by_id()
     out_rows = [row for c in candidates if (row := _output_row(cfg, c, rows, teacher.name, generator)) is not None]
     output = Path(cfg.output) if cfg.output else out_dir / "cft.jsonl"
     atomic_write_jsonl(out_rows, output)

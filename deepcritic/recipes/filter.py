@@ -43,7 +43,7 @@ def main(cfg: FilterConfig) -> dict:
         lambda batch: _score(shared_generator(cfg.model, cfg.rollout), batch, cfg, template),
         desc="filter",
     )
-    by_id = {row["id"]: row for row in store.rows()}
+    by_id = store.by_id()
     scored = [(r, by_id[r.id]) for r in records if r.id in by_id]
     kept = [keep(row["pass_rate"], cfg.min_pass, cfg.max_pass) for _, row in scored]
 

@@ -28,7 +28,6 @@ from deepcritic.datagen.stages import (
     guard_resume,
     open_role,
     role_identity,
-    rows_by_key,
     run_stage,
     sampling_with,
     sha256_text,
@@ -84,7 +83,7 @@ def label(
     runs["solve"] = solve_stage(
         store, problems, generator, cfg.generator.sampling, solve_template, cfg.batch_size, cfg.answer_timeout_s
     )
-    rows = rows_by_key(store)
+    rows = store.by_id()
     chosen = {p.id: plan(_samples(rows, p), cfg.num_correct, cfg.max_steps) for p in problems if _samples(rows, p)}
 
     def rollout_row(item: Rollout, outs: list[Completion]) -> dict:
@@ -117,7 +116,7 @@ def label(
         sampling,
         cfg.batch_size,
     )
-    rows = rows_by_key(store)
+    rows = store.by_id()
 
     records, incomplete = _records(cfg, problems, chosen, rows, generator.name)
     output = Path(cfg.output) if cfg.output else out_dir / "labels.jsonl"

@@ -42,7 +42,6 @@ from deepcritic.datagen.stages import (
     guard_resume,
     open_role,
     role_identity,
-    rows_by_key,
     run_stage,
     sampling_with,
     stage_key,
@@ -108,18 +107,18 @@ def synthesize(
 
     items = [(r, i) for r in records for i in range(span[r.id])]
     runs["initial"] = _stage(store, "initial", items, teacher, cfg, templates.initial, 1, {})
-    rows = rows_by_key(store)
+    rows = store.by_id()
     reasons = mix(_candidates(records, span, rows), cfg.extra_correct, cfg.seed)
 
     selected = [r for r in records if r.id in reasons]
     items = [(r, i) for r in selected for i in range(span[r.id])]
     runs["in_depth"] = _stage(store, "in_depth", items, teacher, cfg, templates.in_depth, cfg.in_depth_samples, rows)
-    rows = rows_by_key(store)
+    rows = store.by_id()
 
     agreed = [r for r in selected if _all_chosen(rows, r.id, "in_depth", span[r.id])]
     items = [(r, i) for r in agreed for i in range(span[r.id])]
     runs["merge"] = _stage(store, "merge", items, teacher, cfg, templates.merge, cfg.merge_samples, rows)
-    rows = rows_by_key(store)
+    rows = store.by_id()
 
     outcomes, sft_rows = _assemble_all(selected, span, rows, reasons, templates, teacher.name)
     output = Path(cfg.output) if cfg.output else out_dir / "sft.jsonl"
