@@ -288,28 +288,26 @@ def _openai_reason(reason: str | None) -> str | None:
 
 
 class HFGenerator:
-    """``model.generate`` over batches of chat prompts, left-padded; the fallback backend."""
+    """``model.generate`` over batches of chat prompts, left-padded; the fallback backend.
 
-    def __init__(self, model: ModelConfig, rollout: RolloutConfig):
+    Built on a model in memory as it is (e.g. the one being trained: the caller puts it in eval mode and back);
+    :meth:`load` loads one for the ``hf`` backend. The tokenizer pads on the left while generating only.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, batch_size: int, name: str = "hf:in-memory"):
+        self.name, self.batch_size, self.model, self.tokenizer = name, batch_size, model, tokenizer
+
+    @classmethod
+    def load(cls, model: ModelConfig, rollout: RolloutConfig) -> HFGenerator:
+        """The ``hf`` backend: ``model`` loaded in its run precision, on the GPU when there is one, in eval mode."""
         import torch
 
         from deepcritic.modeling import load_model, load_tokenizer, run_precision
 
-        self.name = f"hf:{model.name_or_path}"
-        self.batch_size = rollout.hf.batch_size
-        self.tokenizer = load_tokenizer(model)
-        self.tokenizer.padding_side = "left"
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.model = load_model(model, run_precision(model.dtype)).to(device)
-        self.model.eval()
-
-    @classmethod
-    def from_model(cls, model: Any, tokenizer: Any, batch_size: int, name: str = "hf:in-memory") -> HFGenerator:
-        """A generator over a model already in memory (e.g. the one being trained), used as it is: the caller
-        puts it in eval mode (and back); the tokenizer pads on the left while generating, as before after."""
-        self = cls.__new__(cls)
-        self.name, self.batch_size, self.model, self.tokenizer = name, batch_size, model, tokenizer
-        return self
+        network = load_model(model, run_precision(model.dtype)).to(device)
+        network.eval()
+        return cls(network, load_tokenizer(model), rollout.hf.batch_size, f"hf:{model.name_or_path}")
 
     def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig) -> list[list[Completion]]:
         out: list[list[Completion]] = []
@@ -363,7 +361,7 @@ class HFGenerator:
 _BACKENDS: dict[str, Callable[[ModelConfig, RolloutConfig], Generator]] = {
     "vllm": VLLMGenerator,
     "openai": OpenAIGenerator,
-    "hf": HFGenerator,
+    "hf": HFGenerator.load,
 }
 
 _SHARED: dict[str, Generator] = {}

@@ -326,9 +326,7 @@ class DevCurve(TrainerCallback):
         was_training = model.training
         model.eval()
         try:
-            rows = critique_batch(
-                HFGenerator.from_model(model, tokenizer, self.batch), self.records, sampling, self.template
-            )
+            rows = critique_batch(HFGenerator(model, tokenizer, self.batch), self.records, sampling, self.template)
         finally:
             model.train(was_training)
         m = critic_f1([row["samples"][0]["verdict"] for row in rows], [r.label for r in self.records])
