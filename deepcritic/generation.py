@@ -111,6 +111,7 @@ class VLLMGenerator:
             n=sampling.n,
             temperature=sampling.temperature,
             top_p=sampling.top_p,
+            top_k=sampling.top_k,
             max_tokens=sampling.max_new_tokens,
             seed=sampling.seed if self.per_request_seed else None,
         )
@@ -236,11 +237,14 @@ class OpenAIGenerator:
         }
         if seed is not None:
             body["seed"] = seed
+        extra = dict(self.cfg.extra_body)
+        if s.top_k:  # not an OpenAI parameter: vLLM and SGLang servers read it from the body
+            extra.setdefault("top_k", s.top_k)
         delays = backoff_delays(self.cfg.max_retries, self.cfg.backoff_s, self.cfg.backoff_max_s)
         for attempt in range(len(delays) + 1):
             self.limiter.wait()
             try:
-                resp = self.client.chat.completions.create(**body, extra_body=dict(self.cfg.extra_body) or None)
+                resp = self.client.chat.completions.create(**body, extra_body=extra or None)
                 return _openai_completions(resp, n)
             except (
                 openai.APIConnectionError,
@@ -336,7 +340,7 @@ class HFGenerator:
                 do_sample=sample,
                 temperature=s.temperature if sample else None,
                 top_p=s.top_p if sample else None,
-                top_k=None,
+                top_k=(s.top_k or None) if sample else None,
                 pad_token_id=self.tokenizer.pad_token_id,
             )
         new = seqs[:, enc["input_ids"].shape[1] :].tolist()

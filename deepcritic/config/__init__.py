@@ -23,6 +23,7 @@ from deepcritic.config.data import (
     SyntheticConfig,
 )
 from deepcritic.config.demo import DemoConfig, DemoEvalConfig, DemoTaskConfig
+from deepcritic.config.evaluation import PROTOCOL_NAMES, ProtocolConfig, ScoreConfig
 from deepcritic.config.generation import (
     HFGenerateConfig,
     OpenAIServerConfig,
@@ -106,6 +107,8 @@ __all__ = [
     "LoraConfig",
     "ModelConfig",
     "OpenAIServerConfig",
+    "PROTOCOL_NAMES",
+    "ProtocolConfig",
     "ProblemsConfig",
     "Recipe",
     "RefineConfig",
@@ -116,6 +119,7 @@ __all__ = [
     "SFTRecipeConfig",
     "SFTTrainConfig",
     "SamplingConfig",
+    "ScoreConfig",
     "SolveConfig",
     "SynthesizeConfig",
     "SyntheticConfig",

@@ -20,6 +20,7 @@ class SamplingConfig:
     n: int = option(1, "completions per prompt", ge=1, fix="use at least 1 sample per prompt")
     temperature: float = option(0.0, "0 = greedy", ge=0, fix="use 0 (greedy) or a positive temperature")
     top_p: float = option(1.0, "nucleus sampling mass", gt=0, le=1)
+    top_k: int = option(0, "sample among the k most likely tokens; 0 = off", ge=0)
     max_new_tokens: int = option(4096, "tokens per completion at most", ge=1, fix="use at least 1 token")
     seed: Optional[int] = option(
         0,

@@ -8,6 +8,7 @@ from typing import Any, Optional
 
 from deepcritic.config.base import cross_check, key_of, option
 from deepcritic.config.data import CandidatesConfig, ChatDataConfig, DataConfig, ProblemsConfig
+from deepcritic.config.evaluation import ProtocolConfig, official_prompt_clash
 from deepcritic.config.generation import RoleConfig, RolloutConfig, SamplingConfig
 from deepcritic.config.grpo import GRPOOptions, GRPORolloutConfig, RewardConfig
 from deepcritic.config.model import ModelConfig
@@ -165,29 +166,33 @@ def _benchmarks_and_k(cfg: Any, key: str, n: int, n_key: str) -> list[Problem]:
 
 @dataclass
 class EvalConfig:
-    """``deepcritic eval``: run a critic on several benchmarks; F1, parse rate, length, Maj@k."""
+    """``deepcritic eval``: run a critic on several benchmarks under a protocol; F1, parse rate, length, Maj@k."""
 
     model: ModelConfig = option(ModelConfig, "the critic")
+    protocol: ProtocolConfig = option(ProtocolConfig, "prompt, tagging, verdict reader and vote (conf/protocol/)")
     rollout: RolloutConfig = option(RolloutConfig, "the generation backend")
     sampling: SamplingConfig = option(SamplingConfig, "critiques per record and decoding")
     # typed Any so that `+benchmarks.mine={source: contract, path: x}` can add one on the command line
     benchmarks: dict[str, Any] = option({}, "name -> a data section (DataConfig)", entries=DataConfig)
     limit: Optional[int] = option(
         None,
-        "at most N records per benchmark (on top of each one's own limit)",
+        "at most N records per benchmark (on top of each one's own limit), drawn at random (seed) in the "
+        "proportions of the two label classes",
         ge=1,
         fix="use a positive count, or null for all",
     )
     maj_k: Optional[list[int]] = option(None, "Maj@k points (each <= sampling.n); null = 1, 2, 4, ..., n")
     batch_size: int = option(64, "records per generation call; predictions are flushed after each batch", ge=1)
     logger: LoggerConfig = option(LoggerConfig, "tracking")
-    seed: int = option(0, "seed")
+    seed: int = option(0, "seed of the limit sample")
 
 
 @cross_check(EvalConfig)
 def _eval_run(cfg: EvalConfig, key: str) -> list[Problem]:
-    return _benchmarks_and_k(cfg, key, cfg.sampling.n, "sampling.n") + _saved_model(
-        key_of(key, "model"), cfg.model, cfg.rollout
+    return (
+        _benchmarks_and_k(cfg, key, cfg.sampling.n, "sampling.n")
+        + _saved_model(key_of(key, "model"), cfg.model, cfg.rollout)
+        + official_prompt_clash(cfg.protocol, cfg.model.template, key_of(key, "model.template"))
     )
 
 

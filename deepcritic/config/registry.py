@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from deepcritic.config import recipes as R
 from deepcritic.config.demo import DemoConfig
+from deepcritic.config.evaluation import ScoreConfig
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,15 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             "eval",
             "evaluate a critic (vLLM, HF or an OpenAI-compatible server) on ProcessBench, MR-GSM8K, PRM800K, "
-            "files: F1, Maj@k",
+            "files, under deepcritic's or a paper's official protocol: F1 (and strict F1), Maj@k",
             R.EvalConfig,
             "deepcritic.recipes.evaluate",
+        ),
+        Recipe(
+            "score",
+            "re-score saved critic outputs (ours or any JSONL with a text and a label) under any protocol, no model",
+            ScoreConfig,
+            "deepcritic.recipes.score",
         ),
         Recipe(
             "report",

@@ -76,13 +76,57 @@ def load_template(kind: str, path: str | None = None) -> str:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DeepcriticError(f"cannot read the {kind} template {where}: {type(exc).__name__}: {exc}") from None
-    return checked(kind, _canonical(kind, text), str(path))
+    text = checked(kind, canonical(kind, text), str(path))
+    if kind in _STRICT_KINDS:
+        check_convention(text, str(path), "step", 1, "deepcritic's critic protocol (training, filter, eval)")
+    return text
 
 
 @cache
 def _packaged(kind: str) -> str:
     text = resources.files("deepcritic.critique").joinpath(f"templates/{_kind(kind).file}").read_text("utf-8")
     return checked(kind, text, f"deepcritic/critique/templates/{_kind(kind).file}")
+
+
+#: Critic prompts read under deepcritic's own protocol: ``Step k:`` from 1, a 1-based final answer line.
+_STRICT_KINDS = ("critic", "demo_critic")
+
+_BASE_RE = re.compile(
+    r"(?:index(?:ed)?|number(?:ed)?)[ \t]{1,4}(?:starting[ \t]{1,4})?from[ \t]{1,4}([01])\b|\b(zero|one|0|1)-based",
+    re.IGNORECASE,
+)
+
+
+def template_convention(text: str) -> tuple[str | None, int | None]:
+    """(tagging, index base) a critic template declares in its wording, each None where it says nothing.
+
+    Tagging is ``"paragraph"`` when the template speaks of paragraphs (ProcessBench's ``<paragraph_i>`` tags),
+    ``"step"`` when it speaks of steps; the base is read from "indexed from 0", "starting from 1", "0-based"...
+    """
+    lowered = text.lower()
+    tagging = "paragraph" if "paragraph" in lowered else "step" if re.search(r"\bsteps?\b", lowered) else None
+    match = _BASE_RE.search(text)
+    base = None
+    if match:
+        word = (match.group(1) or match.group(2)).lower()
+        base = 0 if word in ("0", "zero") else 1
+    return tagging, base
+
+
+def check_convention(text: str, source: str, tagging: str, base: int, reader: str) -> None:
+    """Refuse a critic template that asks for another tagging or index base than ``reader`` uses (a 0-based
+    ``\\boxed{0}`` read by a 1-based parser silently scores as wrong)."""
+    got_tagging, got_base = template_convention(text)
+    if (got_tagging or tagging) == tagging and (got_base if got_base is not None else base) == base:
+        return
+    said = ", ".join(
+        x for x in (got_tagging and f"{got_tagging}s", got_base is not None and f"indexed from {got_base}") if x
+    )
+    raise DeepcriticError(
+        f"critic template {source} asks for {said}, but {reader} shows {tagging}s indexed from {base} and reads "
+        f"a {base}-based verdict; use a template written for it, or evaluate this prompt under its own protocol "
+        "(e.g. protocol=processbench for paragraph indices from 0)"
+    )
 
 
 def checked(kind: str, text: str, source: str = "<template text>") -> str:
@@ -99,7 +143,7 @@ def fill(template: str, **values: object) -> str:
     return _PLACEHOLDER_RE.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
 
 
-def _canonical(kind: str, text: str) -> str:
+def canonical(kind: str, text: str) -> str:
     """A str.format-style template (an alias placeholder, doubled braces) in our convention; others unchanged."""
     for alias, name in _kind(kind).aliases.items():
         if "{" + alias + "}" in text and "{" + name + "}" not in text:

@@ -7,15 +7,19 @@ wrong. Accuracies are fractions in [0, 1]; reports multiply by 100.
 Empty classes: when a benchmark has no record with a wrong step, ``acc_error`` is ``None`` (there is
 nothing to be accurate on); likewise ``acc_correct`` when no record is error-free. ``f1`` is the
 harmonic mean of the two accuracies, so it is ``None`` whenever either accuracy is ``None`` (a one-class
-benchmark has no ProcessBench F1). When both accuracies are 0, ``f1`` is 0.0.
+benchmark has no ProcessBench F1). When both accuracies are 0, ``f1`` is 0.0 (the official ProcessBench and
+DeepCritic scripts compute 0/0 there and print nan; every other value agrees with theirs).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
+
+#: A protocol's vote: (the texts of a record's first k samples, the record's step count) -> a verdict.
+Vote = Callable[[Sequence[str], "int | None"], "int | None"]
 
 NO_ERROR = -1
 
@@ -109,7 +113,7 @@ def _mean(values: Iterable[float | None]) -> float | None:
     return sum(kept) / len(kept) if kept else None
 
 
-def benchmark_metrics(rows: Sequence[Mapping[str, Any]], ks: Sequence[int]) -> dict[str, Any]:
+def benchmark_metrics(rows: Sequence[Mapping[str, Any]], ks: Sequence[int], vote: Vote | None = None) -> dict[str, Any]:
     """All metrics of one benchmark from its prediction rows.
 
     Each row has ``label`` and ``samples``: a list (the same length ``n`` for every row) of dicts with
@@ -120,7 +124,9 @@ def benchmark_metrics(rows: Sequence[Mapping[str, Any]], ks: Sequence[int]) -> d
     ``parse_rate``: fraction of all samples with a verdict. ``mean_tokens``: mean generated tokens per
     sample (None when the backend does not report them); ``mean_chars``: mean characters per sample;
     ``truncation_rate``: fraction of samples that stopped at the token limit. ``maj``: for each k in
-    ``ks`` (k <= n), :func:`maj_at_k`, keyed by ``str(k)``.
+    ``ks`` (k <= n), :func:`maj_at_k`, keyed by ``str(k)``: the majority of parsed verdicts, or ``vote``
+    (a protocol's own rule, over the texts) when given. When samples carry a ``strict`` verdict (the strict
+    reading beside a protocol's), ``strict_f1`` / ``strict_acc_*`` / ``strict_parse_rate`` are computed alike.
     """
     labels = [int(r["label"]) for r in rows]
     n = min((len(r["samples"]) for r in rows), default=0)
@@ -139,12 +145,73 @@ def benchmark_metrics(rows: Sequence[Mapping[str, Any]], ks: Sequence[int]) -> d
     out["mean_tokens"] = None if any(t is None for t in tokens) else _mean(tokens)
     out["mean_chars"] = _mean(len(s.get("text") or "") for s in samples)
     out["truncation_rate"] = _fraction(sum(s.get("finish_reason") == "length" for s in samples), len(samples))
-    votes = [[s["verdict"] for s in r["samples"][:n]] for r in rows]
-    out["maj"] = {str(k): maj_at_k(votes, labels, k) for k in ks if k <= n} if rows else {}
+    if samples and all("strict" in s for s in samples):
+        strict = [critic_f1([r["samples"][j]["strict"] for r in rows], labels) for j in range(n)]
+        for key in ("acc_error", "acc_correct", "f1"):
+            out[f"strict_{key}"] = _mean(m[key] for m in strict)
+        out["strict_parse_rate"] = _fraction(sum(s["strict"] is not None for s in samples), len(samples))
+    if vote is None:
+        votes = [[s["verdict"] for s in r["samples"][:n]] for r in rows]
+        out["maj"] = {str(k): maj_at_k(votes, labels, k) for k in ks if k <= n} if rows else {}
+    else:
+        out["maj"] = {
+            str(k): critic_f1([vote([s["text"] for s in r["samples"][:k]], r.get("num_steps")) for r in rows], labels)
+            for k in ks
+            if k <= n
+        }
     return out
 
 
-AVERAGED = ("acc_error", "acc_correct", "f1", "parse_rate", "mean_tokens", "mean_chars")
+def mr_gsm8k_tasks(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """MR-GSM8K's task 1 and task 2 (``eval_mr_gsm8k.py``), from samples read by its reader.
+
+    Each sample has ``judgement`` (the normalised Final Judgement, or None) and ``key`` (the first error step as
+    the official code reads it, a string, or None). Task 1: a correct solution is a true positive when the
+    judgement contains "correct"; a wrong one a true negative when it contains "wrong"; false positives and
+    negatives are the rest of each class (so unreadable outputs count against the critic). MCC is None when a
+    class is empty or nothing was predicted in a class (a zero denominator; the official script divides by
+    zero). Task 2: wrong solutions judged wrong whose step string equals the gold 1-based step, over all wrong
+    solutions. Averaged over sample index, like F1. Class sizes are the evaluated set's (the official script
+    hard-codes those of the 3,000-record release).
+    """
+    n = min((len(r["samples"]) for r in rows), default=0)
+    per_index = [_mr_gsm8k_one(rows, j) for j in range(n)]
+    return {key: _mean(m[key] for m in per_index) for key in ("t1_tpr", "t1_tnr", "t1_mcc", "t2_accuracy")}
+
+
+def _mr_gsm8k_one(rows: Sequence[Mapping[str, Any]], j: int) -> dict[str, float | None]:
+    tp = tn = t2 = correct = wrong = 0
+    for row in rows:
+        judgement = row["samples"][j].get("judgement") or ""
+        if row["label"] == NO_ERROR:
+            correct += 1
+            tp += "correct" in judgement
+        else:
+            wrong += 1
+            hit = "wrong" in judgement
+            tn += hit
+            t2 += hit and row["samples"][j].get("key") == str(row["label"] + 1)
+    fp, fn = wrong - tn, correct - tp
+    denominator = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    return {
+        "t1_tpr": _fraction(tp, correct),
+        "t1_tnr": _fraction(tn, wrong),
+        "t1_mcc": (tp * tn - fp * fn) / denominator if denominator else None,
+        "t2_accuracy": _fraction(t2, wrong),
+    }
+
+
+AVERAGED = (
+    "acc_error",
+    "acc_correct",
+    "f1",
+    "strict_f1",
+    "parse_rate",
+    "strict_parse_rate",
+    "truncation_rate",
+    "mean_tokens",
+    "mean_chars",
+)
 
 
 def average_metrics(per_benchmark: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:

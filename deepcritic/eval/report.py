@@ -38,61 +38,77 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def eval_markdown(metrics: Mapping[str, Any]) -> str:
-    """The eval run's table: one row per benchmark and an average row (see :func:`metrics_table_rows`)."""
+    """The eval run's report: how the numbers were made (protocol, decoding, samples), then one row per benchmark
+    and an average row (see :func:`metrics_table_rows`)."""
     header, rows = metrics_table_rows(metrics)
     title = f"# Critic evaluation: {metrics.get('model')}\n\n"
     note = (
         "\nacc_error / acc_correct: accuracy (%) on records with / without a wrong step; F1: their harmonic "
-        "mean (ProcessBench); parse: samples with a final verdict (%); tokens / chars: mean critique "
-        f"length in generated tokens / characters; Maj@k: F1 of the majority verdict over k samples. "
-        f"Samples per record: {metrics.get('sampling', {}).get('n')}.\n"
+        "mean (ProcessBench), with the protocol's reader; strict F1: the same with the strict reader (a well-formed "
+        "final answer only), so the gap is what lenient reading adds; parse / strict parse: samples with a verdict "
+        "(%); trunc: samples cut at the token limit (%); tokens / chars: mean critique length; Maj@k: F1 of the "
+        "protocol's vote over k samples.\n"
     )
-    return title + markdown_table(header, rows) + note
+    return title + how_made(metrics) + markdown_table(header, rows) + note + mr_gsm8k_markdown(metrics)
+
+
+def how_made(metrics: Mapping[str, Any]) -> str:
+    """The lines that say how the numbers were made: protocol, prompt, decoding, samples per benchmark."""
+    protocol = metrics.get("protocol") or {"name": "deepcritic"}
+    decoding = metrics.get("decoding") or {}
+    used = decoding.get("used") or metrics.get("sampling") or {}
+    if decoding.get("matches"):
+        verdict = f"the protocol's official {decoding['matches']} decoding"
+    elif decoding.get("differs"):
+        verdict = "differs from the official decoding: " + ", ".join(
+            f"{k} {v['used']} (official {v['official']})" for k, v in decoding["differs"].items()
+        )
+    else:
+        verdict = "as configured"
+    lines = [
+        f"- protocol: **{protocol['name']}**"
+        + (f" (prompt: {protocol['template']})" if protocol.get("template") else ""),
+        "- decoding: " + ", ".join(f"{k}={v}" for k, v in used.items()) + f" ({verdict})",
+    ]
+    lines += [f"- quirk reproduced: {q}" for q in protocol.get("quirks", [])]
+    for name, sample in (metrics.get("samples") or {}).items():
+        lines.append(f"- {name}: {sample['records']} of {sample['of']} records, {sample['how']}")
+    return "\n".join(lines) + "\n\n"
+
+
+def mr_gsm8k_markdown(metrics: Mapping[str, Any]) -> str:
+    """MR-GSM8K's task table, for benchmarks scored under the mr_gsm8k protocol (empty otherwise)."""
+    rows = [
+        [name, pct(t["t1_tpr"]), pct(t["t1_tnr"]), pct(t["t1_mcc"]), pct(t["t2_accuracy"])]
+        for name, m in metrics["benchmarks"].items()
+        if (t := m.get("mr_gsm8k"))
+    ]
+    if not rows:
+        return ""
+    header = ["benchmark", "task 1 TPR", "task 1 TNR", "task 1 MCC", "task 2 accuracy"]
+    return "\n## MR-GSM8K tasks\n\n" + markdown_table(header, rows)
 
 
 def metrics_table_rows(metrics: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the eval table, shared by Markdown and wandb."""
     ks = [str(k) for k in metrics.get("maj_k", [])]
-    header = [
-        "benchmark",
-        "records",
-        "acc_error",
-        "acc_correct",
-        "F1",
-        "parse",
-        "tokens",
-        "chars",
-        *[f"Maj@{k} F1" for k in ks],
-    ]
-    rows = []
-    for name, m in metrics["benchmarks"].items():
-        rows.append(
-            [
-                name,
-                str(m["records"]),
-                pct(m["acc_error"]),
-                pct(m["acc_correct"]),
-                pct(m["f1"]),
-                pct(m["parse_rate"]),
-                num(m["mean_tokens"]),
-                num(m["mean_chars"]),
-                *[pct(m["maj"].get(k, {}).get("f1")) for k in ks],
-            ]
-        )
-    avg = metrics["average"]
-    rows.append(
-        [
-            "**average**",
-            "",
-            pct(avg["acc_error"]),
-            pct(avg["acc_correct"]),
-            pct(avg["f1"]),
-            pct(avg["parse_rate"]),
-            num(avg["mean_tokens"]),
-            num(avg["mean_chars"]),
-            *[pct(avg["maj"].get(k, {}).get("f1")) for k in ks],
+    header = ["benchmark", "records", "acc_error", "acc_correct", "F1", "strict F1", "parse", "strict parse"]
+    header += ["trunc", "tokens", "chars", *[f"Maj@{k} F1" for k in ks]]
+
+    def cells(name: str, records: str, m: Mapping[str, Any]) -> list[str]:
+        return [
+            name,
+            records,
+            *(pct(m.get(key)) for key in ("acc_error", "acc_correct", "f1", "strict_f1", "parse_rate")),
+            pct(m.get("strict_parse_rate")),
+            pct(m.get("truncation_rate")),
+            num(m.get("mean_tokens")),
+            num(m.get("mean_chars")),
+            *[pct(m.get("maj", {}).get(k, {}).get("f1")) for k in ks],
         ]
-    )
+
+    rows = [cells(name, str(m["records"]), m) for name, m in metrics["benchmarks"].items()]
+    rows.append(cells("**average**", "", metrics["average"]))
     return header, rows
 
 
@@ -273,3 +289,48 @@ def write_run_outputs(
         f"{prefix} outputs in {out_dir}: metrics.json, metrics.md, "
         + ", ".join(str(p.relative_to(out_dir)) for p in plots.values())
     )
+
+
+def prediction_table(rows: list[dict], limit: int = 200) -> tuple[list[str], list[list]]:
+    """A wandb table of the first ``limit`` records: label, vote, first sample's verdict (cut to 2000 chars)."""
+    columns = ["id", "label", "majority", "verdict_0", "critique_0"]
+    return columns, [
+        [r["id"], r["label"], r["majority"], r["samples"][0]["verdict"], r["samples"][0]["text"][:2000]]
+        for r in rows[:limit]
+        if r["samples"]
+    ]
+
+
+def write_eval_outputs(out_dir: Path, metrics: dict, predictions: Mapping[str, list[dict]], wandb_run: Any) -> None:
+    """What ``eval`` and ``score`` write: metrics.json, metrics.md, the F1 and Maj@k plots, wandb tables and
+    summary, and the console table."""
+    write_json(out_dir / "metrics.json", metrics)
+    (out_dir / "metrics.md").write_text(eval_markdown(metrics), encoding="utf-8")
+    groups = {
+        name: {
+            "acc_error": m["acc_error"],
+            "acc_correct": m["acc_correct"],
+            "F1": m["f1"],
+            "strict F1": m.get("strict_f1"),
+        }
+        for name, m in metrics["benchmarks"].items()
+    }
+    title = f"{Path(str(metrics['model'])).name}: {(metrics.get('protocol') or {}).get('name', 'deepcritic')} protocol"
+    f1_png = plot_bars(groups, title, "%", out_dir / "plots" / "f1_per_benchmark.png")
+    curves = {name: {int(k): v["f1"] for k, v in m["maj"].items()} for name, m in metrics["benchmarks"].items()}
+    curves["average"] = {int(k): v["f1"] for k, v in metrics["average"]["maj"].items()}
+    maj_png = plot_curves(curves, "Maj@k", "k (samples voted)", "F1 (%)", out_dir / "plots" / "maj_at_k.png")
+    header, rows = metrics_table_rows(metrics)
+    maj_rows = [[name, k, f1] for name, curve in curves.items() for k, f1 in curve.items()]
+    log_wandb(
+        wandb_run,
+        {
+            "eval/metrics": (header, rows),
+            "eval/maj_at_k": (["benchmark", "k", "f1"], maj_rows),
+            **{f"eval/predictions/{name}": prediction_table(rs) for name, rs in predictions.items()},
+        },
+        {"eval/f1_per_benchmark": f1_png, "eval/maj_at_k_plot": maj_png},
+        flatten("eval", {"average": metrics["average"], **metrics["benchmarks"]}),
+    )
+    print_table(f"deepcritic {metrics['recipe']}: {metrics['model']} (%)", header, rows)
+    print(f"{metrics['recipe']} outputs in {out_dir}: metrics.json, metrics.md, predictions/, plots/")

@@ -23,6 +23,7 @@ def grpo_kwargs(cfg: GRPORecipeConfig) -> dict[str, Any]:
         num_generations=s.n,
         temperature=s.temperature,
         top_p=s.top_p,
+        top_k=s.top_k,
         max_completion_length=s.max_new_tokens,
         beta=g.beta,
         epsilon=g.epsilon,

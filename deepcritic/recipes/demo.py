@@ -47,6 +47,7 @@ from deepcritic.eval import report
 from deepcritic.eval.bootstrap import paired_bootstrap_f1
 from deepcritic.eval.critic import critique_batch, critique_records
 from deepcritic.eval.metrics import benchmark_metrics, critic_f1
+from deepcritic.eval.protocols import get_protocol
 from deepcritic.generation import HFGenerator, build_generator
 from deepcritic.modeling import save_tiny_model
 from deepcritic.runtime import run_dir
@@ -276,7 +277,13 @@ def evaluate(model_dir: Path, records: list[StepRecord], cfg: DemoConfig, templa
     critic = build_generator(ModelConfig(name_or_path=str(model_dir), dtype=cfg.model.dtype), cfg.grpo.rollout)
     try:
         rows = critique_records(
-            critic, records, sampling, template, ResultStore(path), cfg.eval.batch_size, desc=path.stem
+            critic,
+            records,
+            sampling,
+            get_protocol("deepcritic", template=template),
+            ResultStore(path),
+            cfg.eval.batch_size,
+            desc=path.stem,
         )
     finally:
         critic.close()
@@ -307,7 +314,7 @@ class DevCurve(TrainerCallback):
     engine holds."""
 
     def __init__(self, records: list[StepRecord], template: str, every: int, max_new_tokens: int, batch: int = 100):
-        self.records, self.template, self.every = records, template, every
+        self.records, self.protocol, self.every = records, get_protocol("deepcritic", template=template), every
         self.max_new_tokens, self.batch = max_new_tokens, batch
         self.points: list[dict[str, Any]] = []
 
@@ -326,7 +333,7 @@ class DevCurve(TrainerCallback):
         was_training = model.training
         model.eval()
         try:
-            rows = critique_batch(HFGenerator(model, tokenizer, self.batch), self.records, sampling, self.template)
+            rows = critique_batch(HFGenerator(model, tokenizer, self.batch), self.records, sampling, self.protocol)
         finally:
             model.train(was_training)
         m = critic_f1([row["samples"][0]["verdict"] for row in rows], [r.label for r in self.records])

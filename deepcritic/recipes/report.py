@@ -27,6 +27,10 @@ def main(cfg: ReportConfig) -> dict:
     labels = run_labels(metrics, [run.name for run in runs], cfg.names)
     if cfg.names and len(cfg.names) != len(runs):
         raise DeepcriticError(f"names: {len(cfg.names)} names for {len(runs)} runs (after expanding globs)")
+    protocols = [protocol_of(m) for m in metrics]
+    mixed = len(set(protocols)) > 1
+    if mixed:  # never one column of numbers made under different protocols without saying so
+        labels = [f"{label} [{p}]" for label, p in zip(labels, protocols)]
 
     columns, table, metric = comparison(metrics, labels, cfg.metric)
     if not any(has_metric(b, metric) for m in metrics for b in [*m["benchmarks"].values(), m.get("average", {})]):
@@ -36,8 +40,17 @@ def main(cfg: ReportConfig) -> dict:
         )
     header = ["model", *columns]
     rows = [[label, *(_cell(metric, row[c]) for c in columns)] for label, row in table.items()]
+    warning = (
+        "**These runs use different evaluation protocols** ("
+        + ", ".join(sorted(set(protocols)))
+        + "): each row names its protocol; numbers across protocols are not directly comparable. Re-score "
+        "saved predictions under one protocol with `deepcritic score`.\n\n"
+        if mixed
+        else f"Protocol: {protocols[0]}.\n\n"
+    )
     markdown = (
         f"# {metric}\n\n"
+        + warning
         + report.markdown_table(header, rows)
         + "\nRuns:\n\n"
         + "".join(f"- {label}: `{run}`\n" for label, run in zip(labels, runs))
@@ -45,12 +58,14 @@ def main(cfg: ReportConfig) -> dict:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "report.md").write_text(markdown, encoding="utf-8")
-    result = {"metric": metric, "runs": [str(r) for r in runs], "table": table}
+    result = {"metric": metric, "runs": [str(r) for r in runs], "protocols": protocols, "table": table}
     write_json(out_dir / "report.json", result)
     groups = {c: {label: table[label][c] for label in table} for c in columns}
     if not metric.startswith("mean_"):  # fractions only; lengths are not percentages
         report.plot_bars(groups, f"{metric} by benchmark", f"{metric} (%)", out_dir / "report.png")
     report.print_table(f"deepcritic report: {metric}", header, rows)
+    if mixed:
+        print("warning: " + warning.replace("**", "").strip())
     print(
         f"report written to {out_dir}: report.md, report.json" + ("" if metric.startswith("mean_") else ", report.png")
     )
@@ -81,6 +96,13 @@ def _read_metrics(run: Path) -> dict:
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), dict):
         raise DeepcriticError(f"{path} has no 'benchmarks' section; is it a deepcritic metrics file?")
     return data
+
+
+def protocol_of(metrics: dict) -> str:
+    """The protocol a run's numbers were made under (runs from before protocols existed used deepcritic's)."""
+    if metrics.get("recipe") not in (None, "eval", "score"):
+        return "n/a"
+    return (metrics.get("protocol") or {}).get("name", "deepcritic")
 
 
 def _cell(metric: str, value: float | None) -> str:

@@ -18,6 +18,7 @@ RECIPE_NAMES = [
     "grpo",
     "filter",
     "eval",
+    "score",
     "report",
     "solve",
     "refine",

@@ -190,8 +190,23 @@ def test_conf_composes_and_validates(recipe, overrides, benchmarks):
 def test_deepcritic_release_experiment_values():
     cfg = compose("eval", ["experiment=eval_deepcritic_7b_rl"])
     assert cfg.model.name_or_path == "Keven16/DeepCritic-7B-RL-PRM800K"
-    assert cfg.model.template == "templates/deepcritic_critique_template_new.txt"
+    assert cfg.model.template is None and cfg.protocol.name == "deepcritic_paper"  # the official prompt
+    # RUCBM/DeepCritic eval.py: SamplingParams(temperature=0.6, top_p=0.9, max_tokens=32768, seed=42)
+    s = cfg.sampling
+    assert (s.n, s.temperature, s.top_p, s.top_k, s.max_new_tokens, s.seed) == (1, 0.6, 0.9, 0, 32768, 42)
     assert list(cfg.benchmarks)[-2:] == ["mr_gsm8k", "prm800k_phase2"] and len(cfg.benchmarks) == 6
+    voting = compose("eval", ["experiment=eval_deepcritic_7b_rl", "protocol=deepcritic_paper_voting"]).sampling
+    # --use_voting: SamplingParams(temperature=1, top_p=0.9, n=8, max_tokens=32768, seed=42)
+    assert (voting.n, voting.temperature, voting.top_p, voting.max_new_tokens, voting.seed) == (8, 1.0, 0.9, 32768, 42)
+
+
+def test_processbench_official_experiment_values():
+    cfg = compose("eval", ["experiment=eval_processbench_official"])
+    assert cfg.protocol.name == "processbench" and cfg.model.template is None
+    # QwenLM/ProcessBench run_eval.py: SamplingParams(temperature=0., max_tokens=8192, seed=42)
+    s = cfg.sampling
+    assert (s.n, s.temperature, s.top_p, s.max_new_tokens, s.seed) == (1, 0.0, 1.0, 8192, 42)
+    assert sorted(cfg.benchmarks) == [f"processbench_{n}" for n in ("gsm8k", "math", "olympiadbench", "omnimath")]
 
 
 def test_weak_to_strong_experiment_values(monkeypatch):

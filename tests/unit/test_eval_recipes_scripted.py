@@ -67,19 +67,27 @@ def test_eval_writes_outputs_with_exact_metrics_and_resumes(in_tmp, monkeypatch)
         batch_size=4,
         logger=OFF,
         limit=4,
+        seed=1,
     )
     metrics = evaluate.main(cfg)
     m = metrics["benchmarks"]["mine"]
-    # limit 4: labels 1, -1, 0, -1; r0 unparseable -> acc_error 1/2, acc_correct 2/2, F1 2/3
+    rows = [json.loads(x) for x in (in_tmp / "predictions" / "mine.jsonl").read_text().splitlines()]
+    ids = [r["id"] for r in rows]
+    # limit 4 of 3 + 3: a seeded sample of 2 records per class, in file order; seed 1 draws r0 (unparseable)
+    assert sorted(LABELS[int(i[1:])] == -1 for i in ids) == [False, False, True, True] and ids == sorted(ids)
+    assert "r0" in ids and all(len(r["samples"]) == 2 for r in rows)
+    # r0 unparseable -> acc_error 1/2, acc_correct 2/2, F1 2/3
     assert (m["records"], m["acc_error"], m["acc_correct"]) == (4, 0.5, 1.0)
     assert m["f1"] == pytest.approx(2 / 3) and m["parse_rate"] == 0.75 and m["maj"]["2"]["f1"] == pytest.approx(2 / 3)
+    assert m["strict_f1"] == pytest.approx(2 / 3)  # deepcritic's protocol is the strict one
     assert metrics["maj_k"] == [1, 2] and metrics["average"]["f1"] == pytest.approx(2 / 3)
+    assert metrics["samples"]["mine"]["records"] == 4 and metrics["samples"]["mine"]["of"] == 6
     for name in ("metrics.json", "metrics.md", "plots/f1_per_benchmark.png", "plots/maj_at_k.png"):
         assert (in_tmp / name).stat().st_size > 0, name
-    rows = [json.loads(x) for x in (in_tmp / "predictions" / "mine.jsonl").read_text().splitlines()]
-    assert [r["id"] for r in rows] == ["r0", "r1", "r2", "r3"] and all(len(r["samples"]) == 2 for r in rows)
-    assert rows[2]["samples"][0]["verdict"] == 0 and rows[0]["majority"] is None
-    assert "| mine | 4 | 50.0 | 100.0 | 66.7 | 75.0 |" in (in_tmp / "metrics.md").read_text()
+    assert rows[0]["majority"] is None and next(r for r in rows if r["id"] == "r4")["samples"][0]["verdict"] == 2
+    md = (in_tmp / "metrics.md").read_text()
+    assert "| mine | 4 | 50.0 | 100.0 | 66.7 | 66.7 | 75.0 | 75.0 |" in md
+    assert "protocol: **deepcritic**" in md and "mine: 4 of 6 records, random sample stratified by label class" in md
 
     # rerun in the same directory with all 6 records: only r4 and r5 are critiqued
     critic.prompts.clear()

@@ -35,6 +35,7 @@ RECIPE_OF = {
     "deepcritic_sft_qwen2.5_7b": "sft",
     "eval_api_baseline": "eval",
     "eval_deepcritic_7b_rl": "eval",
+    "eval_processbench_official": "eval",
     "label_mc_qwen2.5_7b": "label",
     "refine_weak_to_strong": "verify-vote",  # for refine and verify-vote; composed with both in test_eval_config.py
     "synthesize_qwen2.5_72b": "synthesize",

@@ -72,6 +72,7 @@ GRPO_KEYS = [
     "num_iterations",
     "scale_rewards",
     "temperature",
+    "top_k",
     "top_p",
     "use_vllm",
 ]
@@ -139,6 +140,7 @@ def test_default_kwargs_exactly():
         "scale_rewards": "group",
         "seed": 42,
         "temperature": 1.0,
+        "top_k": 0,
         "top_p": 1.0,
         "use_cpu": False,
         "use_vllm": True,

@@ -10,6 +10,10 @@ gone (MR-GSM8K record 98 opens with ``"Step 1: "``) is dropped and the label shi
 at the same step; dropped positions (0-based, original numbering) are listed in
 ``meta["dropped_empty_steps"]``. An empty step that is itself the labeled one is kept, so that the
 contract check rejects the record.
+
+The source's own step texts stay in ``meta["original_steps"]`` (and the source's label in
+``meta["original_label"]`` when steps were dropped): the official evaluation protocols show the steps exactly as
+published (``deepcritic.eval.protocols``).
 """
 
 from __future__ import annotations
@@ -39,7 +43,9 @@ def convert_mr_gsm8k(obj: Any, index: int, *, source: str) -> dict:
         stripped = [STEP_PREFIX.sub("", s, count=1).strip() for s in steps]
         kept, dropped = _drop_empty(stripped, label)
         out["steps"] = kept
+        out["meta"]["original_steps"] = steps
         if dropped:
+            out["meta"]["original_label"] = label
             out["label"] = label - sum(1 for i in dropped if i < label) if _is_index(label) else label
             out["meta"]["dropped_empty_steps"] = dropped
     return out

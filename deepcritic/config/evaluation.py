@@ -1,0 +1,108 @@
+"""Evaluation protocols in config: which protocol ``eval`` and ``score`` use, and ``deepcritic score``'s inputs.
+
+The protocols themselves (prompt, tagging, reader, vote, official decoding) are defined in
+``deepcritic.eval.protocols``; each has a group file ``conf/protocol/<name>.yaml`` that selects it and sets its
+official decoding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from deepcritic.config.base import cross_check, key_of, option
+from deepcritic.config.generation import SamplingConfig
+from deepcritic.config.training import LoggerConfig
+from deepcritic.errors import Problem
+
+#: The protocols of deepcritic.eval.protocols (a unit test keeps the two lists equal).
+PROTOCOL_NAMES = ("deepcritic", "deepcritic_paper", "processbench", "mr_gsm8k")
+
+
+@dataclass
+class ProtocolConfig:
+    """How outputs are prompted for and read: deepcritic's own strict protocol or a paper's official one."""
+
+    name: str = option(
+        "deepcritic",
+        "deepcritic (strict final line) | deepcritic_paper (RUCBM/DeepCritic eval.py) | processbench "
+        "(QwenLM/ProcessBench run_eval.py) | mr_gsm8k (MR-GSM8K eval_mr_gsm8k.py)",
+        choices=PROTOCOL_NAMES,
+    )
+    template: Optional[str] = option(
+        None,
+        "official protocols: a local copy of the official prompt file (its sha256 is checked); null = download "
+        "it once into $DEEPCRITIC_CACHE (default ~/.cache/deepcritic). For deepcritic use model.template",
+    )
+
+
+@cross_check(ProtocolConfig)
+def _protocol_template(p: ProtocolConfig, key: str) -> list[Problem]:
+    if p.name == "deepcritic" and p.template is not None:
+        return [
+            Problem(
+                key_of(key, "template"),
+                p.template,
+                "protocol deepcritic reads its prompt from model.template; protocol.template is the local copy "
+                "of an official protocol's prompt (deepcritic_paper, processbench, mr_gsm8k)",
+            )
+        ]
+    return []
+
+
+def official_prompt_clash(protocol: ProtocolConfig, template: str | None, key: str) -> list[Problem]:
+    """An official protocol brings its own prompt: a critic template set beside it would be silently unused."""
+    if protocol.name != "deepcritic" and template is not None:
+        return [
+            Problem(
+                key,
+                template,
+                f"protocol {protocol.name} prompts with its official template; unset it (point "
+                "protocol.template at a local copy of the official file), or use protocol=deepcritic",
+            )
+        ]
+    return []
+
+
+@dataclass
+class ScoreConfig:
+    """``deepcritic score``: re-score saved critic outputs under a protocol, without a model.
+
+    Each input is our ``predictions/<benchmark>.jsonl`` (rows with ``samples``) or any JSON / JSONL file of
+    records holding a text field (a string, or a list of strings for several samples) and a label field.
+    """
+
+    inputs: dict[str, Any] = option(
+        {}, "benchmark name -> a file, a glob, or a list of them (e.g. ProcessBench's *_error + *_correct files)"
+    )
+    protocol: ProtocolConfig = option(ProtocolConfig, "the protocol to read the outputs under")
+    model: Optional[str] = option(None, "the critic's name or path (official rules that depend on it; the report)")
+    sampling: SamplingConfig = option(
+        SamplingConfig, "the decoding the outputs were made with, for the report (nothing is generated)"
+    )
+    text_field: str = option(
+        "generated_critique", "field of the critic's output (a dotted path reaches into objects: a.b.c)"
+    )
+    label_field: str = option("label", "field of the gold first wrong step (dotted path allowed)")
+    label_base: int = option(
+        0, "index base of label_field: 0 (ProcessBench, data contract) or 1 (MR-GSM8K raw)", choices=(0, 1)
+    )
+    steps_field: Optional[str] = option("steps", "field holding the steps (their count bounds the strict reading)")
+    id_field: Optional[str] = option("id", "record id field; null = the line number")
+    maj_k: Optional[list[int]] = option(None, "Maj@k points (each <= the samples per record); null = 1, 2, 4, ..., n")
+    logger: LoggerConfig = option(LoggerConfig, "tracking")
+
+
+@cross_check(ScoreConfig)
+def _score_inputs(cfg: ScoreConfig, key: str) -> list[Problem]:
+    if not cfg.inputs:
+        return [
+            Problem(
+                key_of(key, "inputs"),
+                {},
+                "name at least one input, e.g. +inputs.gsm8k=runs/eval/x/predictions/processbench_gsm8k.jsonl",
+            )
+        ]
+    if cfg.maj_k is not None and (not cfg.maj_k or any(k < 1 for k in cfg.maj_k)):
+        return [Problem(key_of(key, "maj_k"), list(cfg.maj_k), "each k >= 1, or null")]
+    return []

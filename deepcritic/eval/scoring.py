@@ -1,0 +1,115 @@
+"""Metrics of saved critic outputs under a protocol: what ``eval`` reports and ``score`` re-computes.
+
+Rows are prediction rows (``label``, ``num_steps``, ``samples`` with ``text``): every sample is read again under
+the protocol, so one predictions file can be scored under any protocol without the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, fields
+from typing import Any
+
+from deepcritic.eval.critic import read_sample
+from deepcritic.eval.metrics import benchmark_metrics, mr_gsm8k_tasks
+from deepcritic.eval.protocols import Decoding, Protocol
+
+DECODING_KEYS = tuple(f.name for f in fields(Decoding) if f.name != "seed")
+
+
+def read_rows(rows: Sequence[Mapping[str, Any]], protocol: Protocol) -> list[dict[str, Any]]:
+    """The rows with every sample (re-)read under ``protocol`` and the vote recomputed."""
+    out = []
+    for row in rows:
+        n = row.get("num_steps")
+        samples = [{**s, **read_sample(s.get("text") or "", n, protocol)} for s in row["samples"]]
+        out.append({**row, "samples": samples, "majority": protocol.vote([s["text"] or "" for s in samples], n)})
+    return out
+
+
+def protocol_metrics(rows: Sequence[Mapping[str, Any]], protocol: Protocol, ks: Sequence[int]) -> dict[str, Any]:
+    """:func:`benchmark_metrics` under ``protocol`` (its reading, its vote, the strict reading beside), plus
+    MR-GSM8K's task 1 / task 2 under the ``mr_gsm8k`` protocol."""
+    read = read_rows(rows, protocol)
+    metrics = benchmark_metrics(read, ks, vote=protocol.vote)
+    if protocol.reader == "mr_gsm8k":
+        metrics["mr_gsm8k"] = mr_gsm8k_tasks(read)
+    return metrics
+
+
+def decoding_report(protocol: Protocol, sampling: Any, model: str) -> dict[str, Any]:
+    """The decoding a run used, beside the protocol's official decoding for this model: ``matches`` names the
+    official variant it equals (``single`` / ``voting``), or is None with ``differs`` listing each difference
+    from the closer variant (the one with the same ``n`` when there is one)."""
+    used = {key: getattr(sampling, key) for key in (*DECODING_KEYS, "seed")}
+    variants = {name: protocol.official_decoding(model, voting=name == "voting") for name in ("single", "voting")}
+    for name, official in variants.items():
+        if all(used[key] == getattr(official, key) for key in DECODING_KEYS):
+            return {"used": used, "matches": name, "official": asdict(official), "differs": {}}
+    closer = variants["voting"] if used["n"] > 1 else variants["single"]
+    differs = {key: {"used": used[key], "official": getattr(closer, key)} for key in DECODING_KEYS}
+    differs = {k: v for k, v in differs.items() if v["used"] != v["official"]}
+    return {"used": used, "matches": None, "official": asdict(closer), "differs": differs}
+
+
+def field_value(obj: Any, dotted: str) -> Any:
+    """``obj["a"]["b"]`` for ``"a.b"``; raises KeyError naming the missing part."""
+    for part in dotted.split("."):
+        if not isinstance(obj, Mapping) or part not in obj:
+            raise KeyError(part)
+        obj = obj[part]
+    return obj
+
+
+def gold_label(value: Any, base: int) -> int:
+    """A gold first-wrong-step label in ``base`` -> the contract's 0-based label. ``-1``, ``"N/A"`` and null
+    (MR-GSM8K's "no error") give -1. Raises ValueError for anything else that is not a step number."""
+    if value is None or (isinstance(value, str) and value.strip().upper() in ("N/A", "NA", "")):
+        return -1
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"not a step number: {value!r}")
+    k = int(value)
+    if k == -1:
+        return -1
+    if k < base:
+        raise ValueError(f"step {k} does not exist with steps numbered from {base}")
+    return k - base
+
+
+def output_row(obj: Any, where: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """One saved output as a prediction row: our predictions rows as they are; any other record by its fields
+    (``text``, ``label``, ``label_base``, ``steps``, ``id``: see ``ScoreConfig``). Raises ValueError naming what
+    is missing or malformed."""
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    if isinstance(obj.get("samples"), list):  # deepcritic's own predictions file
+        return {**obj, "label": int(obj["label"])}
+    try:
+        text = field_value(obj, fields["text"])
+        label = gold_label(field_value(obj, fields["label"]), fields["label_base"])
+    except KeyError as exc:
+        raise ValueError(
+            f"{where}: no field {exc.args[0]!r} (looking for {fields['text']} and {fields['label']})"
+        ) from None
+    except ValueError as exc:
+        raise ValueError(f"{where}: {fields['label']}: {exc}") from None
+    texts = [text] if isinstance(text, str) else text
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise ValueError(f"{where}: {fields['text']} must be a string or a list of strings")
+    steps = _optional(obj, fields["steps"])
+    rid = _optional(obj, fields["id"])
+    return {
+        "id": str(rid) if rid is not None else where,
+        "label": label,
+        "num_steps": len(steps) if isinstance(steps, list) else None,
+        "samples": [{"text": t} for t in texts],
+    }
+
+
+def _optional(obj: Mapping[str, Any], dotted: str | None) -> Any:
+    if dotted is None:
+        return None
+    try:
+        return field_value(obj, dotted)
+    except KeyError:
+        return None
