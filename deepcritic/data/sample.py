@@ -3,7 +3,9 @@
 Taking the first N records of a benchmark is a biased subset (ProcessBench's files are sorted, so the first 8
 records of each hold no error-free solution and F1 is undefined). :func:`stratified_sample` draws N records at
 random in the proportions of the two classes (records with a wrong step, records without), at least one of each
-class when N >= 2 and the class exists, and keeps the records' order.
+class when N >= 2 and the class exists, and keeps the records' order. Samples are nested: each class is shuffled
+once by the seed and the sample takes a prefix of each, so a larger N only adds records (a rerun with a larger
+``limit`` in the same run directory resumes).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def stratified_sample(records: Sequence[StepRecord], n: int | None, seed: int) -
     if n >= 2 and errors and correct:
         k_error = min(max(k_error, 1), n - 1)
     rng = random.Random(seed)
-    chosen = sorted(rng.sample(errors, k_error) + rng.sample(correct, n - k_error))
+    rng.shuffle(errors)
+    rng.shuffle(correct)
+    chosen = sorted(errors[:k_error] + correct[: n - k_error])
     how = f"random sample stratified by label class (seed {seed}), in file order"
     return [records[i] for i in chosen], {"how": how, "seed": seed, **info, "records": n, "n_error": k_error}

@@ -28,6 +28,7 @@ def runs(model: str, data: Path) -> list[tuple[str, str, list[str]]]:
     """(run name, recipe, overrides): every run of the integration tests that needs a model."""
     pb = f"{data}/processbench/gsm8k.json"
     gsm8k = f"+benchmarks.gsm8k={{source: processbench, path: '{pb}'}}"
+    pb_template = f"protocol.template={data}/reference/processbench/critique_template.txt"
     omnimath = f"+benchmarks.omnimath={{source: processbench, path: '{data}/processbench/omnimath.json'}}"
     eval_common = [
         f"model.name_or_path={model}",
@@ -55,6 +56,8 @@ def runs(model: str, data: Path) -> list[tuple[str, str, list[str]]]:
         ("eval_resume", "eval", [*eval_common, gsm8k, "limit=4"]),
         ("eval_resume", "eval", [*eval_common, gsm8k, "limit=7"]),  # same run dir: only 3 more records
         ("eval_hf", "eval", [*eval_common, gsm8k, "limit=2", "rollout=hf", "rollout.hf.batch_size=2"]),
+        # ProcessBench's official protocol, its prompt read from the reference copy (checked by sha256)
+        ("eval_processbench", "eval", [*eval_common, gsm8k, "limit=4", "protocol=processbench", pb_template]),
         # a context too short for OmniMath's prompts: such records are stored as unparseable, not a crash
         ("eval_too_long", "eval", [*eval_common, omnimath, "limit=2", "rollout.vllm.max_model_len=512"]),
         (

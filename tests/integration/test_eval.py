@@ -19,6 +19,7 @@ import pytest
 
 from tests.helpers.cli import run_cli
 from tests.helpers.env import clean_env
+from tests.helpers.official import official_pred
 from tests.helpers.paths import REPO
 from tests.helpers.vllm_server import VLLM_ENV, vllm_server
 
@@ -29,8 +30,12 @@ def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _labels(path: Path, n: int) -> list[int]:
-    return [r["label"] for r in json.loads(path.read_text(encoding="utf-8"))[:n]]
+def _labels(path: Path) -> dict[str, int]:
+    """Each record's label by id, from the source file."""
+    return {str(r["id"]): r["label"] for r in json.loads(path.read_text(encoding="utf-8"))}
+
+
+SAMPLE_KEYS = {"text", "verdict", "strict", "key", "complete", "finish_reason", "num_tokens"}
 
 
 def _png(path: Path) -> bool:
@@ -61,11 +66,12 @@ def test_eval_cli_on_processbench_and_mr_gsm8k_writes_every_output(tiny_qwen2, s
     assert metrics["maj_k"] == [1, 2] and metrics["sampling"]["n"] == 2 and metrics["primary_metric"] == "f1"
     for name, source in (("processbench_gsm8k", pb), ("mr_gsm8k", mr)):
         rows = _lines(tmp_path / "predictions" / f"{name}.jsonl")
-        labels = _labels(source, 8)
-        assert [r["label"] for r in rows] == labels and len({r["id"] for r in rows}) == 8
+        labels = [r["label"] for r in rows]
+        assert labels == [_labels(source)[r["id"]] for r in rows] and len({r["id"] for r in rows}) == 8
+        assert -1 in labels and any(x != -1 for x in labels)  # limit draws from both classes
         assert all(len(r["samples"]) == 2 for r in rows)
         samples = [s for r in rows for s in r["samples"]]
-        assert all(set(s) == {"text", "verdict", "complete", "finish_reason", "num_tokens"} for s in samples)
+        assert all(set(s) == SAMPLE_KEYS for s in samples)
         assert all(1 <= s["num_tokens"] <= 16 and s["finish_reason"] in ("stop", "length") for s in samples)
         m = metrics["benchmarks"][name]
         assert (m["records"], m["n_error"], m["n_correct"]) == (8, sum(x != -1 for x in labels), labels.count(-1))
@@ -100,8 +106,8 @@ def driver(tiny_qwen2, shared_data, tmp_path_factory) -> Path:
 
 def test_eval_rerun_in_the_same_run_dir_only_critiques_new_records(driver, shared_data):
     rows = _lines(driver / "eval_resume" / "predictions" / "gsm8k.jsonl")
-    # first run: limit 4; second run: limit 7 -> 3 appended (a full redo would leave 11 lines)
-    assert [r["id"] for r in rows] == [f"gsm8k-{i}" for i in range(7)]
+    # first run: limit 4; second run: limit 7, a sample holding the first -> 3 appended (a redo: 11 lines)
+    assert len(rows) == 7 and len({r["id"] for r in rows}) == 7
     assert json.loads((driver / "eval_resume" / "metrics.json").read_text())["benchmarks"]["gsm8k"]["records"] == 7
 
 
@@ -112,11 +118,38 @@ def test_eval_on_the_hf_backend(driver):
     assert json.loads((driver / "eval_hf" / "metrics.json").read_text())["backend"] == "hf"
 
 
+def test_eval_under_processbench_protocol_reads_as_the_official_code(driver):
+    run = driver / "eval_processbench"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["protocol"]["name"] == "processbench" and metrics["protocol"]["index_base"] == 0
+    assert metrics["template"].startswith("QwenLM/ProcessBench@e8024636:")
+    # the run samples 2 at T=1.0 with 24 tokens: the report says how that differs from the official greedy run
+    assert (
+        metrics["decoding"]["matches"] is None and metrics["decoding"]["differs"]["max_new_tokens"]["official"] == 8192
+    )
+    rows = _lines(run / "predictions" / "gsm8k.jsonl")
+    for s in (s for r in rows for s in r["samples"]):
+        assert s["verdict"] == official_pred("processbench", s["text"]) or official_pred("processbench", s["text"]) < -1
+    m = metrics["benchmarks"]["gsm8k"]
+    assert "strict_f1" in m and "strict_parse_rate" in m
+    md = (run / "metrics.md").read_text()
+    assert "protocol: **processbench**" in md and "quirk reproduced" in md and "strict F1" in md
+
+
 def test_prompts_longer_than_the_context_are_stored_as_unparseable(driver):
     rows = _lines(driver / "eval_too_long" / "predictions" / "omnimath.jsonl")
     samples = [s for r in rows for s in r["samples"]]
     assert len(rows) == 2 and all(
-        s == {"text": "", "verdict": None, "complete": False, "finish_reason": "length", "num_tokens": 0}
+        s
+        == {
+            "text": "",
+            "verdict": None,
+            "strict": None,
+            "key": None,
+            "complete": False,
+            "finish_reason": "length",
+            "num_tokens": 0,
+        }
         for s in samples
     )
     assert (
@@ -187,7 +220,8 @@ def test_eval_through_the_openai_backend_against_vllm_serve(tiny_qwen2, shared_d
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
     rows = _lines(run / "predictions" / "gsm8k.jsonl")
-    assert [r["label"] for r in rows] == _labels(pb, 6) and all(len(r["samples"]) == 2 for r in rows)
+    assert [r["label"] for r in rows] == [_labels(pb)[r["id"]] for r in rows] and len(rows) == 6
+    assert all(len(r["samples"]) == 2 for r in rows)
     assert all(s["finish_reason"] in ("stop", "length") and s["text"] for r in rows for s in r["samples"])
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["backend"] == "openai" and metrics["benchmarks"]["gsm8k"]["records"] == 6

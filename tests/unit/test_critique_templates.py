@@ -7,6 +7,7 @@ import pytest
 
 from deepcritic.config import GRPORecipeConfig, ModelConfig
 from deepcritic.critique import build_critic_messages, fill, load_template, revise_messages, solve_messages
+from deepcritic.critique.templates import template_convention
 from deepcritic.errors import DeepcriticError
 from tests.helpers.paths import SHARED_DATA
 
@@ -136,3 +137,29 @@ def test_grpo_reads_the_released_template_like_eval():
 
     cfg = GRPORecipeConfig(model=ModelConfig(template=str(RELEASED)))
     assert GRPOStage(cfg).template == load_template("critic", str(RELEASED))
+
+
+PROCESSBENCH_TEMPLATE = SHARED_DATA / "reference" / "processbench" / "critique_template.txt"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("Steps are tagged <paragraph_i> and indexed from 0.", ("paragraph", 0)),
+        ('Each step is "Step i:", with i indexed starting from 1.', ("step", 1)),
+        ("Name the first wrong step (0-based).", ("step", 0)),
+        ("Review each paragraph.", ("paragraph", None)),
+        ("Find the first wrong step.", ("step", None)),
+        ("Critique the solution.", (None, None)),
+    ],
+)
+def test_template_convention(text, want):
+    assert template_convention(text) == want
+
+
+@pytest.mark.parametrize("kind", ["critic", "demo_critic"])
+def test_a_zero_based_paragraph_template_is_refused_by_the_strict_protocol(kind):
+    """ProcessBench's prompt asks for a 0-based paragraph index; deepcritic's parser reads 1-based Step k (a
+    \\boxed{0} would silently score as wrong), so every recipe that reads the critic template refuses it."""
+    with pytest.raises(DeepcriticError, match=r"critique_template.txt asks for paragraphs, indexed from 0.*steps"):
+        load_template(kind, str(PROCESSBENCH_TEMPLATE))

@@ -11,6 +11,7 @@ from deepcritic.config import (
     HFGenerateConfig,
     ModelConfig,
     OpenAIServerConfig,
+    ProtocolConfig,
     RefineConfig,
     ReportConfig,
     RoleConfig,
@@ -88,6 +89,12 @@ CASES = [
     (_eval(rollout=RolloutConfig(backend="hf", hf=HFGenerateConfig(batch_size=0))), ["rollout.hf.batch_size"]),
     # a tiny model built on the spot cannot be served
     (_eval(model=ModelConfig(from_scratch=True)), ["model.from_scratch"]),
+    # an official protocol prompts with its official template: a critic template beside it would go unused ...
+    (_eval(protocol=ProtocolConfig(name="processbench"), model=ModelConfig(template="t.txt")), ["model.template"]),
+    # ... and deepcritic's protocol reads model.template, not protocol.template; an unknown protocol is refused
+    (_eval(protocol=ProtocolConfig(template="t.txt")), ["protocol.template"]),
+    (_eval(protocol=ProtocolConfig(name="prm800k")), ["protocol.name"]),
+    (_eval(sampling=SamplingConfig(top_k=-1)), ["sampling.top_k"]),
 ]
 
 
