@@ -23,7 +23,7 @@ from deepcritic.config.data import (
     SyntheticConfig,
 )
 from deepcritic.config.demo import DemoConfig, DemoEvalConfig, DemoTaskConfig
-from deepcritic.config.evaluation import PROTOCOL_NAMES, ProtocolConfig, ScoreConfig
+from deepcritic.config.evaluation import PROTOCOL_NAMES, GraderConfig, ProtocolConfig, ScoreConfig
 from deepcritic.config.generation import (
     HFGenerateConfig,
     OpenAIServerConfig,
@@ -101,6 +101,7 @@ __all__ = [
     "GRPOOptions",
     "GRPORecipeConfig",
     "GRPORolloutConfig",
+    "GraderConfig",
     "HFGenerateConfig",
     "LabelConfig",
     "LoggerConfig",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from deepcritic.config.base import cross_check, key_of, option
-from deepcritic.config.generation import SamplingConfig
+from deepcritic.config.generation import RoleConfig, SamplingConfig
 from deepcritic.config.training import LoggerConfig
 from deepcritic.errors import Problem
 
@@ -46,6 +46,23 @@ def _protocol_template(p: ProtocolConfig, key: str) -> list[Problem]:
                 "protocol deepcritic reads its prompt from model.template; protocol.template is the local copy "
                 "of an official protocol's prompt (deepcritic_paper, processbench, mr_gsm8k)",
             )
+        ]
+    return []
+
+
+@dataclass
+class GraderConfig(RoleConfig):
+    """MR-GSM8K's task 3: a grader model judges the critic's error reasons (the paper used GPT-4-Turbo through
+    its API: ``grader.rollout.backend=openai``), which completes MR-Score."""
+
+    enabled: bool = option(False, "grade error reasons (protocol mr_gsm8k; records need MR-GSM8K's gold reasons)")
+
+
+def grader_problems(protocol: ProtocolConfig, grader: GraderConfig, key: str) -> list[Problem]:
+    """A grader reads MR-GSM8K's fields, so it runs under protocol mr_gsm8k only."""
+    if grader.enabled and protocol.name != "mr_gsm8k":
+        return [
+            Problem(key, True, f"task-3 grading is MR-GSM8K's: use protocol=mr_gsm8k (not {protocol.name}) or unset it")
         ]
     return []
 

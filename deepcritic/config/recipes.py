@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 from deepcritic.config.base import cross_check, key_of, option
 from deepcritic.config.data import CandidatesConfig, ChatDataConfig, DataConfig, ProblemsConfig
-from deepcritic.config.evaluation import ProtocolConfig, official_prompt_clash
+from deepcritic.config.evaluation import GraderConfig, ProtocolConfig, grader_problems, official_prompt_clash
 from deepcritic.config.generation import RoleConfig, RolloutConfig, SamplingConfig
 from deepcritic.config.grpo import GRPOOptions, GRPORolloutConfig, RewardConfig
 from deepcritic.config.model import ModelConfig
@@ -183,6 +183,9 @@ class EvalConfig:
     )
     maj_k: Optional[list[int]] = option(None, "Maj@k points (each <= sampling.n); null = 1, 2, 4, ..., n")
     batch_size: int = option(64, "records per generation call; predictions are flushed after each batch", ge=1)
+    grader: GraderConfig = option(
+        GraderConfig, "MR-GSM8K task 3 / MR-Score grader (grader.enabled=true)", when=lambda c: c.grader.enabled
+    )
     logger: LoggerConfig = option(LoggerConfig, "tracking")
     seed: int = option(0, "seed of the limit sample")
 
@@ -193,6 +196,12 @@ def _eval_run(cfg: EvalConfig, key: str) -> list[Problem]:
         _benchmarks_and_k(cfg, key, cfg.sampling.n, "sampling.n")
         + _saved_model(key_of(key, "model"), cfg.model, cfg.rollout)
         + official_prompt_clash(cfg.protocol, cfg.model.template, key_of(key, "model.template"))
+        + grader_problems(cfg.protocol, cfg.grader, key_of(key, "grader.enabled"))
+        + (
+            _saved_model(key_of(key, "grader.model"), cfg.grader.model, cfg.grader.rollout)
+            if cfg.grader.enabled
+            else []
+        )
     )
 
 

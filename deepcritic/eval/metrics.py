@@ -171,34 +171,43 @@ def mr_gsm8k_tasks(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     negatives are the rest of each class (so unreadable outputs count against the critic). MCC is None when a
     class is empty or nothing was predicted in a class (a zero denominator; the official script divides by
     zero). Task 2: wrong solutions judged wrong whose step string equals the gold 1-based step, over all wrong
-    solutions. Averaged over sample index, like F1. Class sizes are the evaluated set's (the official script
-    hard-codes those of the 3,000-record release).
+    solutions. Task 3 (when every sample carries a grader's ``reason_grade``, see ``eval.grading``): task-2 hits
+    whose error reason the grader accepts, over all wrong solutions (``t3_accuracy_strict``: accepted with a plain
+    "Correct"); MR-Score = 0.2 max(0, MCC) + 0.3 task 2 + 0.5 task 3. Averaged over sample index, like F1. Class
+    sizes are the evaluated set's (the official script hard-codes those of the 3,000-record release).
     """
     n = min((len(r["samples"]) for r in rows), default=0)
     per_index = [_mr_gsm8k_one(rows, j) for j in range(n)]
-    return {key: _mean(m[key] for m in per_index) for key in ("t1_tpr", "t1_tnr", "t1_mcc", "t2_accuracy")}
+    keys = ["t1_tpr", "t1_tnr", "t1_mcc", "t2_accuracy"]
+    if rows and all("reason_grade" in s for r in rows for s in r["samples"]):
+        keys += ["t3_accuracy", "t3_accuracy_strict", "mr_score"]
+    return {key: _mean(m.get(key) for m in per_index) for key in keys}
 
 
 def _mr_gsm8k_one(rows: Sequence[Mapping[str, Any]], j: int) -> dict[str, float | None]:
-    tp = tn = t2 = correct = wrong = 0
+    tp = tn = t2 = t3 = t3_strict = correct = wrong = 0
     for row in rows:
-        judgement = row["samples"][j].get("judgement") or ""
+        sample = row["samples"][j]
+        judgement = sample.get("judgement") or ""
         if row["label"] == NO_ERROR:
             correct += 1
             tp += "correct" in judgement
-        else:
-            wrong += 1
-            hit = "wrong" in judgement
-            tn += hit
-            t2 += hit and row["samples"][j].get("key") == str(row["label"] + 1)
+            continue
+        wrong += 1
+        tn += "wrong" in judgement
+        if "wrong" in judgement and sample.get("key") == str(row["label"] + 1):
+            t2 += 1
+            grade = sample.get("reason_grade") or {}
+            t3, t3_strict = t3 + bool(grade.get("correct")), t3_strict + bool(grade.get("strict"))
     fp, fn = wrong - tn, correct - tp
     denominator = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-    return {
-        "t1_tpr": _fraction(tp, correct),
-        "t1_tnr": _fraction(tn, wrong),
-        "t1_mcc": (tp * tn - fp * fn) / denominator if denominator else None,
-        "t2_accuracy": _fraction(t2, wrong),
-    }
+    mcc = (tp * tn - fp * fn) / denominator if denominator else None
+    out = {"t1_tpr": _fraction(tp, correct), "t1_tnr": _fraction(tn, wrong), "t1_mcc": mcc}
+    out |= {"t2_accuracy": _fraction(t2, wrong), "t3_accuracy": _fraction(t3, wrong)}
+    out["t3_accuracy_strict"] = _fraction(t3_strict, wrong)
+    parts = (mcc, out["t2_accuracy"], out["t3_accuracy"])
+    out["mr_score"] = None if None in parts else 0.2 * max(0.0, mcc) + 0.3 * parts[1] + 0.5 * parts[2]
+    return out
 
 
 AVERAGED = (
@@ -225,4 +234,6 @@ def average_metrics(per_benchmark: Mapping[str, Mapping[str, Any]]) -> dict[str,
         out[key] = _mean(m.get(key) for m in per_benchmark.values())
     ks = sorted({k for m in per_benchmark.values() for k in m.get("maj", {})}, key=int)
     out["maj"] = {k: {"f1": _mean(m.get("maj", {}).get(k, {}).get("f1") for m in per_benchmark.values())} for k in ks}
+    if any("vote" in m for m in per_benchmark.values()):
+        out["vote"] = {"f1": _mean((m.get("vote") or {}).get("f1") for m in per_benchmark.values())}
     return out

@@ -47,7 +47,7 @@ def eval_markdown(metrics: Mapping[str, Any]) -> str:
         "mean (ProcessBench), with the protocol's reader; strict F1: the same with the strict reader (a well-formed "
         "final answer only), so the gap is what lenient reading adds; parse / strict parse: samples with a verdict "
         "(%); trunc: samples cut at the token limit (%); tokens / chars: mean critique length; Maj@k: F1 of the "
-        "protocol's vote over k samples.\n"
+        "protocol's vote over the first k samples; vote F1: over all of each record's samples.\n"
     )
     return title + how_made(metrics) + markdown_table(header, rows) + note + mr_gsm8k_markdown(metrics)
 
@@ -78,22 +78,25 @@ def how_made(metrics: Mapping[str, Any]) -> str:
 
 def mr_gsm8k_markdown(metrics: Mapping[str, Any]) -> str:
     """MR-GSM8K's task table, for benchmarks scored under the mr_gsm8k protocol (empty otherwise)."""
+    keys = ["t1_tpr", "t1_tnr", "t1_mcc", "t2_accuracy", "t3_accuracy", "t3_accuracy_strict", "mr_score"]
     rows = [
-        [name, pct(t["t1_tpr"]), pct(t["t1_tnr"]), pct(t["t1_mcc"]), pct(t["t2_accuracy"])]
-        for name, m in metrics["benchmarks"].items()
-        if (t := m.get("mr_gsm8k"))
+        [name, *(pct(t.get(k)) for k in keys)] for name, m in metrics["benchmarks"].items() if (t := m.get("mr_gsm8k"))
     ]
     if not rows:
         return ""
-    header = ["benchmark", "task 1 TPR", "task 1 TNR", "task 1 MCC", "task 2 accuracy"]
-    return "\n## MR-GSM8K tasks\n\n" + markdown_table(header, rows)
+    header = ["benchmark", "task 1 TPR", "task 1 TNR", "task 1 MCC", "task 2 acc", "task 3 acc", "task 3 strict"]
+    note = (
+        "\nTask 3 and MR-Score need a grader (grader.enabled=true): — without one. Task 3 strict counts a plain "
+        '"Correct" decision only; the official count takes any decision containing "correct".\n'
+    )
+    return "\n## MR-GSM8K tasks\n\n" + markdown_table([*header, "MR-Score"], rows) + note
 
 
 def metrics_table_rows(metrics: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     """(header, rows) of the eval table, shared by Markdown and wandb."""
     ks = [str(k) for k in metrics.get("maj_k", [])]
     header = ["benchmark", "records", "acc_error", "acc_correct", "F1", "strict F1", "parse", "strict parse"]
-    header += ["trunc", "tokens", "chars", *[f"Maj@{k} F1" for k in ks]]
+    header += ["trunc", "tokens", "chars", *[f"Maj@{k} F1" for k in ks], "vote F1"]
 
     def cells(name: str, records: str, m: Mapping[str, Any]) -> list[str]:
         return [
@@ -105,6 +108,7 @@ def metrics_table_rows(metrics: Mapping[str, Any]) -> tuple[list[str], list[list
             num(m.get("mean_tokens")),
             num(m.get("mean_chars")),
             *[pct(m.get("maj", {}).get(k, {}).get("f1")) for k in ks],
+            pct((m.get("vote") or {}).get("f1")),
         ]
 
     rows = [cells(name, str(m["records"]), m) for name, m in metrics["benchmarks"].items()]

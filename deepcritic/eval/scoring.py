@@ -11,7 +11,7 @@ from dataclasses import asdict, fields
 from typing import Any
 
 from deepcritic.eval.critic import read_sample
-from deepcritic.eval.metrics import benchmark_metrics, mr_gsm8k_tasks
+from deepcritic.eval.metrics import benchmark_metrics, critic_f1, mr_gsm8k_tasks
 from deepcritic.eval.protocols import Decoding, Protocol
 
 DECODING_KEYS = tuple(f.name for f in fields(Decoding) if f.name != "seed")
@@ -28,10 +28,13 @@ def read_rows(rows: Sequence[Mapping[str, Any]], protocol: Protocol) -> list[dic
 
 
 def protocol_metrics(rows: Sequence[Mapping[str, Any]], protocol: Protocol, ks: Sequence[int]) -> dict[str, Any]:
-    """:func:`benchmark_metrics` under ``protocol`` (its reading, its vote, the strict reading beside), plus
-    MR-GSM8K's task 1 / task 2 under the ``mr_gsm8k`` protocol."""
+    """:func:`benchmark_metrics` under ``protocol`` (its reading, its vote, the strict reading beside), ``vote``:
+    :func:`critic_f1` of the protocol's vote over every sample of each record, plus MR-GSM8K's tasks under the
+    ``mr_gsm8k`` protocol."""
     read = read_rows(rows, protocol)
     metrics = benchmark_metrics(read, ks, vote=protocol.vote)
+    # the protocol's vote over ALL of each record's samples (official voting files may hold different counts)
+    metrics["vote"] = critic_f1([r["majority"] for r in read], [int(r["label"]) for r in read])
     if protocol.reader == "mr_gsm8k":
         metrics["mr_gsm8k"] = mr_gsm8k_tasks(read)
     return metrics

@@ -4,9 +4,11 @@ Reads top to bottom: build the protocol (deepcritic's own, or a paper's official
 vote; ``conf/protocol/``); load every benchmark's records (``limit``: a seeded sample stratified by label class);
 open the critic (vLLM, an OpenAI-compatible server, or HF generate); for each benchmark critique the records not
 yet in ``predictions/<benchmark>.jsonl`` (``sampling.n`` samples each, appended batch by batch, so a rerun in
-the same run dir resumes); score the predictions under the protocol (its F1 and the strict F1 beside it, parse
-and truncation rates, Maj@k with the protocol's vote); write metrics.json, metrics.md, plots/*.png and the wandb
-tables, saying how the numbers were made (protocol, decoding against the official one, samples).
+the same run dir resumes); under MR-GSM8K with ``grader.enabled``, have the grader judge the error reasons
+(task 3, MR-Score; ``grades/<benchmark>.jsonl``); score the predictions under the protocol (its F1 and the
+strict F1 beside it, parse and truncation rates, Maj@k with the protocol's vote); write metrics.json,
+metrics.md, plots/*.png and the wandb tables, saying how the numbers were made (protocol, decoding against the
+official one, samples).
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from deepcritic.data.records import StepRecord
 from deepcritic.data.sample import stratified_sample
 from deepcritic.eval import report
 from deepcritic.eval.critic import critique_records
+from deepcritic.eval.grading import grade_rows, grader_template
 from deepcritic.eval.metrics import average_metrics, default_ks
 from deepcritic.eval.protocols import get_protocol
-from deepcritic.eval.scoring import decoding_report, protocol_metrics
+from deepcritic.eval.scoring import decoding_report, protocol_metrics, read_rows
 from deepcritic.generation import shared_generator
 from deepcritic.runtime import run_dir
 from deepcritic.store import ResultStore
@@ -47,7 +50,19 @@ def main(cfg: EvalConfig) -> dict:
     for name, (records, _) in loaded.items():
         store = ResultStore(out_dir / "predictions" / f"{name}.jsonl")
         predictions[name] = critique_records(critic, records, cfg.sampling, protocol, store, cfg.batch_size, name)
-        per_benchmark[name] = protocol_metrics(predictions[name], protocol, ks)
+    if cfg.grader.enabled:  # MR-GSM8K task 3: the grader judges the error reasons of task-2 hits
+        grader, template = (
+            shared_generator(cfg.grader.model, cfg.grader.rollout),
+            grader_template(cfg.protocol.template),
+        )
+        for name, (records, _) in loaded.items():
+            grades = ResultStore(out_dir / "grades" / f"{name}.jsonl")
+            rows, by_id = read_rows(predictions[name], protocol), {r.id: r for r in records}
+            predictions[name] = grade_rows(
+                grader, rows, by_id, protocol, cfg.grader.sampling, grades, cfg.batch_size, template
+            )
+    for name, rows in predictions.items():
+        per_benchmark[name] = protocol_metrics(rows, protocol, ks)
 
     metrics = {
         "recipe": "eval",
@@ -57,6 +72,7 @@ def main(cfg: EvalConfig) -> dict:
         "template": protocol.template_source,
         "sampling": asdict(cfg.sampling),
         "decoding": decoding,
+        "grader": cfg.grader.model.name_or_path if cfg.grader.enabled else None,
         "samples": {name: info for name, (_, info) in loaded.items()},
         "maj_k": ks,
         "primary_metric": "f1",

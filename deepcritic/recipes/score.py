@@ -34,9 +34,9 @@ def main(cfg: ScoreConfig) -> dict:
     files = {name: _expand(name, spec) for name, spec in cfg.inputs.items()}
     rows = {name: [row for path in paths for row in _rows(path, fields)] for name, paths in files.items()}
     n = min((len(r["samples"]) for rs in rows.values() for r in rs), default=1)
-    ks = list(cfg.maj_k or default_ks(n))
-    if max(ks) > n:
-        raise DeepcriticError(f"maj_k={ks}: the inputs hold {n} sample(s) per record at least; use k <= {n}")
+    ks = list(cfg.maj_k or (default_ks(n) if n else []))  # "vote" covers every sample of records of any size
+    if ks and max(ks) > n:
+        raise DeepcriticError(f"maj_k={ks}: some records hold only {n} sample(s); use k <= {n}")
     wandb_run = tracking.start_run(cfg.logger, asdict(cfg), out_dir, f"score-{out_dir.name}")
 
     per_benchmark = {name: protocol_metrics(rs, protocol, ks) for name, rs in rows.items()}

@@ -161,6 +161,29 @@ def test_score_official_voting_file_gives_the_official_vote(in_tmp):
     assert maj["8"]["f1"] == pytest.approx(VOTE_F1)
 
 
+def test_score_votes_over_every_sample_of_uneven_official_voting_files(in_tmp):
+    """DeepCritic's eval.py keeps only samples with "**Answer**:" for its models, so voting lists differ in length
+    (and may be empty); the vote covers every sample of each record, not the shortest list's count."""
+    answer = "**Answer**: \\boxed{%s}"
+    rows = [
+        {"id": "a", "label": 0, "generated_critique": [answer % 1, answer % 1, answer % 2]},  # 1 -> step 0: right
+        {"id": "b", "label": -1, "generated_critique": [answer % k for k in (2, -1, -1, 2, 2)]},  # "2" 3 to 2: wrong
+        {"id": "c", "label": -1, "generated_critique": [answer % -1, answer % 2, answer % 2]},  # wrong
+        {"id": "d", "label": -1, "generated_critique": []},  # nothing kept: no verdict
+    ]
+    _jsonl(in_tmp / "math_error.jsonl", rows)
+    cfg = ScoreConfig(
+        inputs={"math": str(in_tmp / "math_error.jsonl")},
+        protocol=ProtocolConfig(name="deepcritic_paper", template=str(TEMPLATES["deepcritic_paper"])),
+        model="Keven16/DeepCritic-7B-RL-PRM800K",
+        logger=OFF,
+    )
+    metrics = score.main(cfg)
+    vote = metrics["benchmarks"]["math"]["vote"]
+    assert (vote["acc_error"], vote["acc_correct"], vote["f1"]) == (1.0, 0.0, 0.0)
+    assert metrics["maj_k"] == [] and (in_tmp / "metrics.md").is_file()
+
+
 def _mr_critique(rng: random.Random, step: int | None) -> str:
     """A seeded MR-GSM8K response for a solution whose first error is ``step`` (1-based; None: correct)."""
     k = step or rng.randint(1, 4)

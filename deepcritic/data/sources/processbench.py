@@ -11,6 +11,12 @@ at the same step; dropped positions (0-based, original numbering) are listed in
 ``meta["dropped_empty_steps"]``. An empty step that is itself the labeled one is kept, so that the
 contract check rejects the record.
 
+MR-GSM8K's release schema (``uuid, question, question_type, model_output_steps,
+model_output_solution_correctness, model_output_solution_first_error_step`` 1-based or ``"N/A"``,
+``model_output_solution_first_error_reason, ground_truth_answer``: dvlab-research/MR-GSM8K
+``dataset/MR-GSM8K.json``, all three question types) is read too: it becomes the ProcessBench form first, and
+the question type, the gold error reason (MR-GSM8K's task 3) and the answer are kept.
+
 The source's own step texts stay in ``meta["original_steps"]`` (and the source's label in
 ``meta["original_label"]`` when steps were dropped): the official evaluation protocols show the steps exactly as
 published (``deepcritic.eval.protocols``).
@@ -21,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from deepcritic.data.sources import pick, require_object
+from deepcritic.data.sources import FieldProblem, pick, require_object
 
 STEP_PREFIX = re.compile(r"^\s*Step\s*\d+\s*[:.]\s*", re.IGNORECASE)
 EXTRAS = ("generator", "final_answer_correct")
@@ -36,8 +42,13 @@ def convert_processbench(obj: Any, index: int, *, source: str) -> dict:
 
 
 def convert_mr_gsm8k(obj: Any, index: int, *, source: str) -> dict:
-    """One MR-GSM8K record (ProcessBench form, ``Step k:`` prefixes) -> contract dict."""
-    out = convert_processbench(obj, index, source=source)
+    """One MR-GSM8K record (ProcessBench form or the release schema, ``Step k:`` prefixes) -> contract dict."""
+    obj = require_object(obj)
+    release = "model_output_steps" in obj
+    out = convert_processbench(_from_release(obj) if release else obj, index, source=source)
+    if release:
+        out["answer"] = obj.get("ground_truth_answer")
+        out["meta"] = pick(obj, "question_type", "model_output_solution_first_error_reason")
     steps, label = out.get("steps"), out.get("label")
     if isinstance(steps, list) and all(isinstance(s, str) for s in steps):
         stripped = [STEP_PREFIX.sub("", s, count=1).strip() for s in steps]
@@ -49,6 +60,16 @@ def convert_mr_gsm8k(obj: Any, index: int, *, source: str) -> dict:
             out["label"] = label - sum(1 for i in dropped if i < label) if _is_index(label) else label
             out["meta"]["dropped_empty_steps"] = dropped
     return out
+
+
+def _from_release(obj: dict) -> dict:
+    """MR-GSM8K's release schema in ProcessBench form (label 0-based, -1 for a correct solution)."""
+    correct = str(obj.get("model_output_solution_correctness", "")).strip().lower() == "correct"
+    step = obj.get("model_output_solution_first_error_step")
+    if not correct and not (isinstance(step, int) and not isinstance(step, bool) and step >= 1):
+        raise FieldProblem("wrong type", "model_output_solution_first_error_step", "a step number >= 1", step)
+    out = {"id": obj.get("uuid", ""), "problem": obj.get("question"), "steps": obj.get("model_output_steps")}
+    return {**out, "label": -1 if correct else step - 1}
 
 
 def _drop_empty(steps: list[str], label: Any) -> tuple[list[str], list[int]]:
