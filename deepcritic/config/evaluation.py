@@ -95,7 +95,9 @@ class ScoreConfig:
     protocol: ProtocolConfig = option(ProtocolConfig, "the protocol to read the outputs under")
     model: Optional[str] = option(None, "the critic's name or path (official rules that depend on it; the report)")
     sampling: SamplingConfig = option(
-        SamplingConfig, "the decoding the outputs were made with, for the report (nothing is generated)"
+        SamplingConfig,
+        "the decoding the saved outputs were made with, as the report states it (nothing is generated or checked; "
+        "the protocol group fills in its official decoding)",
     )
     text_field: str = option(
         "generated_critique", "field of the critic's output (a dotted path reaches into objects: a.b.c)"

@@ -65,6 +65,8 @@ def how_made(metrics: Mapping[str, Any]) -> str:
         )
     else:
         verdict = "as configured"
+    if decoding.get("stated_only"):
+        verdict += "; as stated for the saved outputs, not verified"
     lines = [
         f"- protocol: **{protocol['name']}**"
         + (f" (prompt: {protocol['template']})" if protocol.get("template") else ""),
@@ -337,4 +339,5 @@ def write_eval_outputs(out_dir: Path, metrics: dict, predictions: Mapping[str, l
         flatten("eval", {"average": metrics["average"], **metrics["benchmarks"]}),
     )
     print_table(f"deepcritic {metrics['recipe']}: {metrics['model']} (%)", header, rows)
-    print(f"{metrics['recipe']} outputs in {out_dir}: metrics.json, metrics.md, predictions/, plots/")
+    written = "metrics.json, metrics.md, " + ("predictions/, " if metrics["recipe"] == "eval" else "") + "plots/"
+    print(f"{metrics['recipe']} outputs in {out_dir}: {written}")

@@ -46,7 +46,7 @@ def main(cfg: ScoreConfig) -> dict:
         "protocol": protocol.describe(),
         "template": protocol.template_source,
         "sampling": asdict(cfg.sampling),
-        "decoding": decoding_report(protocol, cfg.sampling, cfg.model or ""),
+        "decoding": {**decoding_report(protocol, cfg.sampling, cfg.model or ""), "stated_only": True},
         "inputs": {name: [str(p) for p in paths] for name, paths in files.items()},
         "samples": {name: _all(rs) for name, rs in rows.items()},
         "maj_k": ks,

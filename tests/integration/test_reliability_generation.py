@@ -91,7 +91,13 @@ def _eval_args(shared_data: Path, url: str, run_dir: Path, *extra: str) -> list[
 
 
 def _pb_ids(shared_data: Path) -> list[str]:
-    return [r["id"] for r in json.loads((shared_data / "processbench" / "gsm8k.json").read_text())[:RECORDS]]
+    """The ids eval's ``limit`` draws (a seeded sample stratified by label class, in file order)."""
+    from deepcritic.data.records import StepRecord
+    from deepcritic.data.sample import stratified_sample
+
+    raw = json.loads((shared_data / "processbench" / "gsm8k.json").read_text())
+    records = [StepRecord(r["id"], "pb", r["problem"], r["steps"], r["label"]) for r in raw]
+    return [r.id for r in stratified_sample(records, RECORDS, seed=0)[0]]
 
 
 FAULTS = [
