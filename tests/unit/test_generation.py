@@ -80,6 +80,15 @@ def test_n_completions_in_order_with_finish_reasons(server_factory):
     )
 
 
+def test_top_k_reaches_the_server_only_when_set(server_factory):
+    """top_k is not an OpenAI parameter: it goes in the body's extra fields (vLLM / SGLang servers read it)."""
+    server = server_factory([])
+    _generator(server.url).generate(MSGS[:1], SamplingConfig(temperature=0.7, top_p=0.8, top_k=20))
+    _generator(server.url).generate(MSGS[:1], SamplingConfig())
+    with_k, without = (r["body"] for r in server.requests)
+    assert (with_k["top_k"], with_k["top_p"]) == (20, 0.8) and "top_k" not in without
+
+
 def test_close_releases_the_pool(server_factory):
     gen = _generator(server_factory([]).url)
     gen.close()

@@ -188,10 +188,11 @@ MAPPING = [
             "sampling.n=8",
             "sampling.temperature=0.9",
             "sampling.max_new_tokens=8192",
+            "sampling.top_k=20",
             "train.global_batch_size=16",
             "train.per_device_batch_size=16",
         ],
-        {"num_generations": 8, "temperature": 0.9, "max_completion_length": 8192},
+        {"num_generations": 8, "temperature": 0.9, "max_completion_length": 8192, "top_k": 20},
     ),
     # algorithm knobs, truncated completions masked from the loss
     (
