@@ -6,8 +6,9 @@ evaluation, so that ``deepcritic eval protocol=X`` gives numbers comparable with
 * ``deepcritic``: this project's own protocol, the one training uses: steps tagged ``Step k:`` from 1, the
   verdict only from the final ``**Answer**: \\boxed{k}`` line (strict), majority vote over parsed verdicts.
 * ``deepcritic_paper``: RUCBM/DeepCritic's ``eval.py`` + ``run_eval.sh`` (the DeepCritic paper's tables).
-* ``processbench``: QwenLM/ProcessBench's ``run_eval.py`` (GPT-4o, o1-mini, Qwen2.5-Math-PRM, GenPRM, ... report
-  ProcessBench this way): ``<paragraph_i>`` tags from 0, a 0-based boxed index, greedy (or ``--use_voting``).
+* ``processbench``: QwenLM/ProcessBench's ``run_eval.py`` (the ProcessBench paper's critic table, GPT-4o, o1-mini and
+  open instruct models, and most generative critics since): ``<paragraph_i>`` tags from 0, a 0-based boxed index,
+  greedy (or ``--use_voting``).
 * ``mr_gsm8k``: dvlab-research/MR-GSM8K's ``eval_mr_gsm8k.py``: its own prompt, "Final Judgement / First Error
   Step" reading, task-1 MCC and task-2 first-error-step accuracy.
 
