@@ -123,7 +123,8 @@ def benchmark_metrics(rows: Sequence[Mapping[str, Any]], ks: Sequence[int], vote
     every record) averaged over j, so with ``n = 1`` they are the plain single-sample metrics.
     ``parse_rate``: fraction of all samples with a verdict. ``mean_tokens``: mean generated tokens per
     sample (None when the backend does not report them); ``mean_chars``: mean characters per sample;
-    ``truncation_rate``: fraction of samples that stopped at the token limit. ``maj``: for each k in
+    ``truncation_rate``: fraction of samples that stopped at the token limit (among those whose finish reason
+    is known; None when none is). ``maj``: for each k in
     ``ks`` (k <= n), :func:`maj_at_k`, keyed by ``str(k)``: the majority of parsed verdicts, or ``vote``
     (a protocol's own rule, over the texts) when given. When samples carry a ``strict`` verdict (the strict
     reading beside a protocol's), ``strict_f1`` / ``strict_acc_*`` / ``strict_parse_rate`` are computed alike.
@@ -144,7 +145,8 @@ def benchmark_metrics(rows: Sequence[Mapping[str, Any]], ks: Sequence[int], vote
     out["parse_rate"] = _fraction(sum(s.get("verdict") is not None for s in samples), len(samples))
     out["mean_tokens"] = None if any(t is None for t in tokens) else _mean(tokens)
     out["mean_chars"] = _mean(len(s.get("text") or "") for s in samples)
-    out["truncation_rate"] = _fraction(sum(s.get("finish_reason") == "length" for s in samples), len(samples))
+    known = [s for s in samples if s.get("finish_reason") is not None]  # saved outputs may not say
+    out["truncation_rate"] = _fraction(sum(s["finish_reason"] == "length" for s in known), len(known))
     if samples and all("strict" in s for s in samples):
         strict = [critic_f1([r["samples"][j]["strict"] for r in rows], labels) for j in range(n)]
         for key in ("acc_error", "acc_correct", "f1"):

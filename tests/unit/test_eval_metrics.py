@@ -159,6 +159,8 @@ def test_benchmark_metrics_token_counts_unknown_and_truncation():
     assert m["mean_tokens"] is None  # one sample without a count: no token mean
     assert m["truncation_rate"] == 0.5
     assert set(m["maj"]) == {"1"}  # k=4 > n=1 is left out
+    saved = [{"label": 0, "samples": [{"verdict": 0, "text": "x"}]}]  # re-scored outputs say nothing of it
+    assert benchmark_metrics(saved, [1])["truncation_rate"] is None
 
 
 def test_benchmark_metrics_one_class_benchmark_has_no_f1():
