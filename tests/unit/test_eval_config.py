@@ -227,3 +227,5 @@ def test_weak_to_strong_experiment_values(monkeypatch):
 def test_api_baseline_keeps_only_the_key_name():
     cfg = compose("eval", ["experiment=eval_api_baseline"])
     assert cfg.rollout.openai.api_key_env == "OPENAI_API_KEY" and cfg.rollout.backend == "openai"
+    # a fair baseline: read the way its published ProcessBench numbers were (not by deepcritic's final line)
+    assert cfg.protocol.name == "processbench" and (cfg.sampling.temperature, cfg.sampling.max_new_tokens) == (0, 8192)
