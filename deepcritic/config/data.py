@@ -8,7 +8,8 @@ from typing import Optional
 from deepcritic.config.base import cross_check, key_of, option
 from deepcritic.errors import Problem
 
-SOURCES = ("synthetic", "processbench", "mr_gsm8k", "prm800k", "contract", "generic", "hub")
+SOURCES = ("synthetic", "processbench", "mr_gsm8k", "mr_gsm8k_raw", "prm800k", "contract", "generic", "hub")
+MR_GSM8K_TYPES = ("original", "reversed", "POT")
 CRITIQUE_STYLES = ("full", "terse", "count", "count_compare")
 CHAT_SOURCES = ("records", "messages", "cft")
 PROBLEM_SOURCES = ("math500", "gsm8k", "file", "hub")
@@ -45,7 +46,8 @@ class DataConfig:
     """Where records come from and what to do with bad ones.
 
     ``source`` picks the converter: ``synthetic`` (built in, no download), ``processbench`` /
-    ``mr_gsm8k`` (local JSON or the Hub), ``prm800k`` (raw label files), ``contract`` (data-contract
+    ``mr_gsm8k`` (local JSON or the Hub), ``mr_gsm8k_raw`` (MR-GSM8K's release schema, all question types),
+    ``prm800k`` (raw label files), ``contract`` (data-contract
     JSONL written by ``deepcritic convert``), ``generic`` (json/jsonl/parquet with a field mapping) and
     ``hub`` (any Hub dataset with a field mapping).
     """
@@ -58,6 +60,18 @@ class DataConfig:
     revision: Optional[str] = option(None, "Hub revision")
     fields: dict[str, str] = option(
         {}, "generic/hub: record field -> source field (dotted paths allowed), e.g. {problem: question}"
+    )
+    label_base: int = option(
+        0, "generic/hub: index base of the mapped label (1: steps numbered from 1, stored 0-based)", choices=(0, 1)
+    )
+    no_error_labels: list[str] = option(
+        [], "generic/hub: label values meaning 'no wrong step' besides -1 (and then null), e.g. [N/A]"
+    )
+    question_types: Optional[list[str]] = option(
+        None,
+        "mr_gsm8k_raw: keep these question types (original, reversed, POT); null = all",
+        choices=MR_GSM8K_TYPES,
+        when=lambda d: d.source == "mr_gsm8k_raw",
     )
     name: Optional[str] = option(None, "source name written into records; defaults per source")
     on_error: str = option(
@@ -84,7 +98,7 @@ def _data_location(d: DataConfig, key: str) -> list[Problem]:
                 key_of(key, "path"), d.path, f"source '{d.source}' reads a local file: set {key_of(key, 'path')}=<file>"
             )
         )
-    if d.source in ("processbench", "mr_gsm8k") and not d.path and not d.hub_name:
+    if d.source in ("processbench", "mr_gsm8k", "mr_gsm8k_raw") and not d.path and not d.hub_name:
         out.append(
             Problem(
                 key_of(key, "path"), d.path, f"set {key_of(key, 'path')}=<file> or {key_of(key, 'hub_name')}=<dataset>"

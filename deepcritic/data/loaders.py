@@ -31,7 +31,7 @@ from deepcritic.data.records import StepRecord, record_from_dict
 from deepcritic.data.sources import Converter, FieldProblem, Filtered
 from deepcritic.data.sources.mapped import convert_contract, convert_mapped, unknown_fields
 from deepcritic.data.sources.prm800k import convert_prm800k
-from deepcritic.data.sources.processbench import convert_mr_gsm8k, convert_processbench
+from deepcritic.data.sources.processbench import convert_mr_gsm8k, convert_mr_gsm8k_raw, convert_processbench
 from deepcritic.data.synthetic import generate_synthetic
 from deepcritic.errors import ConfigError, DataError, Problem, RecordError
 
@@ -84,6 +84,7 @@ def _plan(cfg: DataConfig) -> Plan:
     planners = {
         "processbench": _plan_processbench,
         "mr_gsm8k": _plan_mr_gsm8k,
+        "mr_gsm8k_raw": _plan_mr_gsm8k_raw,
         "prm800k": _plan_prm800k,
         "contract": _plan_contract,
         "generic": _plan_generic,
@@ -124,6 +125,17 @@ def _plan_mr_gsm8k(cfg: DataConfig) -> Plan:
     return Plan(_hub_label(hub, cfg.subset, cfg.split), items, convert)
 
 
+def _plan_mr_gsm8k_raw(cfg: DataConfig) -> Plan:
+    """MR-GSM8K's release (dataset/MR-GSM8K.json, or a Hub copy), ``data.question_types`` selecting types."""
+    convert = partial(convert_mr_gsm8k_raw, source=cfg.name or "mr_gsm8k", types=cfg.question_types)
+    if cfg.path:
+        path = require_file(cfg.path)
+        return Plan(str(path), partial(iter_file, path), convert)
+    hub = _need_hub_name(cfg)
+    items = partial(_hub_items, hub, cfg.subset, cfg.split, cfg.revision)
+    return Plan(_hub_label(hub, cfg.subset, cfg.split), items, convert)
+
+
 def _plan_prm800k(cfg: DataConfig) -> Plan:
     """PRM800K raw label file: .jsonl, or .json holding concatenated pretty-printed objects."""
     path = require_file(_need_path(cfg))
@@ -140,7 +152,7 @@ def _plan_generic(cfg: DataConfig) -> Plan:
     """A json/jsonl/parquet file read through ``data.fields`` (default source name: the file stem)."""
     path = require_file(_need_path(cfg))
     fields = _checked_fields(cfg)
-    convert = partial(convert_mapped, fields=fields, default_name=path.stem, name=cfg.name)
+    convert = partial(convert_mapped, fields=fields, default_name=path.stem, name=cfg.name, **_label_rules(cfg))
     return Plan(str(path), partial(iter_file, path), convert, fields)
 
 
@@ -149,9 +161,13 @@ def _plan_hub(cfg: DataConfig) -> Plan:
     hub = _need_hub_name(cfg)
     fields = _checked_fields(cfg)
     default = f"{hub}/{cfg.subset}" if cfg.subset else hub
-    convert = partial(convert_mapped, fields=fields, default_name=default, name=cfg.name)
+    convert = partial(convert_mapped, fields=fields, default_name=default, name=cfg.name, **_label_rules(cfg))
     items = partial(_hub_items, hub, cfg.subset, cfg.split, cfg.revision)
     return Plan(_hub_label(hub, cfg.subset, cfg.split), items, convert, fields)
+
+
+def _label_rules(cfg: DataConfig) -> dict:
+    return {"label_base": cfg.label_base, "no_error_labels": tuple(cfg.no_error_labels)}
 
 
 def _hub_items(name: str, subset: str | None, split: str, revision: str | None) -> Iterator[Item]:

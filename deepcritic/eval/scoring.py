@@ -10,10 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, fields
 from typing import Any
 
+from deepcritic.data.sources.mapped import MISSING, dig, label_from
 from deepcritic.eval.critic import read_sample
 from deepcritic.eval.metrics import benchmark_metrics, critic_f1, mr_gsm8k_tasks
 from deepcritic.eval.protocols import Decoding, Protocol
 
+NO_ERROR_MARKERS = ("N/A", "NA", "")  # MR-GSM8K's "no error step" (and an empty field)
 DECODING_KEYS = tuple(f.name for f in fields(Decoding) if f.name != "seed")
 
 
@@ -55,30 +57,6 @@ def decoding_report(protocol: Protocol, sampling: Any, model: str) -> dict[str, 
     return {"used": used, "matches": None, "official": asdict(closer), "differs": differs}
 
 
-def field_value(obj: Any, dotted: str) -> Any:
-    """``obj["a"]["b"]`` for ``"a.b"``; raises KeyError naming the missing part."""
-    for part in dotted.split("."):
-        if not isinstance(obj, Mapping) or part not in obj:
-            raise KeyError(part)
-        obj = obj[part]
-    return obj
-
-
-def gold_label(value: Any, base: int) -> int:
-    """A gold first-wrong-step label in ``base`` -> the contract's 0-based label. ``-1``, ``"N/A"`` and null
-    (MR-GSM8K's "no error") give -1. Raises ValueError for anything else that is not a step number."""
-    if value is None or (isinstance(value, str) and value.strip().upper() in ("N/A", "NA", "")):
-        return -1
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"not a step number: {value!r}")
-    k = int(value)
-    if k == -1:
-        return -1
-    if k < base:
-        raise ValueError(f"step {k} does not exist with steps numbered from {base}")
-    return k - base
-
-
 def output_row(obj: Any, where: str, fields: Mapping[str, Any]) -> dict[str, Any]:
     """One saved output as a prediction row: our predictions rows as they are; any other record by its fields
     (``text``, ``label``, ``label_base``, ``steps``, ``id``: see ``ScoreConfig``). Raises ValueError naming what
@@ -87,15 +65,14 @@ def output_row(obj: Any, where: str, fields: Mapping[str, Any]) -> dict[str, Any
         raise ValueError(f"{where}: expected a JSON object, got {type(obj).__name__}")
     if isinstance(obj.get("samples"), list):  # deepcritic's own predictions file
         return {**obj, "label": int(obj["label"])}
+    text, raw_label = dig(obj, fields["text"]), dig(obj, fields["label"])
+    missing = [f for f, v in ((fields["text"], text), (fields["label"], raw_label)) if v is MISSING]
+    if missing:
+        raise ValueError(f"{where}: no field {missing[0]!r} (looking for {fields['text']} and {fields['label']})")
     try:
-        text = field_value(obj, fields["text"])
-        label = gold_label(field_value(obj, fields["label"]), fields["label_base"])
-    except KeyError as exc:
-        raise ValueError(
-            f"{where}: no field {exc.args[0]!r} (looking for {fields['text']} and {fields['label']})"
-        ) from None
+        label = label_from(raw_label, fields["label_base"], NO_ERROR_MARKERS)
     except ValueError as exc:
-        raise ValueError(f"{where}: {fields['label']}: {exc}") from None
+        raise ValueError(f"{where}: {fields['label']}: expected {exc}") from None
     texts = [text] if isinstance(text, str) else text
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise ValueError(f"{where}: {fields['text']} must be a string or a list of strings")
@@ -110,9 +87,5 @@ def output_row(obj: Any, where: str, fields: Mapping[str, Any]) -> dict[str, Any
 
 
 def _optional(obj: Mapping[str, Any], dotted: str | None) -> Any:
-    if dotted is None:
-        return None
-    try:
-        return field_value(obj, dotted)
-    except KeyError:
-        return None
+    value = MISSING if dotted is None else dig(obj, dotted)
+    return None if value is MISSING else value

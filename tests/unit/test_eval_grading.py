@@ -56,7 +56,7 @@ def test_grade_prompts_are_the_official_ones(tmp_path):
         r["Evaluation_Result"] = mr_gsm8k_evaluation(critiques[-1])
     want = _official_grade_prompts(records, tmp_path)
     path = SHARED_DATA / "mr_gsm8k" / "raw_sample.json"
-    ours = load_records(DataConfig(source="mr_gsm8k", path=str(path)), rejects_default=tmp_path / "r.jsonl").records
+    ours = load_records(DataConfig(source="mr_gsm8k_raw", path=str(path)), rejects_default=tmp_path / "r.jsonl").records
     protocol, template = (
         get_protocol("mr_gsm8k", str(TEMPLATES["mr_gsm8k"])),
         grader_template(str(TEMPLATES["mr_gsm8k"])),
@@ -124,7 +124,7 @@ def test_eval_with_a_grader_gives_the_official_mr_score(tmp_path, monkeypatch):
         model=ModelConfig(name_or_path="critic"),
         protocol=ProtocolConfig(name="mr_gsm8k", template=str(TEMPLATES["mr_gsm8k"])),
         grader=GraderConfig(enabled=True, model=ModelConfig(name_or_path="g")),
-        benchmarks={"mr": {"source": "mr_gsm8k", "path": str(tmp_path / "mr.json")}},
+        benchmarks={"mr": {"source": "mr_gsm8k_raw", "path": str(tmp_path / "mr.json")}},
         logger=OFF,
     )
     assert validate(cfg) == []

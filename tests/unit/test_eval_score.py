@@ -282,7 +282,7 @@ def test_score_own_predictions_file_under_deepcritic(in_tmp):
 ERRORS = [
     ('{"label": 0, "critique": "x"}\n', {}, ["line 1", "generated_critique"]),
     ('{"generated_critique": "x", "gold": 0}\n', {}, ["line 1", "'label'"]),
-    ('[{"out": {"text": "x"}, "label": 1}]', {"text_field": "out.txt"}, ["record 0", "'txt'", "out.txt"]),
+    ('[{"out": {"text": "x"}, "label": 1}]', {"text_field": "out.txt"}, ["record 0", "'out.txt'"]),
     ('{"generated_critique": "x", "label": "three"}\n', {}, ["line 1", "label"]),
     ('{"generated_critique": [1, 2], "label": 0}\n', {}, ["line 1", "generated_critique"]),
     ("this is not JSON\n", {}, ["not JSON"]),
