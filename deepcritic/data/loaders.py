@@ -116,18 +116,16 @@ def _plan_processbench(cfg: DataConfig) -> Plan:
 
 def _plan_mr_gsm8k(cfg: DataConfig) -> Plan:
     """MR-GSM8K in ProcessBench form: a local JSON file, or a Hub dataset (hub_name, subset, split)."""
-    convert = partial(convert_mr_gsm8k, source=cfg.name or "mr_gsm8k")
-    if cfg.path:
-        path = require_file(cfg.path)
-        return Plan(str(path), partial(iter_file, path), convert)
-    hub = _need_hub_name(cfg)
-    items = partial(_hub_items, hub, cfg.subset, cfg.split, cfg.revision)
-    return Plan(_hub_label(hub, cfg.subset, cfg.split), items, convert)
+    return _file_or_hub(cfg, partial(convert_mr_gsm8k, source=cfg.name or "mr_gsm8k"))
 
 
 def _plan_mr_gsm8k_raw(cfg: DataConfig) -> Plan:
     """MR-GSM8K's release (dataset/MR-GSM8K.json, or a Hub copy), ``data.question_types`` selecting types."""
-    convert = partial(convert_mr_gsm8k_raw, source=cfg.name or "mr_gsm8k", types=cfg.question_types)
+    return _file_or_hub(cfg, partial(convert_mr_gsm8k_raw, source=cfg.name or "mr_gsm8k", types=cfg.question_types))
+
+
+def _file_or_hub(cfg: DataConfig, convert: Converter) -> Plan:
+    """A local file (``data.path``) or a Hub dataset (``hub_name``, ``subset``, ``split``) through ``convert``."""
     if cfg.path:
         path = require_file(cfg.path)
         return Plan(str(path), partial(iter_file, path), convert)
