@@ -21,6 +21,7 @@ from typing import Any
 from deepcritic.config import SamplingConfig
 from deepcritic.critique.templates import fill
 from deepcritic.data.records import StepRecord
+from deepcritic.errors import DeepcriticError
 from deepcritic.eval.official import fstring_template, official_bytes
 from deepcritic.eval.protocols import OFFICIAL_FILES, Protocol
 from deepcritic.eval.readers import mr_gsm8k_fields
@@ -37,6 +38,7 @@ _NAMES = {
 _DECISION_RE = re.compile(
     r"Step-by-Step Reasoning:\s*(.*?)\s*Student Error Reason Analysis:\s*(.*?)\s*Final Decision:\s*(.*)", re.DOTALL
 )
+REASON = "model_output_solution_first_error_reason"  # the release's gold error reason, kept in meta
 _FIELDS = ("Step-by-Step Reasoning:", "Student Error Reason Analysis:", "Final Decision:")
 
 
@@ -67,7 +69,7 @@ def grade_prompt(template: str, record: StepRecord, protocol: Protocol, critique
         "problem": record.problem,
         "solution": str(protocol.steps_of(record)),
         "step": str(protocol.label_of(record) + 1),
-        "reason": record.meta.get("model_output_solution_first_error_reason", ""),
+        "reason": record.meta.get(REASON, ""),
         "explanation": fields[2] if fields else "",
     }
     return [{"role": "user", "content": fill(template, **values)}]
@@ -84,7 +86,15 @@ def grade_rows(
     template: str,
 ) -> list[dict[str, Any]]:
     """``rows`` with ``reason_grade`` on every sample (None where task 3 does not look), grading what ``store``
-    does not hold yet."""
+    does not hold yet. Raises :class:`DeepcriticError` when a wrong solution has no gold error reason (the
+    ProcessBench-form file has none: grade the release, ``benchmarks=mr_gsm8k_raw``)."""
+    lacking = [r.id for r in records.values() if r.label != -1 and not r.meta.get(REASON)]
+    if lacking:
+        raise DeepcriticError(
+            f"task 3 compares error reasons with MR-GSM8K's gold ones, but {len(lacking)} wrong solutions have none "
+            f"(e.g. id {lacking[0]}): evaluate MR-GSM8K's release (benchmarks=mr_gsm8k_raw, data source "
+            "mr_gsm8k_raw), or set grader.enabled=false"
+        )
 
     def grade(batch: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         jobs = [(r, j) for r in batch for j, s in enumerate(r["samples"]) if needs_grade(r, s)]

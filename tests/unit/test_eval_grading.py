@@ -21,6 +21,7 @@ from deepcritic.config import (
     validate,
 )
 from deepcritic.data import load_records
+from deepcritic.errors import DeepcriticError
 from deepcritic.eval.grading import grade_prompt, grader_template, read_decision
 from deepcritic.eval.protocols import get_protocol
 from deepcritic.generation import Completion
@@ -167,3 +168,26 @@ def _official_scores(records, texts, grader, decisions) -> dict[str, float]:
     mcc, mr = fns["get_mr_score"](stats)
     reviewed = sum(r["Need_Error_Reason_Review"] for r in graded)
     return {"mcc": mcc, "t2": stats["t2-accuracy"], "t3": stats["t3-accuracy-auto"], "mr": mr, "reviewed": reviewed}
+
+
+def test_grading_needs_the_gold_error_reasons(tmp_path, monkeypatch):
+    """The ProcessBench-form MR-GSM8K file has no error reasons: grading it is refused before any request."""
+    grader = Scripted(lambda prompt, j: Completion("never asked", "stop", 2))
+    critic = Scripted(
+        lambda prompt, j: Completion("Final Judgement: wrong\nFirst Error Step: 1\nError Analysis: x", "stop", 5)
+    )
+    monkeypatch.setattr(
+        evaluate, "shared_generator", lambda model, rollout: grader if model.name_or_path == "g" else critic
+    )
+    monkeypatch.chdir(tmp_path)
+    cfg = EvalConfig(
+        model=ModelConfig(name_or_path="critic"),
+        protocol=ProtocolConfig(name="mr_gsm8k", template=str(TEMPLATES["mr_gsm8k"])),
+        grader=GraderConfig(enabled=True, model=ModelConfig(name_or_path="g")),
+        benchmarks={"mr": {"source": "mr_gsm8k", "path": str(SHARED_DATA / "mr_gsm8k" / "processed_test.json")}},
+        limit=6,
+        logger=OFF,
+    )
+    with pytest.raises(DeepcriticError, match=r"no(ne)? .*benchmarks=mr_gsm8k_raw"):
+        evaluate.main(cfg)
+    assert grader.prompts == []
