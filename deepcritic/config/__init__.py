@@ -19,6 +19,7 @@ from deepcritic.config.data import (
     CandidatesConfig,
     ChatDataConfig,
     DataConfig,
+    PRM800KConfig,
     ProblemsConfig,
     SyntheticConfig,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "OpenAIServerConfig",
     "PROTOCOL_NAMES",
     "ProtocolConfig",
+    "PRM800KConfig",
     "ProblemsConfig",
     "Recipe",
     "RefineConfig",

@@ -42,6 +42,18 @@ def _synthetic_steps(s: SyntheticConfig, key: str) -> list[Problem]:
 
 
 @dataclass
+class PRM800KConfig:
+    """How PRM800K's raw labels become records (see deepcritic/data/sources/prm800k.py)."""
+
+    human_steps: str = option(
+        "keep",
+        "records whose path holds a step the labeler wrote (human_completion): keep (marked in meta.human_steps), "
+        "drop (left out, counted) or reject (a bad record)",
+        choices=("keep", "drop", "reject"),
+    )
+
+
+@dataclass
 class DataConfig:
     """Where records come from and what to do with bad ones.
 
@@ -86,6 +98,9 @@ class DataConfig:
     )
     synthetic: SyntheticConfig = option(
         SyntheticConfig, "the built-in task (source=synthetic)", when=lambda d: d.source == "synthetic"
+    )
+    prm800k: PRM800KConfig = option(
+        PRM800KConfig, "PRM800K's raw labels (source=prm800k)", when=lambda d: d.source == "prm800k"
     )
 
 

@@ -137,7 +137,8 @@ def _file_or_hub(cfg: DataConfig, convert: Converter) -> Plan:
 def _plan_prm800k(cfg: DataConfig) -> Plan:
     """PRM800K raw label file: .jsonl, or .json holding concatenated pretty-printed objects."""
     path = require_file(_need_path(cfg))
-    return Plan(str(path), partial(iter_file, path), partial(convert_prm800k, source=cfg.name))
+    convert = partial(convert_prm800k, source=cfg.name, human_steps=cfg.prm800k.human_steps)
+    return Plan(str(path), partial(iter_file, path), convert)
 
 
 def _plan_contract(cfg: DataConfig) -> Plan:

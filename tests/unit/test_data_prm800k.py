@@ -11,6 +11,7 @@ import pytest
 from deepcritic.config import DataConfig
 from deepcritic.data import load_records
 from deepcritic.data.readers import iter_json_items
+from deepcritic.data.sources import FieldProblem
 from deepcritic.data.sources.prm800k import convert_prm800k
 from deepcritic.errors import RecordError
 from tests.helpers.paths import BAD_DATA, SHARED_DATA
@@ -92,9 +93,63 @@ def test_phase1_path_texts_and_meta():
     # the human completion replaces the rejected step; meta keeps who, when and why
     first = _load(SAMPLES / "samples_prm800k.jsonl").records[0]
     assert first.steps[1] == "We have $3p+e=1.24$ and $5p+e=1.82$."
-    assert set(first.meta) == {"phase", "labeler", "timestamp", "generation", "finish_reason", "ratings"}
+    assert set(first.meta) == {"phase", "labeler", "timestamp", "generation", "finish_reason", "ratings", "human_steps"}
+    assert first.meta["human_steps"] == [1]  # marked, not silent
     assert (first.meta["phase"], first.meta["finish_reason"]) == (1, "solution")
     assert first.id.startswith("prm800k-") and len(first.id) == len("prm800k-") + 16
+
+
+# (file, human-written path indices per kept record), read off the DERIVED comments above
+HUMAN = [
+    (SAMPLES / "samples_prm800k.jsonl", [[1], [], [], [], []]),
+    (SAMPLES / "prm800k-phase1-train-example.json", [[1], [0, 4]]),
+    (BAD_DATA / "prm800k_handmade.jsonl", [[], [0], []]),
+]
+
+
+@pytest.mark.parametrize("path, marks", HUMAN, ids=[h[0].name for h in HUMAN])
+def test_human_written_steps_are_marked(path, marks):
+    assert [r.meta["human_steps"] for r in _load(path).records] == marks
+
+
+@pytest.mark.parametrize(
+    "policy, kept, skipped",
+    [
+        ("keep", 5, {"prm800k finish_reason=give_up": 1}),
+        ("drop", 4, {"prm800k finish_reason=give_up": 1, "prm800k human-written step": 1}),
+    ],
+)
+def test_human_steps_policy(policy, kept, skipped):
+    cfg = DataConfig(source="prm800k", path=str(SAMPLES / "samples_prm800k.jsonl"))
+    cfg.prm800k.human_steps = policy
+    result = load_records(cfg)
+    assert len(result.records) == kept and dict(result.skipped) == skipped
+    assert any(r.meta["human_steps"] for r in result.records) == (policy == "keep")
+
+
+def test_human_steps_reject_is_a_bad_record(tmp_path):
+    cfg = DataConfig(source="prm800k", path=str(SAMPLES / "samples_prm800k.jsonl"))
+    cfg.prm800k.human_steps = "reject"
+    with pytest.raises(RecordError, match=r"line 1.*label.steps\[1\].human_completion"):
+        load_records(cfg)
+    cfg.on_error = "skip"
+    result = load_records(cfg, rejects_default=tmp_path / "rejects.jsonl")
+    assert len(result.records) == 4 and result.skipped["human-written step"] == 1
+
+
+def test_found_error_without_a_wrong_step_is_refused():
+    """A labeling that ends with found_error but rates no step -1 would silently read as "no wrong step"."""
+    raw = {
+        "question": {"problem": "p", "ground_truth_answer": "1"},
+        "label": {
+            "finish_reason": "found_error",
+            "steps": [{"completions": [{"text": "a", "rating": 1}], "chosen_completion": 0, "human_completion": None}],
+        },
+    }
+    with pytest.raises(FieldProblem, match="label.finish_reason"):
+        convert_prm800k(raw, 0)
+    raw["label"]["steps"][0]["completions"][0]["rating"] = -1
+    assert convert_prm800k(raw, 0)["label"] == 0
 
 
 def test_handmade_phase1_stops_at_first_wrong_completion():

@@ -16,9 +16,16 @@ Rules (a step rated -1 is wrong; 0 and 1 are not; a null rating is not wrong):
   step: ``chosen_completion`` not null -> that completion; else ``human_completion`` not null -> the
   human's text (its rating is null: not wrong); else labeling ended here -> the first completion rated
   -1, if any, is the last step, and the walk stops. The label is the first path index rated -1, else -1.
+- Steps the labeler wrote (``human_completion``) are marked: ``meta["human_steps"]`` lists their path indices.
+  ``data.prm800k.human_steps`` decides what such a record becomes: ``keep`` (the default), ``drop`` (left out and
+  counted as ``"prm800k human-written step"``) or ``reject`` (a bad record: the run stops, or with
+  ``data.on_error=skip`` it is skipped and written to the rejects file).
+- ``finish_reason`` ``found_error`` with no step rated -1 on the path is a bad record, not a silent "no wrong
+  step" label.
 - ``answer`` is ``question.ground_truth_answer``; ``meta`` holds ``phase``, ``labeler``, ``timestamp``,
-  ``generation``, ``finish_reason`` and ``ratings`` (one per step of the path; phase 2: per labeled
-  step). ``id`` is ``"prm800k-" + sha1(labeler|timestamp|problem)[:16]``: stable across runs and files.
+  ``generation``, ``finish_reason``, ``ratings`` (one per step of the path; phase 2: per labeled
+  step) and ``human_steps``. ``id`` is ``"prm800k-" + sha1(labeler|timestamp|problem)[:16]``: stable across
+  runs and files.
   ``source`` is ``prm800k/phase1`` or ``prm800k/phase2`` unless ``data.name`` sets one.
 """
 
@@ -30,11 +37,12 @@ from typing import Any
 from deepcritic.data.sources import Converted, FieldProblem, Filtered, require_object
 
 SKIPPED_FINISH = ("bad_problem", "give_up")
+HUMAN_STEPS = ("keep", "drop", "reject")
 RATINGS = (-1, 0, 1, None)
 WRONG = -1
 
 
-def convert_prm800k(obj: Any, index: int, *, source: str | None = None) -> Converted:
+def convert_prm800k(obj: Any, index: int, *, source: str | None = None, human_steps: str = "keep") -> Converted:
     """One raw PRM800K record -> contract dict, or :class:`Filtered` (see the module rules)."""
     obj = require_object(obj)
     label = _field(obj, "label", dict, "an object with steps and finish_reason")
@@ -47,7 +55,18 @@ def convert_prm800k(obj: Any, index: int, *, source: str | None = None) -> Conve
     steps = _field(label, "steps", list, "a list of labeled steps", prefix="label.")
     pre = question.get("pre_generated_steps")
     phase = 1 if pre is None else 2
-    texts, ratings = _phase2(pre, steps) if phase == 2 else _phase1(steps)
+    texts, ratings, human = _phase2(pre, steps) if phase == 2 else _phase1(steps)
+    if finish == "found_error" and WRONG not in ratings:
+        raise FieldProblem(
+            "found_error without a wrong step",
+            "label.finish_reason",
+            "a step rated -1 on the labeled path when finish_reason is found_error",
+            finish,
+        )
+    if human and human_steps != "keep":
+        if human_steps == "drop":
+            return Filtered("prm800k human-written step")
+        raise FieldProblem("human-written step", f"label.steps[{human[0]}].human_completion", "a model step", "text")
     problem = question.get("problem")
     return {
         "id": _stable_id(obj.get("labeler"), obj.get("timestamp"), problem),
@@ -63,11 +82,12 @@ def convert_prm800k(obj: Any, index: int, *, source: str | None = None) -> Conve
             "generation": obj.get("generation"),
             "finish_reason": finish,
             "ratings": ratings,
+            "human_steps": human,
         },
     }
 
 
-def _phase2(pre: Any, steps: list) -> tuple[list[str], list[int | None]]:
+def _phase2(pre: Any, steps: list) -> tuple[list[str], list[int | None], list[int]]:
     """Pre-generated steps, and the rating of each labeled one (its ``completions[0]``)."""
     if not isinstance(pre, list):
         raise FieldProblem("wrong type", "question.pre_generated_steps", "a list of step texts", pre)
@@ -75,13 +95,14 @@ def _phase2(pre: Any, steps: list) -> tuple[list[str], list[int | None]]:
     for i, step in enumerate(steps):
         completions = _completions(step, i)
         ratings.append(_completion(completions[0], f"label.steps[{i}].completions[0]")[1] if completions else None)
-    return list(pre), ratings
+    return list(pre), ratings, []
 
 
-def _phase1(steps: list) -> tuple[list[str], list[int | None]]:
+def _phase1(steps: list) -> tuple[list[str], list[int | None], list[int]]:
     """Walk the labeler's path: chosen completion, else human completion, else the first -1 and stop."""
     texts: list[str] = []
     ratings: list[int | None] = []
+    human_steps: list[int] = []
     for i, step in enumerate(steps):
         completions = _completions(step, i)
         chosen, human = step.get("chosen_completion"), step.get("human_completion")
@@ -90,6 +111,7 @@ def _phase1(steps: list) -> tuple[list[str], list[int | None]]:
         elif human is not None:
             text, _ = _completion(human, f"label.steps[{i}].human_completion")
             rating = None  # a human-written step is not rated; it is not wrong
+            human_steps.append(len(texts))
         else:
             wrong = _first_wrong(completions, i)
             if wrong is not None:
@@ -98,7 +120,7 @@ def _phase1(steps: list) -> tuple[list[str], list[int | None]]:
             break
         texts.append(text)
         ratings.append(rating)
-    return texts, ratings
+    return texts, ratings, human_steps
 
 
 def _first_wrong(completions: list, step: int) -> str | None:
