@@ -93,6 +93,12 @@ class DataConfig:
         fix="use 'raise' (stop at the first bad record) or 'skip'",
     )
     rejects_path: Optional[str] = option(None, "skipped records go here (default: <run dir>/rejects.jsonl)")
+    dedup: str = option(
+        "none",
+        "drop repeated records (counted): none | steps (the same problem with the same steps) | problem (the "
+        "first record of each problem, as DeepCritic prepares its PRM800K data)",
+        choices=("none", "steps", "problem"),
+    )
     limit: Optional[int] = option(
         None, "keep the first N records (after loading)", ge=1, fix="use a positive count, or null for all records"
     )

@@ -11,7 +11,8 @@ counted in ``LoadResult.skipped`` under its reason, and written as one JSON line
 default). Always errors, whatever ``on_error`` says: a missing file, a file that cannot be parsed as a
 whole (a .json file, parquet), a file with no records, and a load that keeps no record at all.
 Records a source's own rules leave out (PRM800K ``give_up``) are counted in ``skipped`` but are not
-errors and are not written to the rejects file.
+errors and are not written to the rejects file; so are repeats dropped by ``data.dedup`` (``steps``: the same
+problem and steps; ``problem``: one record per problem).
 """
 
 from __future__ import annotations
@@ -65,9 +66,28 @@ def load_records(cfg: DataConfig, rejects_default: Path | None = None) -> LoadRe
         result = LoadResult(_synthetic(cfg))
     else:
         result = _run(_plan(cfg), cfg, rejects_default)
+    if cfg.dedup != "none":
+        result.records, dropped = deduplicate(result.records, cfg.dedup)
+        result.skipped.update(dropped)
     if cfg.limit is not None:
         result.records = result.records[: cfg.limit]
     return result
+
+
+def deduplicate(records: list[StepRecord], by: str) -> tuple[list[StepRecord], Counter[str]]:
+    """The records without repeats, in order, and how many were dropped. ``by="steps"``: a record whose problem
+    and steps (stripped) both equal an earlier one's; ``by="problem"``: every record after the first of its
+    problem (stripped)."""
+    kept: list[StepRecord] = []
+    seen: set = set()
+    for record in records:
+        key = record.problem.strip()
+        if by == "steps":
+            key = (key, tuple(s.strip() for s in record.steps))
+        if key not in seen:
+            seen.add(key)
+            kept.append(record)
+    return kept, Counter({f"duplicate {by}": len(records) - len(kept)} if len(kept) < len(records) else {})
 
 
 def _synthetic(cfg: DataConfig) -> list[StepRecord]:

@@ -383,3 +383,22 @@ def test_summary_of_a_skip_load(tmp_path):
     assert sum(summary["skipped"].values()) == 9
     assert summary["rejects"] == str(tmp_path / "r.jsonl")
     assert isinstance(result, LoadResult)
+
+
+# (records as (problem, steps), dedup, kept indices, dropped count): hand-made repeats
+DEDUP = [
+    ([("p1", ["a"]), ("p1", ["a"]), ("p1", ["b"]), ("p2", ["a"])], "steps", [0, 2, 3], 1),
+    ([("p1", ["a"]), ("p1", ["a"]), ("p1", ["b"]), ("p2", ["a"])], "problem", [0, 3], 2),
+    ([("p1", ["a"]), (" p1 ", ["a "])], "steps", [0], 1),  # whitespace does not make a record new
+    ([("p1", ["a"]), ("p1", ["a"])], "none", [0, 1], 0),
+]
+
+
+@pytest.mark.parametrize("rows, dedup, kept, dropped", DEDUP)
+def test_dedup(rows, dedup, kept, dropped, tmp_path):
+    path = tmp_path / "r.jsonl"
+    lines = [{"id": f"r{i}", "source": "t", "problem": p, "steps": s, "label": -1} for i, (p, s) in enumerate(rows)]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = load_records(DataConfig(source="contract", path=str(path), dedup=dedup))
+    assert [r.id for r in result.records] == [f"r{i}" for i in kept]
+    assert sum(v for k, v in result.skipped.items() if k.startswith("duplicate")) == dropped
