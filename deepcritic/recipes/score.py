@@ -11,14 +11,14 @@ parse rate, Maj@k with the protocol's vote, MR-GSM8K's tasks); write metrics.jso
 from __future__ import annotations
 
 import glob
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from deepcritic import tracking
 from deepcritic.config import ScoreConfig
-from deepcritic.errors import DeepcriticError
+from deepcritic.data.readers import iter_json_items
+from deepcritic.errors import DataError, DeepcriticError
 from deepcritic.eval import report
 from deepcritic.eval.metrics import average_metrics, default_ks
 from deepcritic.eval.protocols import get_protocol
@@ -70,19 +70,12 @@ def _expand(name: str, spec: Any) -> list[Path]:
 
 
 def _rows(path: Path, fields: dict[str, Any]) -> list[dict[str, Any]]:
-    """The prediction rows of one JSON (a list of records) or JSONL file; failed requests are skipped."""
-    text = path.read_text(encoding="utf-8")
+    """The prediction rows of one JSON or JSON Lines file (a JSON array, or objects one after another, read by
+    the data layer's reader whatever the extension); failed requests are skipped."""
     try:
-        records = json.loads(text) if text.lstrip().startswith("[") else None
-        items = (
-            [(f"{path}: record {i}", r) for i, r in enumerate(records)]
-            if records is not None
-            else [
-                (f"{path}: line {n}", json.loads(line)) for n, line in enumerate(text.splitlines(), 1) if line.strip()
-            ]
-        )
-    except json.JSONDecodeError as exc:
-        raise DeepcriticError(f"{path} is not JSON or JSON Lines ({exc.msg}, line {exc.lineno})") from None
+        items = [(f"{path}: {where}", obj) for where, obj, _ in iter_json_items(path)]
+    except DataError as exc:
+        raise DeepcriticError(f"{path} is not JSON or JSON Lines ({exc})") from None
     try:
         return [output_row(obj, where, fields) for where, obj in items if not _failed(obj)]
     except ValueError as exc:
