@@ -29,11 +29,10 @@ def read_rows(rows: Sequence[Mapping[str, Any]], protocol: Protocol) -> list[dic
     return out
 
 
-def protocol_metrics(rows: Sequence[Mapping[str, Any]], protocol: Protocol, ks: Sequence[int]) -> dict[str, Any]:
-    """:func:`benchmark_metrics` under ``protocol`` (its reading, its vote, the strict reading beside), ``vote``:
-    :func:`critic_f1` of the protocol's vote over every sample of each record, plus MR-GSM8K's tasks under the
-    ``mr_gsm8k`` protocol."""
-    read = read_rows(rows, protocol)
+def protocol_metrics(read: Sequence[Mapping[str, Any]], protocol: Protocol, ks: Sequence[int]) -> dict[str, Any]:
+    """:func:`benchmark_metrics` of rows read under ``protocol`` (:func:`read_rows`: its reading, its vote, the
+    strict reading beside), ``vote``: :func:`critic_f1` of the protocol's vote over every sample of each record,
+    plus MR-GSM8K's tasks under the ``mr_gsm8k`` protocol."""
     metrics = benchmark_metrics(read, ks, vote=protocol.vote)
     # the protocol's vote over ALL of each record's samples (official voting files may hold different counts)
     metrics["vote"] = critic_f1([r["majority"] for r in read], [int(r["label"]) for r in read])

@@ -49,7 +49,8 @@ def main(cfg: EvalConfig) -> dict:
     per_benchmark, predictions = {}, {}
     for name, (records, _) in loaded.items():
         store = ResultStore(out_dir / "predictions" / f"{name}.jsonl")
-        predictions[name] = critique_records(critic, records, cfg.sampling, protocol, store, cfg.batch_size, name)
+        rows = critique_records(critic, records, cfg.sampling, protocol, store, cfg.batch_size, name)
+        predictions[name] = read_rows(rows, protocol)  # rows resumed from a run under another protocol, too
     if cfg.grader.enabled:  # MR-GSM8K task 3: the grader judges the error reasons of task-2 hits
         grader, template = (
             shared_generator(cfg.grader.model, cfg.grader.rollout),
@@ -57,9 +58,9 @@ def main(cfg: EvalConfig) -> dict:
         )
         for name, (records, _) in loaded.items():
             grades = ResultStore(out_dir / "grades" / f"{name}.jsonl")
-            rows, by_id = read_rows(predictions[name], protocol), {r.id: r for r in records}
+            by_id = {r.id: r for r in records}
             predictions[name] = grade_rows(
-                grader, rows, by_id, protocol, cfg.grader.sampling, grades, cfg.batch_size, template
+                grader, predictions[name], by_id, protocol, cfg.grader.sampling, grades, cfg.batch_size, template
             )
     for name, rows in predictions.items():
         per_benchmark[name] = protocol_metrics(rows, protocol, ks)

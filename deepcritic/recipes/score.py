@@ -39,7 +39,8 @@ def main(cfg: ScoreConfig) -> dict:
         raise DeepcriticError(f"maj_k={ks}: some records hold only {n} sample(s); use k <= {n}")
     wandb_run = tracking.start_run(cfg.logger, asdict(cfg), out_dir, f"score-{out_dir.name}")
 
-    per_benchmark = {name: protocol_metrics(rs, protocol, ks) for name, rs in rows.items()}
+    read = {name: read_rows(rs, protocol) for name, rs in rows.items()}
+    per_benchmark = {name: protocol_metrics(rs, protocol, ks) for name, rs in read.items()}
     metrics = {
         "recipe": "score",
         "model": cfg.model or "saved outputs",
@@ -54,7 +55,6 @@ def main(cfg: ScoreConfig) -> dict:
         "benchmarks": per_benchmark,
         "average": average_metrics(per_benchmark),
     }
-    read = {name: read_rows(rs, protocol) for name, rs in rows.items()}
     report.write_eval_outputs(out_dir, metrics, read, wandb_run)
     tracking.finish(wandb_run)
     return metrics
