@@ -39,7 +39,7 @@ def read_sample(text: str, num_steps: int | None, protocol: Protocol) -> dict[st
     """The fields a protocol's reading adds to a stored sample."""
     reading = protocol.read(text, num_steps)
     fields = {"verdict": reading.verdict, "strict": reading.strict, "key": reading.vote_key}
-    if reading.judgement is not None or protocol.reader == "mr_gsm8k":
+    if protocol.reader == "mr_gsm8k":  # only MR-GSM8K's reader reads a judgement
         fields["judgement"] = reading.judgement
     return fields
 

@@ -45,7 +45,7 @@ def cache_dir() -> Path:
     return Path(root).expanduser() / "official"
 
 
-def official_bytes(file: OfficialFile, path: str | None = None, *, download: bool = True) -> bytes:
+def official_bytes(file: OfficialFile, path: str | None = None) -> bytes:
     """The bytes of ``file``: read from ``path`` when given, else from the cache, else downloaded (and cached).
 
     Raises :class:`DeepcriticError` when the bytes do not hash to ``file.sha256`` (naming both hashes and the
@@ -61,8 +61,6 @@ def official_bytes(file: OfficialFile, path: str | None = None, *, download: boo
     cached = cache_dir() / file.sha256[:16] / Path(file.path).name
     if cached.is_file():
         return _checked(file, cached.read_bytes(), str(cached))
-    if not download:
-        raise DeepcriticError(f"{file.name} is not in the cache ({cached}) and downloading is off")
     data = _checked(file, _download(file, cached), file.url)
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(cached.suffix + ".part")

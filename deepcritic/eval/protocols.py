@@ -172,8 +172,6 @@ OFFICIAL_FILES: dict[str, OfficialFile] = {
     ),
 }
 
-PROTOCOLS = ("deepcritic", "deepcritic_paper", "processbench", "mr_gsm8k")
-
 _SPECS: dict[str, dict[str, Any]] = {
     "deepcritic": {
         "summary": "deepcritic's own: Step k: from 1, strict final **Answer** line, majority vote",
@@ -225,6 +223,9 @@ _SPECS: dict[str, dict[str, Any]] = {
 }
 
 
+PROTOCOLS = tuple(_SPECS)
+
+
 def get_protocol(
     name: str, template_path: str | None = None, *, template: str | None = None, model: str | None = None
 ) -> Protocol:
@@ -240,9 +241,11 @@ def get_protocol(
         raise DeepcriticError(f"unknown protocol {name!r}; protocols: {', '.join(PROTOCOLS)}")
     spec = dict(_SPECS[name])
     if name == "deepcritic":
-        text = template if template is not None else load_template("critic", template_path)
-        source = template_path or ("<template text>" if template is not None else "deepcritic/critique/critic.txt")
-        check_convention(text, source, "step", 1, "protocol deepcritic")
+        if template is None:  # load_template checks a file's tagging and index base
+            text, source = load_template("critic", template_path), template_path or "deepcritic/critique/critic.txt"
+        else:
+            text, source = template, "<template text>"
+            check_convention(text, source, "step", 1, "protocol deepcritic")
         return Protocol(name=name, template=text, template_source=source, **spec)
     if template is not None:
         raise DeepcriticError(f"protocol {name} uses its official prompt; template text is for protocol deepcritic")

@@ -113,7 +113,7 @@ def strict_box(text: str, base: int, num_steps: int | None) -> int | None:
     if not lines:
         return None
     last = lines[-1]
-    start = last.rfind("\\boxed{")
+    start = last.rfind(_BOX_OPEN)
     if start < 0:
         return None
     match = _LAST_LINE_BOX_RE.fullmatch(last, start)
