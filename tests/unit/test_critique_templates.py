@@ -9,6 +9,7 @@ from deepcritic.config import GRPORecipeConfig, ModelConfig
 from deepcritic.critique import build_critic_messages, fill, load_template, revise_messages, solve_messages
 from deepcritic.critique.templates import template_convention
 from deepcritic.errors import DeepcriticError
+from deepcritic.recipes.grpo import GRPOStage  # at collection: importing trl/vLLM sets process-wide env defaults
 from tests.helpers.paths import SHARED_DATA
 
 FILL = [
@@ -133,8 +134,6 @@ def test_the_released_deepcritic_template_prompts_with_tagged_steps():
 
 def test_grpo_reads_the_released_template_like_eval():
     """Every recipe loads its critic template through load_template("critic"): GRPO's stage as eval does."""
-    from deepcritic.recipes.grpo import GRPOStage
-
     cfg = GRPORecipeConfig(model=ModelConfig(template=str(RELEASED)))
     assert GRPOStage(cfg).template == load_template("critic", str(RELEASED))
 
