@@ -67,12 +67,13 @@ def label_from(value: Any, base: int = 0, no_error: Sequence[str] = ("N/A",)) ->
     markers = {m.strip().lower() for m in no_error}
     if value is None or (isinstance(value, str) and value.strip().lower() in markers):
         return -1
+    expected = f"a step number (from {base}), -1 or one of {sorted(markers) or ['null']}"
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"a step number (from {base}), -1 or one of {sorted(markers) or ['null']}")
+        raise ValueError(expected)
     try:
         k = int(value)
     except ValueError:
-        raise ValueError(f"a step number (from {base}), -1 or one of {sorted(markers) or ['null']}") from None
+        raise ValueError(expected) from None
     if k == -1:
         return -1
     if k < base:
