@@ -1,8 +1,16 @@
-"""One interface over three generation backends: chat messages in, ``n`` completions per prompt out.
+"""One interface over three generation backends: prompts in, ``n`` completions per prompt out.
 
     gen = build_generator(model_cfg, rollout_cfg)          # or shared_generator(...) to reuse engines
     outs = gen.generate([[{"role": "user", "content": "..."}], ...], SamplingConfig(n=4, temperature=0.7))
     outs[i][j].text, outs[i][j].finish_reason, outs[i][j].num_tokens
+
+A prompt is one of three kinds (:func:`prompt_kind`):
+  - ``chat``: messages ending with a user (or system) turn; the model answers in a new assistant turn.
+  - ``prefill``: messages ending with an ``assistant`` turn; the model *continues that turn* (the chat template
+    is applied without closing it: vLLM's and transformers' ``continue_final_message``). Monte-Carlo rollouts use
+    it to continue a solution prefix inside the assistant turn, as DeepCritic does.
+  - ``text``: a plain string, already rendered (its own chat markup, if any); sent as is, no chat template.
+    Official harnesses that build their prompt strings by hand (the Qwen2.5-Math evaluation) use it.
 
 Backends (``rollout.backend``):
   - ``vllm``: the offline engine ``vllm.LLM`` (tensor parallel, prefix caching, chat template applied by vLLM).
@@ -11,8 +19,9 @@ Backends (``rollout.backend``):
     API key is read from the environment variable NAMED in the config; it is never logged.
   - ``hf``: transformers ``generate``, batched with left padding (the fallback; slow).
 
-``finish_reason`` is ``"stop"`` (end of sequence or a stop string), ``"length"`` (hit
-``max_new_tokens``) or ``"error"`` (the request failed after every retry; ``text`` is empty and
+``sampling.stop`` strings end a completion; the stop string itself is not part of the returned text (vLLM's
+convention, applied to every backend). ``finish_reason`` is ``"stop"`` (end of sequence or a stop string),
+``"length"`` (hit ``max_new_tokens``) or ``"error"`` (the request failed after every retry; ``text`` is empty and
 ``error`` says why). ``num_tokens`` is the number of generated tokens, or None when the backend does
 not report it per completion (an OpenAI-compatible server answering ``n > 1`` in one request).
 """
@@ -28,7 +37,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, Union
 
 from deepcritic.config import ModelConfig, RolloutConfig, SamplingConfig, looks_like_env_name
 from deepcritic.errors import DeepcriticError
@@ -36,6 +45,8 @@ from deepcritic.errors import DeepcriticError
 log = logging.getLogger(__name__)
 
 Messages = list[dict[str, str]]
+Prompt = Union[Messages, str]
+PROMPT_KINDS = ("chat", "prefill", "text")
 
 _VLLM_DTYPES = {"auto": "auto", "bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
@@ -51,13 +62,37 @@ class Completion:
 
 
 class Generator(Protocol):
-    """Chat messages in, ``sampling.n`` completions per prompt out, in prompt order."""
+    """Prompts (chat, prefill or text) in, ``sampling.n`` completions per prompt out, in prompt order."""
 
     name: str
 
-    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig) -> list[list[Completion]]: ...
+    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig) -> list[list[Completion]]: ...
 
     def close(self) -> None: ...
+
+
+def prompt_kind(prompt: Prompt) -> str:
+    """``text`` (a string), ``prefill`` (messages ending with an assistant turn) or ``chat``."""
+    if isinstance(prompt, str):
+        return "text"
+    return "prefill" if prompt and prompt[-1].get("role") == "assistant" else "chat"
+
+
+def render_prompt(tokenizer: Any, prompt: Prompt) -> str:
+    """The text a tokenizer-based backend feeds the model: a string as is; messages through the chat template,
+    with a new assistant turn opened (chat) or the last assistant turn left open (prefill)."""
+    kind = prompt_kind(prompt)
+    if kind == "text":
+        return prompt  # type: ignore[return-value]
+    return tokenizer.apply_chat_template(
+        prompt, tokenize=False, add_generation_prompt=kind == "chat", continue_final_message=kind == "prefill"
+    )
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """``text`` up to the first occurrence of any stop string (excluded), and whether one occurred."""
+    cuts = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    return (text[: min(cuts)], True) if cuts else (text, False)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -102,7 +137,7 @@ class VLLMGenerator:
         # prefilled in chunks, so on CPU requests use the engine's seed (rollout.vllm.seed) instead.
         self.per_request_seed = not current_platform.is_cpu()
 
-    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig) -> list[list[Completion]]:
+    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig) -> list[list[Completion]]:
         from vllm import SamplingParams
 
         if not prompts:
@@ -114,21 +149,40 @@ class VLLMGenerator:
             top_k=sampling.top_k,
             max_tokens=sampling.max_new_tokens,
             seed=sampling.seed if self.per_request_seed else None,
+            stop=list(sampling.stop) or None,
         )
-        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
-        lengths = [len(self.tokenizer.encode(t, add_special_tokens=False)) for t in texts]
-        fits = [i for i, n in enumerate(lengths) if n < self.max_model_len]
-        outputs = self.llm.chat([prompts[i] for i in fits], params, use_tqdm=False) if fits else []
+        texts = [render_prompt(self.tokenizer, p) for p in prompts]
+        ids = [self.tokenizer.encode(t, add_special_tokens=False) for t in texts]
+        fits = [i for i, n in enumerate(ids) if len(n) < self.max_model_len]
         result = [
             [
-                Completion("", "length", 0, f"prompt of {n} tokens does not fit max_model_len={self.max_model_len}")
+                Completion(
+                    "", "length", 0, f"prompt of {len(n)} tokens does not fit max_model_len={self.max_model_len}"
+                )
                 for _ in range(sampling.n)
             ]
-            for n in lengths
+            for n in ids
         ]
-        for i, out in zip(fits, outputs):
+        for i, out in zip(fits, self._run([prompts[i] for i in fits], [ids[i] for i in fits], params)):
             result[i] = [Completion(o.text, _vllm_reason(o.finish_reason), len(o.token_ids)) for o in out.outputs]
         return result
+
+    def _run(self, prompts: list[Prompt], ids: list[list[int]], params: Any) -> list[Any]:
+        """Chat prompts through ``LLM.chat`` (vLLM applies the chat template); prefill and text prompts as the
+        token ids rendered here (the prefill's open assistant turn, a text prompt's own markup)."""
+        if not prompts:
+            return []
+        chats = [i for i, p in enumerate(prompts) if prompt_kind(p) == "chat"]
+        others = [i for i in range(len(prompts)) if i not in set(chats)]
+        out: list[Any] = [None] * len(prompts)
+        if chats:
+            for i, o in zip(chats, self.llm.chat([prompts[i] for i in chats], params, use_tqdm=False)):
+                out[i] = o
+        if others:
+            token_prompts = [{"prompt_token_ids": ids[i]} for i in others]
+            for i, o in zip(others, self.llm.generate(token_prompts, params, use_tqdm=False)):
+                out[i] = o
+        return out
 
     def close(self) -> None:
         engine = getattr(self.llm, "llm_engine", None)
@@ -212,7 +266,13 @@ class OpenAIGenerator:
         self.limiter = RateLimiter(o.requests_per_second)
         self.pool = ThreadPoolExecutor(max_workers=o.concurrency, thread_name_prefix="openai")
 
-    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig) -> list[list[Completion]]:
+    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig) -> list[list[Completion]]:
+        if not self.cfg.continue_final_message and any(prompt_kind(p) == "prefill" for p in prompts):
+            raise DeepcriticError(
+                f"{self.name}: these prompts continue a prefilled assistant turn, and "
+                "rollout.openai.continue_final_message=false says the server cannot (the OpenAI API has no "
+                "prefill). Use a vLLM or SGLang server (continue_final_message=true), rollout=vllm or rollout=hf"
+            )
         if self.cfg.n_per_request:
             jobs = [(p, sampling.n, sampling.seed) for p in prompts]
         else:  # n requests of one sample each; seeds differ so that the samples differ
@@ -224,27 +284,35 @@ class OpenAIGenerator:
             return results
         return [sum(results[i * sampling.n : (i + 1) * sampling.n], []) for i in range(len(prompts))]
 
-    def _request(self, messages: Messages, n: int, seed: int | None, s: SamplingConfig) -> list[Completion]:
+    def _request(self, prompt: Prompt, n: int, seed: int | None, s: SamplingConfig) -> list[Completion]:
+        """One request: chat completions for messages (a prefill asks the server to continue the last turn),
+        the plain completions endpoint for a text prompt."""
         import openai
 
-        body = {
+        kind = prompt_kind(prompt)
+        body: dict[str, Any] = {
             "model": self.model,
-            "messages": messages,
             "n": n,
             "temperature": s.temperature,
             "top_p": s.top_p,
             "max_tokens": s.max_new_tokens,
         }
+        body["prompt" if kind == "text" else "messages"] = prompt
         if seed is not None:
             body["seed"] = seed
+        if s.stop:
+            body["stop"] = list(s.stop)
         extra = dict(self.cfg.extra_body)
         if s.top_k:  # not an OpenAI parameter: vLLM and SGLang servers read it from the body
             extra.setdefault("top_k", s.top_k)
+        if kind == "prefill":  # vLLM's and SGLang's chat extension
+            extra.update(continue_final_message=True, add_generation_prompt=False)
+        create = self.client.completions.create if kind == "text" else self.client.chat.completions.create
         delays = backoff_delays(self.cfg.max_retries, self.cfg.backoff_s, self.cfg.backoff_max_s)
         for attempt in range(len(delays) + 1):
             self.limiter.wait()
             try:
-                resp = self.client.chat.completions.create(**body, extra_body=extra or None)
+                resp = create(**body, extra_body=extra or None)
                 return _openai_completions(resp, n)
             except (
                 openai.APIConnectionError,
@@ -270,16 +338,25 @@ class MalformedResponse(ValueError):
     """A 200 answer whose JSON is not a chat completion (retried like a server error)."""
 
 
+def _choice_text(choice: Any) -> str | None:
+    """A choice's text: ``message.content`` (chat completions) or ``text`` (completions); None if neither."""
+    message = getattr(choice, "message", None)
+    if message is not None:
+        return message.content or ""
+    text = getattr(choice, "text", None)
+    return text if isinstance(text, str) else None
+
+
 def _openai_completions(resp: Any, n: int) -> list[Completion]:
     choices = getattr(resp, "choices", None)
     if not isinstance(choices, list) or not all(
-        isinstance(getattr(c, "index", None), int) and getattr(c, "message", None) is not None for c in choices
+        isinstance(getattr(c, "index", None), int) and _choice_text(c) is not None for c in choices
     ):
-        raise MalformedResponse(f"not a chat completion: {str(resp)[:200]}")
+        raise MalformedResponse(f"not a completion: {str(resp)[:200]}")
     choices = sorted(choices, key=lambda c: c.index)
     usage = getattr(resp, "usage", None)
     per_choice = usage.completion_tokens if usage is not None and n == 1 else None
-    out = [Completion(c.message.content or "", _openai_reason(c.finish_reason), per_choice) for c in choices]
+    out = [Completion(_choice_text(c) or "", _openai_reason(c.finish_reason), per_choice) for c in choices]
     return out + [Completion("", "error", None, "server returned fewer choices than n") for _ in range(n - len(out))]
 
 
@@ -313,7 +390,7 @@ class HFGenerator:
         network.eval()
         return cls(network, load_tokenizer(model), rollout.hf.batch_size, f"hf:{model.name_or_path}")
 
-    def generate(self, prompts: Sequence[Messages], sampling: SamplingConfig) -> list[list[Completion]]:
+    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig) -> list[list[Completion]]:
         out: list[list[Completion]] = []
         side, self.tokenizer.padding_side = self.tokenizer.padding_side, "left"
         try:
@@ -323,11 +400,11 @@ class HFGenerator:
             self.tokenizer.padding_side = side
         return out
 
-    def _batch(self, prompts: Sequence[Messages], s: SamplingConfig) -> list[list[Completion]]:
+    def _batch(self, prompts: Sequence[Prompt], s: SamplingConfig) -> list[list[Completion]]:
         import torch
         from transformers import set_seed
 
-        texts = [self.tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True) for p in prompts]
+        texts = [render_prompt(self.tokenizer, p) for p in prompts]
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
         if s.seed is not None:
             set_seed(s.seed)
@@ -342,18 +419,23 @@ class HFGenerator:
                 top_p=s.top_p if sample else None,
                 top_k=(s.top_k or None) if sample else None,
                 pad_token_id=self.tokenizer.pad_token_id,
+                **({"stop_strings": list(s.stop), "tokenizer": self.tokenizer} if s.stop else {}),
             )
         new = seqs[:, enc["input_ids"].shape[1] :].tolist()
-        done = [self._completion(ids) for ids in new]
+        done = [self._completion(ids, s.stop) for ids in new]
         return [done[i * s.n : (i + 1) * s.n] for i in range(len(prompts))]
 
-    def _completion(self, ids: list[int]) -> Completion:
-        """Cut at the first end-of-sequence token (the padding after it is dropped); none: the length limit."""
+    def _completion(self, ids: list[int], stop_strings: Sequence[str] = ()) -> Completion:
+        """Cut at the first end-of-sequence token (the padding after it is dropped), then before the first stop
+        string (generate stops after the token that completes it); neither: the length limit."""
         eos = self.model.generation_config.eos_token_id
         eos_ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
         stop = next((i for i, t in enumerate(ids) if t in eos_ids), None)
         kept, reason = (ids, "length") if stop is None else (ids[: stop + 1], "stop")
-        return Completion(self.tokenizer.decode(kept, skip_special_tokens=True), reason, len(kept))
+        text, stopped = cut_at_stop(self.tokenizer.decode(kept, skip_special_tokens=True), stop_strings)
+        if stopped:
+            return Completion(text, "stop", len(self.tokenizer.encode(text, add_special_tokens=False)))
+        return Completion(text, reason, len(kept))
 
     def close(self) -> None:
         del self.model

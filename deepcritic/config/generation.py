@@ -22,6 +22,9 @@ class SamplingConfig:
     top_p: float = option(1.0, "nucleus sampling mass", gt=0, le=1)
     top_k: int = option(0, "sample among the k most likely tokens; 0 = off", ge=0)
     max_new_tokens: int = option(4096, "tokens per completion at most", ge=1, fix="use at least 1 token")
+    stop: list[str] = option(
+        [], "strings that end a completion (not kept in the text), e.g. ['[END]']; every backend honours them"
+    )
     seed: Optional[int] = option(
         0,
         "per-request seed (vLLM on GPU, OpenAI-compatible servers); HF: seeded per "
@@ -82,6 +85,11 @@ class OpenAIServerConfig:
         None, "rate limit over all threads; null = none", gt=0, fix="a positive rate, or null"
     )
     n_per_request: bool = option(True, "false: send n requests of n=1 (servers that reject n > 1)")
+    continue_final_message: bool = option(
+        True,
+        "the server can continue a prefilled assistant turn (vLLM / SGLang: continue_final_message); false (the "
+        "OpenAI API): prompts that need it are refused",
+    )
     extra_body: dict[str, Any] = option({}, "extra request fields, e.g. {top_k: 20}")
 
 

@@ -88,6 +88,15 @@ def _grpo_sampling(cfg: GRPORecipeConfig, key: str) -> list[Problem]:
                 key_of(key, "sampling.temperature"), s.temperature, "GRPO needs sampling: use a positive temperature"
             )
         )
+    if s.stop and cfg.rollout.backend != "vllm":
+        out.append(
+            Problem(
+                key_of(key, "sampling.stop"),
+                list(s.stop),
+                "stop strings reach GRPO's generation through vLLM only: use rollout=colocate or rollout=server, "
+                "or sampling.stop=[]",
+            )
+        )
     if t.global_batch_size is not None and s.n >= 1 and t.global_batch_size % s.n:
         out.append(
             Problem(

@@ -35,6 +35,7 @@ def grpo_kwargs(cfg: GRPORecipeConfig) -> dict[str, Any]:
         log_completions=g.log_completions,
         num_completions_to_print=g.num_completions_to_print,
         remove_unused_columns=False,  # label / num_steps / has_error reach the reward function
+        **({"generation_kwargs": {"stop": list(s.stop)}} if s.stop else {}),  # vLLM's SamplingParams
         **rollout_kwargs(cfg),
     )
 

@@ -1,4 +1,5 @@
-"""A scripted OpenAI-compatible ``/v1/chat/completions`` server on 127.0.0.1, for tests (no model).
+"""A scripted OpenAI-compatible ``/v1/chat/completions`` (and ``/v1/completions``) server on 127.0.0.1, for tests
+(no model).
 
 Each request takes the next action of ``script``; when the script is used up, ``default`` applies to every
 further request. Actions:
@@ -12,8 +13,9 @@ further request. Actions:
 - ``"hang"``: answer after ``hang_s`` seconds (longer than the client's timeout).
 - ``"drop"``: close the connection without answering.
 
+A request to ``/v1/completions`` (a text prompt) gets the same answers in that endpoint's shape (``choices[].text``).
 ``delay_s`` slows every answer (so that a test can kill its client midway). ``requests`` records each
-request's JSON body and Authorization header. Used by tests/unit/test_generation*.py and the reliability
+request's JSON body, Authorization header and path. Used by tests/unit/test_generation*.py and the reliability
 and security integration tests; a URL where nothing listens is ``tests.helpers.net.closed_port_url``.
 """
 
@@ -58,7 +60,7 @@ class ScriptedServer:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with server._lock:
-                    server.requests.append({"body": body, "auth": self.headers.get("Authorization")})
+                    server.requests.append({"body": body, "auth": self.headers.get("Authorization"), "path": self.path})
                     action = server.script.pop(0) if server.script else server.default
                 if server.delay_s:
                     time.sleep(server.delay_s)
@@ -68,7 +70,7 @@ class ScriptedServer:
                 if action == "hang":
                     time.sleep(server.hang_s)
                     action = 200
-                status, data = server._answer(action, body)
+                status, data = server._answer(action, body, chat=self.path.endswith("/chat/completions"))
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
@@ -83,7 +85,7 @@ class ScriptedServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
-    def _answer(self, action: Action, body: dict[str, Any]) -> tuple[int, bytes]:
+    def _answer(self, action: Action, body: dict[str, Any], chat: bool = True) -> tuple[int, bytes]:
         if action == "malformed":
             return 200, b'{"id": "c", "choices": [{"index": 0, "message": {"role": "assist'
         if action == "wrong_shape":
@@ -92,19 +94,19 @@ class ScriptedServer:
             payload = {"error": {"message": f"scripted {action}", "type": "x", "code": action}}
             return int(action), json.dumps(payload).encode()
         n = body.get("n", 1)
+
+        def choice(i: int) -> dict[str, Any]:
+            text = self.content(body, i)
+            out: dict[str, Any] = {"index": i, "finish_reason": self.finish or ("length" if i else "stop")}
+            out.update({"message": {"role": "assistant", "content": text}} if chat else {"text": text})
+            return out
+
         payload = {
             "id": "c",
-            "object": "chat.completion",
+            "object": "chat.completion" if chat else "text_completion",
             "created": 0,
             "model": body["model"],
-            "choices": [
-                {
-                    "index": i,
-                    "finish_reason": self.finish or ("length" if i else "stop"),
-                    "message": {"role": "assistant", "content": self.content(body, i)},
-                }
-                for i in reversed(range(n))
-            ],
+            "choices": [choice(i) for i in reversed(range(n))],
             "usage": {"prompt_tokens": 3, "completion_tokens": 5 * n, "total_tokens": 3 + 5 * n},
         }
         return 200, json.dumps(payload).encode()

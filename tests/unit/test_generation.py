@@ -7,7 +7,15 @@ import pytest
 
 from deepcritic.config import ModelConfig, OpenAIServerConfig, RolloutConfig, SamplingConfig
 from deepcritic.errors import DeepcriticError
-from deepcritic.generation import OpenAIGenerator, RateLimiter, backoff_delays, build_generator
+from deepcritic.generation import (
+    OpenAIGenerator,
+    RateLimiter,
+    backoff_delays,
+    build_generator,
+    cut_at_stop,
+    prompt_kind,
+    render_prompt,
+)
 from tests.helpers.openai_server import ScriptedServer
 
 BACKOFF = [
@@ -145,3 +153,110 @@ def test_unreachable_server_gives_error_completions():
 def test_unknown_backend_is_a_user_error():
     with pytest.raises(DeepcriticError, match="use one of vllm, openai, hf"):
         build_generator(ModelConfig(), RolloutConfig(backend="tgi"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Prompt kinds (chat, prefill, text) and stop strings
+
+KINDS = [
+    # a user turn last: the model answers in a new assistant turn
+    ([{"role": "user", "content": "q"}], "chat"),
+    # a system and a user turn
+    ([{"role": "system", "content": "s"}, {"role": "user", "content": "q"}], "chat"),
+    # an assistant turn last: the model continues it
+    ([{"role": "user", "content": "q"}, {"role": "assistant", "content": "Step 1: 2"}], "prefill"),
+    # a plain string: sent as it is
+    ("<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n", "text"),
+]
+
+
+@pytest.mark.parametrize("prompt, kind", KINDS)
+def test_prompt_kind(prompt, kind):
+    assert prompt_kind(prompt) == kind
+
+
+CUTS = [
+    # the first stop string that occurs ends the text, and is not kept
+    ("a critique. Conclusion: right [END] more", ["[END]"], ("a critique. Conclusion: right ", True)),
+    # the earliest of several
+    ("x (END) y [END]", ["[END]", "(END)"], ("x ", True)),
+    # none occurs
+    ("no stop here", ["[END]"], ("no stop here", False)),
+    # no stop strings, and empty ones are ignored
+    ("text", [], ("text", False)),
+    ("text", [""], ("text", False)),
+]
+
+
+@pytest.mark.parametrize("text, stop, want", CUTS)
+def test_cut_at_stop(text, stop, want):
+    assert cut_at_stop(text, stop) == want
+
+
+class _Template:
+    """A tokenizer stand-in with Qwen's ChatML template semantics (records the flags it was called with)."""
+
+    def apply_chat_template(self, messages, tokenize, add_generation_prompt, continue_final_message):
+        self.flags = (add_generation_prompt, continue_final_message)
+        parts = [f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages]
+        if continue_final_message:
+            parts[-1] = parts[-1][: -len("<|im_end|>\n")]
+        return "".join(parts) + ("<|im_start|>assistant\n" if add_generation_prompt else "")
+
+
+RENDERS = [
+    # chat: a new assistant turn is opened
+    (KINDS[0][0], "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n", (True, False)),
+    # prefill: the assistant turn stays open after its text
+    (KINDS[2][0], "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\nStep 1: 2", (False, True)),
+]
+
+
+@pytest.mark.parametrize("prompt, text, flags", RENDERS)
+def test_render_prompt(prompt, text, flags):
+    tokenizer = _Template()
+    assert render_prompt(tokenizer, prompt) == text
+    assert tokenizer.flags == flags
+    assert render_prompt(tokenizer, "raw text") == "raw text"  # a text prompt skips the template
+
+
+def test_render_prompt_with_a_real_chat_template(tiny_qwen2):
+    """The tiny model's (Qwen) chat template: a prefill ends inside the assistant turn, after its last character."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_qwen2)
+    text = render_prompt(tokenizer, KINDS[2][0])
+    assert text.endswith("<|im_start|>assistant\nStep 1: 2")
+    assert render_prompt(tokenizer, KINDS[0][0]).endswith("<|im_start|>assistant\n")
+
+
+def test_stop_and_prefill_reach_the_chat_server(server_factory):
+    """Stop strings go in the body; a prefill asks a vLLM/SGLang server to continue the last assistant turn."""
+    server = server_factory([])
+    gen = _generator(server.url)
+    gen.generate([KINDS[2][0]], SamplingConfig(stop=["[END]"]))
+    gen.generate(MSGS[:1], SamplingConfig())
+    prefill, chat = (r["body"] for r in server.requests)
+    assert prefill["stop"] == ["[END]"] and prefill["messages"] == KINDS[2][0]
+    assert (prefill["continue_final_message"], prefill["add_generation_prompt"]) == (True, False)
+    assert not {"stop", "continue_final_message", "add_generation_prompt"} & set(chat)
+    assert [r["path"] for r in server.requests] == ["/v1/chat/completions"] * 2
+
+
+def test_text_prompts_use_the_completions_endpoint(server_factory):
+    server = server_factory([])
+    out = _generator(server.url).generate(["Question: 1+1?\nAnswer:"], SamplingConfig(max_new_tokens=5))
+    assert [c.text for c in out[0]] == ["answer 0"]
+    assert server.requests[0]["path"] == "/v1/completions"
+    assert (
+        server.requests[0]["body"]["prompt"] == "Question: 1+1?\nAnswer:"
+        and "messages" not in server.requests[0]["body"]
+    )
+
+
+def test_prefill_refused_by_a_server_that_cannot_continue(server_factory):
+    server = server_factory([])
+    gen = _generator(server.url, continue_final_message=False)
+    with pytest.raises(DeepcriticError, match="continue_final_message=false"):
+        gen.generate([KINDS[2][0]], SamplingConfig())
+    assert server.requests == []  # refused before any request
