@@ -45,6 +45,16 @@ def _synthetic_steps(s: SyntheticConfig, key: str) -> list[Problem]:
 class PRM800KConfig:
     """How PRM800K's raw labels become records (see deepcritic/data/sources/prm800k.py)."""
 
+    phase: Optional[int] = option(
+        2,
+        "keep labelings of this phase (2: DeepCritic's; 1: partly human-written paths with rated siblings); "
+        "null = both. With no data.path, the phase's file is downloaded (data.hub_name, data.split)",
+        choices=(1, 2),
+        fix="1, 2, or null for both",
+    )
+    siblings: bool = option(
+        True, "phase 1: one record per rated completion beside the labeled path (the path's prefix + that step)"
+    )
     human_steps: str = option(
         "keep",
         "records whose path holds a step the labeler wrote (human_completion): keep (marked in meta.human_steps), "
@@ -113,10 +123,19 @@ class DataConfig:
 @cross_check(DataConfig)
 def _data_location(d: DataConfig, key: str) -> list[Problem]:
     out: list[Problem] = []
-    if d.source in ("prm800k", "contract", "generic") and not d.path:
+    if d.source in ("contract", "generic") and not d.path:
         out.append(
             Problem(
                 key_of(key, "path"), d.path, f"source '{d.source}' reads a local file: set {key_of(key, 'path')}=<file>"
+            )
+        )
+    if d.source == "prm800k" and not d.path and d.prm800k.phase is None:
+        out.append(
+            Problem(
+                key_of(key, "prm800k.phase"),
+                None,
+                f"with no {key_of(key, 'path')} a release file is downloaded: name its phase "
+                f"({key_of(key, 'prm800k.phase')}=1|2) or set {key_of(key, 'path')}=<file>",
             )
         )
     if d.source in ("processbench", "mr_gsm8k", "mr_gsm8k_raw") and not d.path and not d.hub_name:

@@ -39,6 +39,9 @@ from deepcritic.errors import ConfigError, DataError, Problem, RecordError
 log = logging.getLogger(__name__)
 
 PROCESSBENCH_HUB = "Qwen/ProcessBench"
+# openai/prm800k's four raw label files (phase{1,2}_{train,test}.jsonl), byte for byte, on the Hub
+PRM800K_HUB = "tasksource/PRM800K"
+PRM800K_REVISION = "547b19506677a59037ee888838834b65e9b1ddd4"
 
 
 @dataclass
@@ -155,10 +158,32 @@ def _file_or_hub(cfg: DataConfig, convert: Converter) -> Plan:
 
 
 def _plan_prm800k(cfg: DataConfig) -> Plan:
-    """PRM800K raw label file: .jsonl, or .json holding concatenated pretty-printed objects."""
-    path = require_file(_need_path(cfg))
-    convert = partial(convert_prm800k, source=cfg.name, human_steps=cfg.prm800k.human_steps)
+    """PRM800K raw label file (.jsonl, or .json holding concatenated pretty-printed objects); with no
+    ``data.path``, the release's ``phase<phase>_<split>.jsonl`` from the Hub (``data.hub_name``, default
+    tasksource/PRM800K at a pinned revision), downloaded once into the Hub cache and read like a local file."""
+    p = cfg.prm800k
+    convert = partial(convert_prm800k, source=cfg.name, human_steps=p.human_steps, phase=p.phase, siblings=p.siblings)
+    path = require_file(cfg.path) if cfg.path else _prm800k_hub_file(cfg)
     return Plan(str(path), partial(iter_file, path), convert)
+
+
+def _prm800k_hub_file(cfg: DataConfig) -> Path:
+    """The Hub copy of a PRM800K release file, as a local path."""
+    if cfg.prm800k.phase is None:
+        fix = "name a file (data.path=<phase1_train.jsonl>) or a phase (data.prm800k.phase=1|2) to download"
+        raise ConfigError([Problem("data.prm800k.phase", None, fix)])
+    name = f"phase{cfg.prm800k.phase}_{cfg.split}.jsonl"
+    hub = cfg.hub_name or PRM800K_HUB
+    revision = cfg.revision or (PRM800K_REVISION if hub == PRM800K_HUB else None)
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(hub, name, repo_type="dataset", revision=revision))
+    except Exception as exc:  # offline, unknown file or revision: all user-fixable
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(
+            f"hf://{hub}/{name}", "", None, f"a downloadable PRM800K file ({reason}); or set data.path=<local file>"
+        ) from None
 
 
 def _plan_contract(cfg: DataConfig) -> Plan:
@@ -265,44 +290,53 @@ def _collect(plan: Plan, skip: bool) -> tuple[list[StepRecord], Counter[str], li
         try:
             if error is not None:
                 raise error
-            record = _convert_one(plan, obj, index, where, seen)
+            converted = _convert_one(plan, obj, index, where, seen)
         except RecordError as exc:
             if not skip:
                 raise
             skipped[exc.reason] += 1
             rejects.append(_reject_line(exc, obj))
             continue
-        if isinstance(record, Filtered):
-            skipped[record.reason] += 1
-            continue
-        seen[record.id] = where
-        records.append(record)
+        for record in converted:
+            if isinstance(record, Filtered):
+                skipped[record.reason] += 1
+                continue
+            seen[record.id] = where
+            records.append(record)
     return records, skipped, rejects, n_items
 
 
-def _convert_one(plan: Plan, obj: Any, index: int, where: str, seen: dict[str, str]) -> StepRecord | Filtered:
-    """Convert and validate one item; every problem comes out as a located RecordError."""
+def _convert_one(plan: Plan, obj: Any, index: int, where: str, seen: dict[str, str]) -> list[StepRecord | Filtered]:
+    """Convert and validate one item (which may hold several records); every problem comes out as a located
+    RecordError, and then none of the item's records is kept."""
     try:
         converted = plan.convert(obj, index)
     except FieldProblem as p:
         raise RecordError(p.reason, plan.file, where, p.field, p.expected, p.got, raw=obj) from None
-    if isinstance(converted, Filtered):
-        return converted
-    try:
-        record = record_from_dict(converted, plan.file, where)
-    except RecordError as exc:
-        raise _renamed(exc, plan.renames, obj) from None
-    if record.id in seen:
-        raise RecordError(
-            "duplicate id",
-            plan.file,
-            where,
-            "id",
-            f"an id unique within the source (already used at {seen[record.id]})",
-            record.id,
-            raw=obj,
-        )
-    return record
+    out: list[StepRecord | Filtered] = []
+    ids: set[str] = set()
+    for entry in converted if isinstance(converted, list) else [converted]:
+        if isinstance(entry, Filtered):
+            out.append(entry)
+            continue
+        try:
+            record = record_from_dict(entry, plan.file, where)
+        except RecordError as exc:
+            raise _renamed(exc, plan.renames, obj) from None
+        if record.id in seen or record.id in ids:
+            first = seen.get(record.id, where)
+            raise RecordError(
+                "duplicate id",
+                plan.file,
+                where,
+                "id",
+                f"an id unique within the source (already used at {first})",
+                record.id,
+                raw=obj,
+            )
+        ids.add(record.id)
+        out.append(record)
+    return out
 
 
 def _renamed(exc: RecordError, renames: dict[str, str], obj: Any) -> RecordError:

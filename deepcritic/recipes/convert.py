@@ -40,6 +40,14 @@ def _print_summary(summary: dict) -> None:
     table.add_row("skipped", str(sum(skipped.values())))
     for reason, count in sorted(skipped.items()):
         table.add_row(f"  {reason}", str(count))
+    table.add_row("duplicates dropped", str(summary["duplicates_dropped"]))
+    for phase, counts in (summary.get("prm800k") or {}).items():
+        kinds = ", ".join(f"{kind} {n}" for kind, n in counts["kinds"].items())
+        table.add_row(
+            f"PRM800K {phase}",
+            f"{counts['records']} ({counts['with_error']} with a wrong step; {kinds}; "
+            f"{counts['human_step_share']:.1%} hold a human-written step)",
+        )
     if summary.get("rejects"):
         table.add_row("rejects file", summary["rejects"])
     Console().print(table)

@@ -43,9 +43,9 @@ RAISE = [
     ("contract", "missing_field.jsonl", "line 2", "problem", "a non-empty string (field is missing)"),
     # a JSON array: the record index (0-based) and the line it starts on
     ("processbench", "processbench_bad_record.json", "record 1 (line 13)", "label", "an integer in [-1, 1]"),
-    # PRM800K: chosen_completion points past the completions
+    # PRM800K (phase 1: data=prm800k_phase1): chosen_completion points past the completions
     (
-        "prm800k",
+        "prm800k_phase1",
         "prm800k_bad_chosen.jsonl",
         "line 1",
         "label.steps[0].chosen_completion",

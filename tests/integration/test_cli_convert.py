@@ -140,3 +140,40 @@ def test_convert_skip_writes_rejects_and_counts(tmp_path):
     rejects = _lines(run / "rejects.jsonl")
     assert [r["where"] for r in rejects] == ["line 2", "line 3"]
     assert sum(json.loads((run / "summary.json").read_text())["skipped"].values()) == 2
+
+
+def test_prm800k_summary_per_phase(tmp_path, shared_data):
+    """The sample file (test_data_prm800k.py derives its 26 records by hand): per phase, records, errors, path vs
+    sibling records and the share holding a labeler-written step; repeats dropped by data.dedup are counted."""
+    samples = shared_data / "prm800k" / "samples" / "samples_prm800k.jsonl"
+    args = ["convert", "data=prm800k", f"data.path={samples}", "data.prm800k.phase=null"]
+    proc = run_cli(*args, f"hydra.run.dir={tmp_path / 'run'}")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert (summary["records"], summary["with_error"], summary["duplicates_dropped"]) == (26, 9, 0)
+    assert summary["prm800k"] == {
+        # lines 1, 3, 4: 10 + 7 + 7 records; errors: line 1's five step-1 siblings, line 4's three -1 siblings
+        "phase1": {
+            "records": 24,
+            "with_error": 8,
+            "without_error": 16,
+            "kinds": {"path": 3, "sibling": 21},
+            "with_human_steps": 5,  # line 1's path and its four step-5 siblings
+            "human_step_share": round(5 / 24, 4),
+        },
+        # lines 2 (an error at step 6) and 6
+        "phase2": {
+            "records": 2,
+            "with_error": 1,
+            "without_error": 1,
+            "kinds": {"path": 2},
+            "with_human_steps": 0,
+            "human_step_share": 0.0,
+        },
+    }
+    assert "PRM800K phase1" in proc.stdout and "20.8% hold a human-written step" in proc.stdout
+    # one record per problem: the five problems' first records (lines 1, 3 and 4 keep their paths, not the siblings)
+    proc = run_cli(*args, "data.dedup=problem", f"hydra.run.dir={tmp_path / 'dedup'}")
+    summary = json.loads((tmp_path / "dedup" / "summary.json").read_text())
+    assert (summary["records"], summary["duplicates_dropped"]) == (5, 21)
+    assert summary["skipped"] == {"duplicate problem": 21, "prm800k finish_reason=give_up": 1}

@@ -43,7 +43,15 @@ CORPUS = {
     ),
     "processbench_bad_record.json": ("processbench", 2, {"label out of range": 1}),
     # records PRM800K's own rules leave out are counted, but they are not errors (no rejects file)
-    "prm800k_handmade.jsonl": ("prm800k", 3, {"prm800k finish_reason=bad_problem": 1, "prm800k label.steps=null": 1}),
+    "prm800k_handmade.jsonl": (
+        "prm800k_phase1",
+        5,  # lines 1 and 2: their paths and siblings (tests/unit/test_data_prm800k.py)
+        {
+            "prm800k finish_reason=bad_problem": 1,
+            "prm800k label.steps=null": 1,
+            "prm800k phase=2 (data.prm800k.phase=1)": 1,
+        },
+    ),
     # file-level: fatal whatever on_error says
     "empty.jsonl": ("contract", ": expected at least one record (the file is empty)"),
     "processbench_empty_array.json": ("processbench", ": expected at least one record (the file is empty)"),
@@ -54,7 +62,7 @@ CORPUS = {
         ": expected at least one usable record (all 1 were left out: empty steps: 1; see ",
     ),
     "prm800k_bad_chosen.jsonl": (
-        "prm800k",
+        "prm800k_phase1",
         ": expected at least one usable record (all 2 were left out: wrong type: 2",
     ),
 }

@@ -12,6 +12,7 @@ from deepcritic.config import (
     DeepSpeedConfig,
     LoggerConfig,
     ModelConfig,
+    PRM800KConfig,
     ensure_valid,
     validate,
 )
@@ -30,8 +31,10 @@ CASES = [
     # on_error must be raise or skip
     (_convert(on_error="ignore"), ["data.on_error"]),
     # sources that read a file need a path
-    (_convert(source="prm800k"), ["data.path"]),
     (_convert(source="contract"), ["data.path"]),
+    # PRM800K without a file downloads the release's file of one phase (2 by default)
+    (_convert(source="prm800k"), []),
+    (_convert(source="prm800k", prm800k=PRM800KConfig(phase=None)), ["data.prm800k.phase"]),
     # processbench needs a file or a Hub name
     (_convert(source="processbench"), ["data.path"]),
     (_convert(source="processbench", hub_name="Qwen/ProcessBench"), []),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deepcritic.config import DataConfig, SyntheticConfig
+from deepcritic.config import DataConfig, PRM800KConfig, SyntheticConfig
 from deepcritic.data import LoadResult, StepRecord, load_records, write_jsonl
 from deepcritic.data.summary import summarize
 from deepcritic.errors import ConfigError, DataError, RecordError
@@ -18,6 +18,9 @@ from tests.helpers.paths import BAD_DATA, SHARED_DATA
 
 
 def _cfg(**kw) -> DataConfig:
+    """A data config; ``source="prm800k_phase1"`` is what ``data=prm800k_phase1`` selects."""
+    if kw.get("source") == "prm800k_phase1":
+        kw.update(source="prm800k", prm800k=PRM800KConfig(phase=1))
     return dataclasses.replace(DataConfig(), **kw)
 
 
@@ -43,6 +46,7 @@ def test_real_files_counts(source, rel, name, n, wrong):
         "with_error": wrong,
         "without_error": n - wrong,
         "skipped": {},
+        "duplicates_dropped": 0,
         "sources": {name: n},
         "rejects": None,
     }

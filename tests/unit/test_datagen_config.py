@@ -12,6 +12,7 @@ from deepcritic.config import (
     CFTDataConfig,
     DataConfig,
     LabelConfig,
+    PRM800KConfig,
     RoleConfig,
     SamplingConfig,
     SynthesizeConfig,
@@ -86,8 +87,11 @@ def test_the_bases_of_the_mistake_cases_are_valid(cfg):
 
 
 BAD = [
-    # synthesize: no data file
-    (dataclasses.replace(SYNTH, data=DataConfig(source="prm800k")), ["data.path"]),
+    # synthesize: no data file (and no phase to download)
+    (
+        dataclasses.replace(SYNTH, data=DataConfig(source="prm800k", prm800k=PRM800KConfig(phase=None))),
+        ["data.prm800k.phase"],
+    ),
     # synthesize: no in-depth samples
     (dataclasses.replace(SYNTH, in_depth_samples=0), ["in_depth_samples"]),
     # synthesize: greedy teacher with several in-depth samples

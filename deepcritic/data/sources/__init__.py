@@ -1,6 +1,7 @@
 """Per-source converters: one raw object in, one dict in data-contract form out.
 
-A converter is ``convert(obj, index) -> dict | Filtered``. It only reshapes: every returned dict then goes
+A converter is ``convert(obj, index) -> dict | Filtered | list[dict | Filtered]`` (a list when one raw object
+holds several records, as a PRM800K phase-1 labeling does). It only reshapes: every returned dict then goes
 through :func:`deepcritic.data.records.record_from_dict`, which checks the contract. A converter raises
 :class:`FieldProblem` for what only it can see (a source-specific field that is missing or mistyped);
 the loader adds the file and the line. It returns :class:`Filtered` for a record that the source's own
@@ -29,7 +30,7 @@ class FieldProblem(Exception):
         super().__init__(f"{field}: expected {expected}")
 
 
-Converted = Union[dict, Filtered]
+Converted = Union[dict, Filtered, list[Union[dict, Filtered]]]
 Converter = Callable[[Any, int], Converted]
 
 
