@@ -89,9 +89,18 @@ def answers_match(gold: list[Any], pred: list[Any], timeout_s: int = 5) -> bool:
         return False
 
 
-def is_correct(solution: str, reference: str, timeout_s: int = 5) -> bool:
-    """Whether a generated solution's final answer equals the reference answer (bare LaTeX)."""
-    return answers_match(parse_reference(reference, timeout_s), parse_answer(solution, timeout_s), timeout_s)
+def is_correct(solution: str, reference: str, timeout_s: int = 5, boxed_only: bool = False) -> bool:
+    r"""Whether a generated solution's final answer equals the reference answer (bare LaTeX).
+
+    ``boxed_only``: the answer is the content of the solution's last ``oxed{}`` and nothing else (a solution
+    without one is not correct), as DeepCritic's Monte-Carlo scripts grade; otherwise math-verify's own extraction
+    (the last box, else the last expression)."""
+    if boxed_only:
+        box = extract_boxed(solution)
+        pred = parse_reference(box, timeout_s) if box is not None else []
+    else:
+        pred = parse_answer(solution, timeout_s)
+    return answers_match(parse_reference(reference, timeout_s), pred, timeout_s)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Modules by group: :mod:`.data` (data, chat, problems), :mod:`.model`, :mod:`.generation` (rollout, sampling),
 :mod:`.training` (train, deepspeed, logger, LoRA), :mod:`.grpo` (reward, grpo, GRPO's rollout),
-:mod:`.recipes` (one schema per recipe and their cross-section checks), :mod:`.demo`, and :mod:`.registry`
+:mod:`.recipes` (one schema per recipe and their cross-section checks), :mod:`.labeling` (``label``'s),
+:mod:`.demo`, and :mod:`.registry`
 (every recipe, registered with Hydra). :mod:`.base` declares fields (:func:`option`) and checks them.
 
 Defaults: a field's default is written once, in its dataclass; a recipe's YAML (``conf/<recipe>.yaml``) and
@@ -35,6 +36,7 @@ from deepcritic.config.generation import (
     looks_like_env_name,
 )
 from deepcritic.config.grpo import GRPOOptions, GRPORolloutConfig, RewardConfig, VLLMServerConfig
+from deepcritic.config.labeling import JudgeConfig, LabelConfig
 from deepcritic.config.model import ModelConfig, TinyModelConfig
 from deepcritic.config.recipes import (
     CFTDataConfig,
@@ -43,7 +45,6 @@ from deepcritic.config.recipes import (
     EvalConfig,
     FilterConfig,
     GRPORecipeConfig,
-    LabelConfig,
     RefineConfig,
     ReportConfig,
     SFTRecipeConfig,
@@ -104,6 +105,7 @@ __all__ = [
     "GRPORolloutConfig",
     "GraderConfig",
     "HFGenerateConfig",
+    "JudgeConfig",
     "LabelConfig",
     "LoggerConfig",
     "LoraConfig",

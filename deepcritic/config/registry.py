@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from deepcritic.config import recipes as R
 from deepcritic.config.demo import DemoConfig
 from deepcritic.config.evaluation import ScoreConfig
+from deepcritic.config.labeling import LabelConfig
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ RECIPES: dict[str, Recipe] = {
         Recipe(
             "label",
             "Monte-Carlo step labels for RL: sample solutions, roll out from every step prefix (vLLM prefix caching)",
-            R.LabelConfig,
+            LabelConfig,
             "deepcritic.recipes.label",
         ),
         Recipe(

@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from deepcritic.config import RoleConfig, SamplingConfig
-from deepcritic.critique import solve_messages
-from deepcritic.datagen.labeling import graded_solution
+from deepcritic.datagen.labeling import GeneratorPrompts, graded_solution
 from deepcritic.errors import DeepcriticError
-from deepcritic.generation import Completion, Generator, Messages, shared_generator
+from deepcritic.generation import Completion, Generator, Prompt, shared_generator
 from deepcritic.modeling import synthetic_tiny_model
 from deepcritic.store import ResultStore, run_pending, write_json
 
@@ -36,7 +35,7 @@ def run_stage(
     name: str,
     items: Sequence[T],
     key: Callable[[T], str],
-    prompt: Callable[[T], Messages],
+    prompt: Callable[[T], Prompt],
     row: Callable[[T, list[Completion]], dict[str, Any]],
     generator: Generator,
     sampling: SamplingConfig,
@@ -68,26 +67,28 @@ def solve_stage(
     problems: Sequence[Any],
     generator: Generator,
     sampling: SamplingConfig,
-    template: str,
+    prompts: GeneratorPrompts,
     batch_size: int,
     timeout_s: int,
+    boxed_only: bool = False,
 ) -> dict[str, Any]:
-    """Stage ``solve``: ``sampling.n`` solutions to every problem (a ``SetProblem``), each graded against the
+    """Stage ``solve``: ``sampling.n`` solutions to every problem (a ``SetProblem``), prompted by ``prompts``
+    (``GeneratorPrompts(solve_template=...)``: one user turn), each split into steps and graded against the
     problem's reference answer with math-verify (``label`` and ``cft-data`` start with it)."""
 
     def row(p: Any, outs: list[Completion]) -> dict[str, Any]:
-        return {
-            "problem": p.id,
-            "stage": "solve",
-            "samples": [graded_solution(c.text, c.finish_reason, p.answer, timeout_s) for c in outs],
-        }
+        samples = []
+        for c in outs:
+            text = prompts.solution_text(c.text)
+            samples.append(graded_solution(text, c.finish_reason, p.answer, timeout_s, boxed_only, prompts.steps(text)))
+        return {"problem": p.id, "stage": "solve", "samples": samples}
 
     return run_stage(
         store,
         "solve",
         problems,
         lambda p: stage_key(p.id, "solve", 0),
-        lambda p: solve_messages(template, p.problem),
+        lambda p: prompts.solve(p.problem),
         row,
         generator,
         sampling,

@@ -29,6 +29,7 @@ from deepcritic.datagen.cft import (
     read_candidates,
     read_conclusion,
 )
+from deepcritic.datagen.labeling import GeneratorPrompts
 from deepcritic.datagen.stages import (
     guard_resume,
     open_role,
@@ -93,7 +94,13 @@ def cft_data(
         solve = load_template("solve", cfg.solve_template)
 
         runs["solve"] = solve_stage(
-            store, problems, generator, cfg.generator.sampling, solve, cfg.batch_size, cfg.answer_timeout_s
+            store,
+            problems,
+            generator,
+            cfg.generator.sampling,
+            GeneratorPrompts(solve_template=solve),
+            cfg.batch_size,
+            cfg.answer_timeout_s,
         )
         candidates = _sampled_candidates(problems, store.by_id())
     candidates = candidates or []

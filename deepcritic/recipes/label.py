@@ -1,15 +1,18 @@
 """``deepcritic label``: Monte-Carlo step labels for RL (data-contract records with estimates in ``meta``).
 
 Reads top to bottom: load the problem sets (GSM8K, MATH, NuminaMath; Hub or file) and their reference
-answers; open the generator; it samples ``generator.sampling.n`` step-by-step solutions per problem,
-graded with math-verify; problems with both right and wrong usable solutions are kept; for every wrong
-solution and ``num_correct`` right ones, ``rollouts_per_step`` continuations are sampled from each step
-prefix; the share reaching the reference answer is the step's estimate, and the first step at or below
-``threshold`` is the label (``deepcritic/data/mc.py``). Continuations of one solution share their
+answers; build the generator's prompts (``deepcritic/datagen/labeling.py``: a system turn, the solve prompt,
+``Step k:`` tags, and how a prefix is continued: inside the assistant turn by default, as DeepCritic does);
+open the generator; it samples ``generator.sampling.n`` step-by-step solutions per problem, graded with
+math-verify; problems with both right and wrong usable solutions are kept; for every wrong solution and
+``num_correct`` right ones, ``rollouts_per_step`` continuations are sampled from each step prefix; the share
+reaching the reference answer is the step's estimate, and the first step at or below ``threshold`` is the label
+(``deepcritic/data/mc.py``). With ``consensus=judge`` a judge model reads every labeled solution and only the
+labels it agrees with are kept (``deepcritic/datagen/consensus.py``). Continuations of one solution share their
 prompt prefixes: vLLM's prefix cache (``rollout.vllm.enable_prefix_caching``, on by default) reuses them.
 
-Resumable: solutions and rollouts are appended to ``stages.jsonl`` keyed by (problem or solution id,
-stage, step) and read back at start; ``labels.jsonl`` and ``summary.json`` are rewritten at the end.
+Resumable: solutions, rollouts and judgments are appended to ``stages.jsonl`` keyed by (problem, solution or
+record id, stage, step) and read back at start; ``labels.jsonl`` and ``summary.json`` are rewritten at the end.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from deepcritic.critique import load_template
 from deepcritic.data.mc import SampledSolution, mc_record, step_estimates
 from deepcritic.data.problems import SetProblem, load_problem_sets
 from deepcritic.data.records import StepRecord
-from deepcritic.datagen.labeling import continue_messages, plan, problem_outcome, solution_id
+from deepcritic.datagen.consensus import consensus, judge_stage
+from deepcritic.datagen.labeling import GeneratorPrompts, official_system_prompt, plan, problem_outcome, solution_id
 from deepcritic.datagen.stages import (
     guard_resume,
     open_role,
@@ -36,6 +40,7 @@ from deepcritic.datagen.stages import (
     stage_key,
     write_summary,
 )
+from deepcritic.eval.protocols import Protocol, get_protocol
 from deepcritic.generation import Completion, Generator
 from deepcritic.runtime import run_dir
 from deepcritic.store import ResultStore, atomic_write_jsonl
@@ -46,84 +51,134 @@ Rollout = tuple[SetProblem, int, list[str], int]  # (problem, solution index, st
 def main(cfg: LabelConfig) -> dict:
     out_dir = run_dir()
     problems, skipped = load_problem_sets(cfg.problems, cfg.limit, cfg.reference)
-    templates = (load_template("solve", cfg.solve_template), load_template("continue", cfg.continue_template))
-    _guard(cfg, templates, out_dir)  # before the generator loads: a refused resume should fail fast
+    prompts = generator_prompts(cfg)
+    judge_protocol = _judge_protocol(cfg)
+    _guard(cfg, prompts, out_dir)  # before the generator loads: a refused resume should fail fast
     generator = open_role(cfg.generator, out_dir, "generator")
-    return label(cfg, problems, generator, templates, out_dir, skipped)
+    judge = open_role(cfg.judge, out_dir, "judge") if judge_protocol else None
+    return label(cfg, problems, generator, prompts, out_dir, skipped, judge, judge_protocol)
 
 
-def _guard(cfg: LabelConfig, templates: tuple[str, str], out_dir: Path) -> None:
-    """Stored solutions and rollouts depend on the generator, its sampling, the prompts, K and the grading."""
-    guard_resume(
-        out_dir,
-        {
-            "generator": role_identity(cfg.generator),
-            "templates": [sha256_text(t) for t in templates],
-            "rollouts_per_step": cfg.rollouts_per_step,
-            "reference": cfg.reference,
-            "rollout_max_new_tokens": cfg.rollout_max_new_tokens,
-        },
+def generator_prompts(cfg: LabelConfig) -> GeneratorPrompts:
+    """The generator's prompts from the config (the official system turn read from its pinned file)."""
+    system = cfg.system_prompt
+    if cfg.official_system_prompt:
+        system = official_system_prompt(cfg.official_system_prompt, cfg.official_file)
+    return GeneratorPrompts(
+        solve_template=load_template("solve", cfg.solve_template),
+        continue_template=load_template("continue", cfg.continue_template),
+        continuation=cfg.continuation,
+        system=system,
+        step_tags=cfg.step_tags,
+        problem_only=cfg.problem_only,
     )
+
+
+def _judge_protocol(cfg: LabelConfig) -> Protocol | None:
+    if cfg.consensus != "judge":
+        return None
+    p = cfg.judge.protocol
+    return get_protocol(p.name, p.template or cfg.judge.model.template, model=cfg.judge.model.name_or_path)
+
+
+def _guard(cfg: LabelConfig, prompts: GeneratorPrompts, out_dir: Path) -> None:
+    """Stored rows depend on the generator, its sampling, the prompts, K, the grading and (with consensus) the
+    judge; the selection settings (limit, num_correct, max_steps, drop_unanswered, threshold) may change."""
+    settings: dict[str, Any] = {
+        "generator": role_identity(cfg.generator),
+        "templates": [sha256_text(t) for t in (prompts.solve_template, prompts.continue_template)],
+        "prompting": [prompts.continuation, prompts.step_tags, prompts.problem_only, sha256_text(prompts.system or "")],
+        "rollouts_per_step": cfg.rollouts_per_step,
+        "reference": cfg.reference,
+        "rollout_sampling": [cfg.rollout_max_new_tokens, cfg.rollout_temperature, cfg.rollout_top_p],
+        "boxed_only": cfg.boxed_only,
+    }
+    if cfg.consensus == "judge":
+        settings["judge"] = {**role_identity(cfg.judge), "protocol": cfg.judge.protocol.name}
+    guard_resume(out_dir, settings)
 
 
 def label(
     cfg: LabelConfig,
     problems: list[SetProblem],
     generator: Generator,
-    templates: tuple[str, str],
+    prompts: GeneratorPrompts,
     out_dir: Path,
     skipped: int = 0,
+    judge: Generator | None = None,
+    judge_protocol: Protocol | None = None,
 ) -> dict:
-    """Sample, select, roll out, estimate, write (the generator is passed in: tests script one)."""
-    solve_template, continue_template = templates
-    _guard(cfg, templates, out_dir)
+    """Sample, select, roll out, estimate, judge, write (the models are passed in: tests script them)."""
+    _guard(cfg, prompts, out_dir)
     store = ResultStore(out_dir / "stages.jsonl")
     runs: dict[str, Any] = {}
 
     runs["solve"] = solve_stage(
-        store, problems, generator, cfg.generator.sampling, solve_template, cfg.batch_size, cfg.answer_timeout_s
+        store,
+        problems,
+        generator,
+        cfg.generator.sampling,
+        prompts,
+        cfg.batch_size,
+        cfg.answer_timeout_s,
+        cfg.boxed_only,
     )
     rows = store.by_id()
-    chosen = {p.id: plan(_samples(rows, p), cfg.num_correct, cfg.max_steps) for p in problems if _samples(rows, p)}
+    chosen = {
+        p.id: plan(_samples(rows, p), cfg.num_correct, cfg.max_steps, cfg.drop_unanswered)
+        for p in problems
+        if _samples(rows, p)
+    }
+    runs["rollout"] = _rollout_stage(cfg, store, _rollout_items(problems, chosen, rows), generator, prompts)
+    rows = store.by_id()
+    records, incomplete = _records(cfg, problems, chosen, rows, generator.name)
 
-    def rollout_row(item: Rollout, outs: list[Completion]) -> dict:
+    agreement = None
+    if judge is not None and judge_protocol is not None:  # consensus=judge
+        runs["judge"] = judge_stage(store, records, judge, cfg.judge.sampling, judge_protocol, cfg.batch_size)
+        records, dropped, counts = consensus(records, store.by_id())
+        agreement = {"judge": judge.name, "protocol": judge_protocol.name, **counts}
+        atomic_write_jsonl([r.to_dict() for r in dropped], out_dir / "disagreements.jsonl")
+    output = Path(cfg.output) if cfg.output else out_dir / "labels.jsonl"
+    atomic_write_jsonl([r.to_dict() for r in records], output)
+    summary = _summary(cfg, problems, skipped, rows, records, incomplete, runs, generator.name, output)
+    if agreement is not None:
+        summary["consensus"] = agreement
+    write_summary(out_dir, summary, "deepcritic label")
+    return summary
+
+
+def _rollout_stage(
+    cfg: LabelConfig, store: ResultStore, items: list[Rollout], generator: Generator, prompts: GeneratorPrompts
+) -> dict[str, Any]:
+    """Stage ``rollout``: ``rollouts_per_step`` continuations of every prefix, each graded against the answer."""
+
+    def row(item: Rollout, outs: list[Completion]) -> dict:
         p, j, _, i = item
         return {
             "solution": solution_id(p.id, j),
             "stage": "rollout",
             "step": i,
-            "hits": [is_correct(c.text, p.answer, cfg.answer_timeout_s) for c in outs],
+            "hits": [is_correct(c.text, p.answer, cfg.answer_timeout_s, cfg.boxed_only) for c in outs],
             "answers": [extract_boxed(c.text) for c in outs],
         }
 
-    def rollout_key(item: Rollout) -> str:
+    def key(item: Rollout) -> str:
         p, j, _, i = item
         return stage_key(solution_id(p.id, j), "rollout", i)
 
-    def rollout_prompt(item: Rollout) -> list[dict[str, str]]:
+    def prompt(item: Rollout) -> list[dict[str, str]]:
         p, _, steps, i = item
-        return continue_messages(continue_template, p.problem, steps[: i + 1])
+        return prompts.rollout(p.problem, steps[: i + 1])
 
-    sampling = sampling_with(cfg.generator.sampling, n=cfg.rollouts_per_step, max_new_tokens=cfg.rollout_max_new_tokens)
-    runs["rollout"] = run_stage(
-        store,
-        "rollout",
-        _rollout_items(problems, chosen, rows),
-        rollout_key,
-        rollout_prompt,
-        rollout_row,
-        generator,
-        sampling,
-        cfg.batch_size,
+    sampling = sampling_with(
+        cfg.generator.sampling,
+        n=cfg.rollouts_per_step,
+        max_new_tokens=cfg.rollout_max_new_tokens,
+        temperature=cfg.rollout_temperature,
+        top_p=cfg.rollout_top_p,
     )
-    rows = store.by_id()
-
-    records, incomplete = _records(cfg, problems, chosen, rows, generator.name)
-    output = Path(cfg.output) if cfg.output else out_dir / "labels.jsonl"
-    atomic_write_jsonl([r.to_dict() for r in records], output)
-    summary = _summary(cfg, problems, skipped, rows, records, incomplete, runs, generator.name, output)
-    write_summary(out_dir, summary, "deepcritic label")
-    return summary
+    return run_stage(store, "rollout", items, key, prompt, row, generator, sampling, cfg.batch_size)
 
 
 def _rollout_items(problems: list[SetProblem], chosen: dict[str, list[int]], rows: dict[str, dict]) -> list[Rollout]:
@@ -193,7 +248,7 @@ def _summary(
     outcomes: dict[str, int] = {}
     for p in problems:
         if _samples(rows, p):
-            key = problem_outcome(_samples(rows, p), cfg.max_steps)
+            key = problem_outcome(_samples(rows, p), cfg.max_steps, cfg.drop_unanswered)
             outcomes[key] = outcomes.get(key, 0) + 1
     with_error = sum(r.has_error for r in records)
     rollout_run = runs["rollout"]
@@ -208,6 +263,7 @@ def _summary(
             "correct": sum(bool(s["correct"]) for s in samples),
             "truncated": sum(s["finish_reason"] == "length" for s in samples),
             "no_steps": sum(not s["steps"] for s in samples),
+            "wrong_unanswered": sum(not s["correct"] and s["answer"] is None for s in samples),
             "answer_accuracy": round(sum(bool(s["correct"]) for s in samples) / len(samples), 4) if samples else None,
         },
         "labeled": {
@@ -230,10 +286,21 @@ def _summary(
             and cfg.generator.rollout.vllm.enable_prefix_caching,
         },
         "stages": runs,
-        "settings": {
-            "threshold": cfg.threshold,
-            "num_correct": cfg.num_correct,
-            "max_steps": cfg.max_steps,
-            "samples_per_problem": cfg.generator.sampling.n,
-        },
+        "settings": _settings(cfg),
+    }
+
+
+def _settings(cfg: LabelConfig) -> dict[str, Any]:
+    return {
+        "threshold": cfg.threshold,
+        "num_correct": cfg.num_correct,
+        "max_steps": cfg.max_steps,
+        "samples_per_problem": cfg.generator.sampling.n,
+        "continuation": cfg.continuation,
+        "step_tags": cfg.step_tags,
+        "problem_only": cfg.problem_only,
+        "system_prompt": cfg.official_system_prompt or ("custom" if cfg.system_prompt else None),
+        "boxed_only": cfg.boxed_only,
+        "drop_unanswered": cfg.drop_unanswered,
+        "consensus": cfg.consensus,
     }

@@ -9,9 +9,11 @@ validates it and runs the recipe with <out dir>/<run name> as its run directory,
 <out dir>/driver.json (timings).
 
 ``synthesize`` uses the primary config's own teacher (model=tiny: a random model built in its run dir), the
-others the session's tiny model. A random model never answers a problem right, so the ``label_gsm8k`` run
-starts from a stages.jsonl seeded with graded solutions (one right, one wrong per problem; the format a
-crashed run leaves behind) and so exercises the rollout stage on the real engine.
+others the session's tiny model. A random model never answers a problem right, so the ``label_gsm8k`` and
+``label_judge`` runs start from a stages.jsonl seeded with graded solutions (one right, one wrong per problem;
+the format a crashed run leaves behind) and so exercise the rollout (and judge) stages on the real engine.
+What vLLM's engine is sent during ``label_gsm8k`` (its ``LLM.generate`` prompts, decoded) is written to
+<out dir>/label_gsm8k/engine_prompts.json.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
@@ -46,6 +49,18 @@ def runs(model: str, data: Path) -> list[tuple[str, str, list[str]]]:
         ("synthesize", "synthesize", ["data.limit=3", "teacher.sampling.max_new_tokens=24", *_vllm("teacher.")]),
         ("label_gsm8k", "label", [*_role("generator", model, 2, 24), "limit=2", "rollouts_per_step=2", "batch_size=3"]),
         ("label_math500", "label", [*_role("generator", model, 2, 24), "problems=[math500_file]", "limit=2"]),
+        (
+            "label_judge",
+            "label",
+            [
+                *_role("generator", model, 2, 24),
+                *_role("judge", model, 1, 24),
+                "judge.sampling.temperature=0.0",
+                "consensus=judge",
+                "limit=2",
+                "rollouts_per_step=2",
+            ],
+        ),
         (
             "cft_generate",
             "cft-data",
@@ -95,6 +110,26 @@ def seed_gsm8k_solutions(run: Path, data: Path, n: int = 2) -> None:
     (run / "stages.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
 
+@contextmanager
+def _engine_prompts(path: Path, model: str):
+    """Record the prompts that reach ``vllm.LLM.generate`` (token ids, decoded with the model's tokenizer)."""
+    from transformers import AutoTokenizer
+    from vllm import LLM
+
+    tokenizer, sent, original = AutoTokenizer.from_pretrained(model), [], LLM.generate
+
+    def spy(self, prompts, *args, **kwargs):
+        sent.extend(tokenizer.decode(p["prompt_token_ids"]) if isinstance(p, dict) else p for p in prompts)
+        return original(self, prompts, *args, **kwargs)
+
+    LLM.generate = spy
+    try:
+        yield
+    finally:
+        LLM.generate = original
+        path.write_text(json.dumps(sent, indent=1), encoding="utf-8")
+
+
 def main(out: Path, model: str, data: Path) -> None:
     from deepcritic.cli import RECIPES, run_config
     from deepcritic.generation import close_shared
@@ -102,13 +137,15 @@ def main(out: Path, model: str, data: Path) -> None:
 
     os.environ["DEEPCRITIC_DATA"] = str(data)
     seed_gsm8k_solutions(out / "label_gsm8k", data)
+    seed_gsm8k_solutions(out / "label_judge", data)
     timings = []
     for name, recipe, overrides in runs(model, data):
         run = out / name
         run.mkdir(parents=True, exist_ok=True)
         os.chdir(run)
         start = time.monotonic()
-        run_config(RECIPES[recipe], compose_config(recipe, overrides))
+        with _engine_prompts(run / "engine_prompts.json", model) if name == "label_gsm8k" else nullcontext():
+            run_config(RECIPES[recipe], compose_config(recipe, overrides))
         if name == "synthesize":
             close_shared()  # its own tiny teacher: free that engine before the shared model's
         timings.append({"run": name, "recipe": recipe, "seconds": round(time.monotonic() - start, 1)})

@@ -91,7 +91,8 @@ def test_synthesize_runs_every_stage_on_prm800k_with_the_default_tiny_teacher(dr
     )
     summary = _summary(run)
     assert summary["records"]["steps_to_critique"] == summary["stages"]["initial"]["steps"] == sum(span.values())
-    assert sum(summary["mix"].values()) == 3 and summary["mix"]["wrong"] == sum(r.label >= 0 for r in records)
+    assert sum(summary["mix"].values()) == len(records) == 2  # the phase-2 labelings of the sample file
+    assert summary["mix"]["wrong"] == sum(r.label >= 0 for r in records)
     assert summary["stages"]["in_depth"]["steps"] == sum(1 for k in keys if k[1] == "in_depth")
     sft = _lines(run / "sft.jsonl")
     assert len(sft) == summary["kept"]["total"] == summary["outcomes"].get("kept", 0)
@@ -116,6 +117,36 @@ def test_label_rolls_out_every_step_prefix_through_vllm(driver):
     assert summary["rollouts"]["total"] == summary["rollouts"]["done_this_run"] == 2 * len(rollouts)
     assert summary["rollouts"]["prefix_caching"] is True and summary["rollouts"]["rollouts_per_s"] > 0
     assert summary["stages"]["solve"]["done_before"] == 2 and summary["stages"]["solve"]["done"] == 0  # seeded
+
+
+def test_label_continues_each_prefix_inside_the_assistant_turn(driver):
+    """The default continuation: what vLLM's engine receives for a rollout is the solve prompt, then an assistant
+    turn holding the prefix's steps (blank-line separated) and left open: no end of turn after it."""
+    run = driver / "label_gsm8k"
+    sent = json.loads((run / "engine_prompts.json").read_text(encoding="utf-8"))
+    records = [record_from_dict(r, "labels.jsonl", f"line {i}") for i, r in enumerate(_lines(run / "labels.jsonl"), 1)]
+    prefixes = ["\n\n".join(r.steps[: i + 1]) for r in records for i in range(len(r.steps) - 1)]
+    turns = []
+    for text in sent:
+        head, turn = text.rsplit("<|im_start|>assistant\n", 1)
+        assert head.startswith("<|im_start|>user\nSolve the following math problem.")
+        turns.append(turn)
+    # one engine prompt per prefix of each solution (its samples come from n), ending with the prefix's last step
+    assert sorted(turns) == sorted(prefixes)
+
+
+def test_label_with_judge_consensus_through_vllm(driver):
+    """consensus=judge with the tiny model as its own judge (deepcritic's protocol): every labeled record is
+    judged once, and kept only where the judge's verdict equals its label."""
+    run = driver / "label_judge"
+    kept, dropped = _lines(run / "labels.jsonl"), _lines(run / "disagreements.jsonl")
+    judged = [r for r in _lines(run / "stages.jsonl") if r["stage"] == "judge"]
+    assert len(judged) == len(kept) + len(dropped) == 4  # 2 problems x (1 right + 1 wrong) solutions
+    assert all(r["label"] == r["meta"]["judge_verdict"] for r in kept)
+    assert all(r["label"] != r["meta"]["judge_verdict"] for r in dropped)
+    consensus = _summary(run)["consensus"]
+    assert (consensus["judged"], consensus["kept"], consensus["dropped"]) == (4, len(kept), len(dropped))
+    assert consensus["protocol"] == "deepcritic" and consensus["judge"].startswith("vllm:")
 
 
 def test_label_on_math500_samples_and_keeps_what_a_random_model_allows(driver):

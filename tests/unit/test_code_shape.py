@@ -83,7 +83,7 @@ LAYER_RULES = [
     ("deepcritic/critique", r"deepcritic\.(?!critique|errors)"),
     ("deepcritic/data", r"deepcritic\.(recipes|eval|datagen|grpo|training|generation)"),
     ("deepcritic/eval", r"deepcritic\.(recipes|datagen|grpo|training)"),
-    ("deepcritic/datagen", r"deepcritic\.(recipes|eval|grpo|training)"),
+    ("deepcritic/datagen", r"deepcritic\.(recipes|eval(?!\.official)|grpo|training)"),  # eval.official: pinned files
     ("deepcritic/grpo", r"deepcritic\.(recipes|datagen|eval(?!\.metrics))"),  # eval.metrics: the critic F1
     ("deepcritic/training", r"deepcritic\.(recipes|eval|datagen|grpo)"),
     ("deepcritic/store.py", r"deepcritic\.(?!errors)"),

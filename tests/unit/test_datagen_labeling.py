@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import pytest
 
-from deepcritic.answers import reference_answer
+from deepcritic.answers import is_correct, reference_answer
 from deepcritic.critique import load_template
 from deepcritic.datagen.labeling import (
+    GeneratorPrompts,
+    chatml_system,
     continue_messages,
     graded_solution,
+    official_system_prompt,
     plan,
     problem_outcome,
     solution_id,
     usable,
 )
+from deepcritic.errors import DeepcriticError
+from tests.helpers.paths import SHARED_DATA
+
+REFERENCE = SHARED_DATA / "reference"
 
 REFERENCES = [
     # a bare answer is kept as it is
@@ -112,3 +119,157 @@ def test_continuation_prompts_of_one_solution_share_their_prefix():
     assert second[:shared].rstrip() == first[:shared].rstrip()  # the whole shorter prompt body is a prefix
     assert "Continue the solution above from Step 3" in second and "Step 2: Double it: 10." in second
     assert solution_id("gsm8k/7", 2) == "gsm8k/7-s2"
+
+
+def _a(correct, answer):
+    return {**_s(correct), "answer": answer}
+
+
+DROP_UNANSWERED = [
+    # a wrong solution with no boxed answer: not labeled when DeepCritic's filter is on
+    (_a(False, None), True, False),
+    # ... and labeled when it is off
+    (_a(False, None), False, True),
+    # a wrong solution with an answer stays
+    (_a(False, "7"), True, True),
+    # a right one needs no box to stay (math-verify found its answer)
+    (_a(True, None), True, True),
+]
+
+
+@pytest.mark.parametrize("solution, drop, expected", DROP_UNANSWERED)
+def test_usable_drops_unanswered_wrong_solutions(solution, drop, expected):
+    assert usable(solution, 30, drop) is expected
+
+
+def test_plan_and_outcome_with_the_unanswered_filter():
+    # right, wrong without an answer, wrong with one: the unanswered one is left out
+    assert plan([_a(True, "5"), _a(False, None), _a(False, "6")], 1, 30, drop_unanswered=True) == [0, 2]
+    # the only wrong solution is unanswered: the problem has no usable wrong one (DeepCritic's "valid" test)
+    assert plan([_a(True, "5"), _a(False, None)], 1, 30, drop_unanswered=True) == []
+    assert problem_outcome([_a(True, "5"), _a(False, None)], 30, drop_unanswered=True) == "all_right"
+
+
+SOLVE = "Solve: {problem}"
+CONT = "Go on: {problem} / {solution} / Step {step}"
+STEPS = ["2 + 3 = 5.", "Double it: 10."]
+PROMPTS = [
+    # prefill (the default): the prefix is the open assistant turn, its steps joined by a blank line
+    (
+        GeneratorPrompts(SOLVE, CONT),
+        [{"role": "user", "content": "Solve: P"}],
+        [{"role": "user", "content": "Solve: P"}, {"role": "assistant", "content": "2 + 3 = 5.\n\nDouble it: 10."}],
+    ),
+    # tagged steps: the solution starts prefilled with "Step 1:", the prefix is continued with its tags
+    (
+        GeneratorPrompts(SOLVE, CONT, step_tags=True),
+        [{"role": "user", "content": "Solve: P"}, {"role": "assistant", "content": "Step 1:"}],
+        [
+            {"role": "user", "content": "Solve: P"},
+            {"role": "assistant", "content": "Step 1: 2 + 3 = 5.\n\nStep 2: Double it: 10."},
+        ],
+    ),
+    # a system turn and the bare problem as the user turn (DeepCritic's scripts)
+    (
+        GeneratorPrompts(SOLVE, CONT, system="Be exact.", problem_only=True),
+        [{"role": "system", "content": "Be exact."}, {"role": "user", "content": "P"}],
+        [
+            {"role": "system", "content": "Be exact."},
+            {"role": "user", "content": "P"},
+            {"role": "assistant", "content": "2 + 3 = 5.\n\nDouble it: 10."},
+        ],
+    ),
+    # a new user turn asks to continue (servers that cannot continue an assistant turn)
+    (
+        GeneratorPrompts(SOLVE, CONT, continuation="user_turn"),
+        [{"role": "user", "content": "Solve: P"}],
+        [{"role": "user", "content": "Go on: P / Step 1: 2 + 3 = 5.\n\nStep 2: Double it: 10. / Step 3"}],
+    ),
+]
+
+
+@pytest.mark.parametrize("prompts, solve, rollout", PROMPTS)
+def test_generator_prompts(prompts, solve, rollout):
+    assert prompts.solve("P") == solve
+    assert prompts.rollout("P", STEPS) == rollout
+
+
+TAGGED = [
+    # the completion after the prefilled "Step 1:" is put back behind it, and its tags split the steps
+    (" 2 + 3 = 5.\nStep 2: Double it: 10.\nStep 3: \\boxed{10}", ["2 + 3 = 5.", "Double it: 10.", "\\boxed{10}"]),
+    # one step only: the tag is still dropped
+    (" 5", ["5"]),
+]
+
+
+@pytest.mark.parametrize("completion, steps", TAGGED)
+def test_tagged_solutions(completion, steps):
+    prompts = GeneratorPrompts(SOLVE, CONT, step_tags=True)
+    text = prompts.solution_text(completion)
+    assert text.startswith("Step 1: ") and prompts.steps(text) == steps
+    assert GeneratorPrompts(SOLVE, CONT).solution_text(completion) == completion  # untagged: as generated
+
+
+BOXED = [
+    # math-verify finds the answer without a box; DeepCritic's grading needs one
+    ("so the answer is 5", "5", False, True),
+    # a box counts either way
+    ("so \\boxed{5}", "5", True, True),
+    # boxed-only reads the last box, not the last number
+    ("\\boxed{5} but then 6", "5", True, True),
+    # an unclosed last box: the earlier closed one
+    ("\\boxed{5}, or \\boxed{6", "5", True, True),
+]
+
+
+@pytest.mark.parametrize("text, reference, boxed_only, plain", BOXED)
+def test_boxed_only_grading(text, reference, boxed_only, plain):
+    assert is_correct(text, reference, boxed_only=True) is boxed_only
+    assert is_correct(text, reference) is plain
+
+
+def test_chatml_system_reads_a_format_template():
+    source = 'x = 1\nt = ("<|im_start|>system\\nThink, then \\\\boxed{{}}.<|im_end|>\\n<|im_start|>user\\n{prompt}")\n'
+    assert chatml_system(source, "<test>") == "Think, then \\boxed{}."
+    with pytest.raises(DeepcriticError, match="<test>: no ChatML template"):
+        chatml_system("x = 'no template'", "<test>")
+
+
+def test_deepcritic_rollout_prompt_is_the_official_one(tiny_qwen2):
+    """Our prefill prompt (DeepCritic's system turn read from the pinned script, the bare problem, the prefix)
+    rendered by a Qwen chat template equals the string the official rollout script builds for the same prefix:
+    its Qwen chat template formatted with the problem and ``create_partial_solution`` (run from the script)."""
+    import ast
+
+    from transformers import AutoTokenizer
+
+    from deepcritic.generation import render_prompt
+
+    script = REFERENCE / "deepcritic" / "wrong_solutions_rollout.py"
+    source = script.read_text(encoding="utf-8")
+    namespace: dict = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == "create_partial_solution":
+            exec(compile(ast.Module([node], []), str(script), "exec"), namespace)
+    templates = [
+        n.value.value
+        for n in ast.walk(ast.parse(source))
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant) and "<|im_start|>" in str(n.value.value)
+    ]
+    steps = ["Step 1: Add: 2 + 3 = 5.", "Step 2: Double it: 10.", "Step 3: So \\boxed{10}."]
+    problem = "Compute $2(2+3)$."
+    prompts = GeneratorPrompts(
+        SOLVE, CONT, system=official_system_prompt("deepcritic", str(script)), step_tags=True, problem_only=True
+    )
+    tokenizer = AutoTokenizer.from_pretrained(tiny_qwen2)
+    for n in (1, 2):
+        official = templates[0].format(prompt=problem, partial_solution=namespace["create_partial_solution"](steps, n))
+        ours = render_prompt(tokenizer, prompts.rollout(problem, [s.split(": ", 1)[1] for s in steps[:n]]))
+        assert ours == official
+
+
+def test_official_system_prompt_is_pinned(tmp_path):
+    changed = tmp_path / "wrong_solutions_rollout.py"
+    changed.write_text((REFERENCE / "deepcritic" / "wrong_solutions_rollout.py").read_text() + "\n# edited\n")
+    with pytest.raises(DeepcriticError, match="is not the official RUCBM/DeepCritic@6a0cde9e"):
+        official_system_prompt("deepcritic", str(changed))

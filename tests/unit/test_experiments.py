@@ -36,6 +36,7 @@ RECIPE_OF = {
     "eval_api_baseline": "eval",
     "eval_deepcritic_7b_rl": "eval",
     "eval_processbench_official": "eval",
+    "label_mc_deepcritic": "label",
     "label_mc_qwen2.5_7b": "label",
     "refine_weak_to_strong": "verify-vote",  # for refine and verify-vote; composed with both in test_eval_config.py
     "synthesize_qwen2.5_72b": "synthesize",
@@ -161,3 +162,24 @@ GROUPS = [
 def test_group_files(override, section, values):
     cfg = compose("sft", [override])
     assert {k: getattr(getattr(cfg, section), k) for k in values} == values
+
+
+def test_label_mc_deepcritic_is_the_release_s_sampling():
+    """DeepCritic's scripts/run_rollout.sh: solutions n=8 at T=1.0, top-p 1.0, 2048 tokens (gen_step_solutions.py:
+    seed 42); rollouts n=8 at T=0.7, top-p 0.9, 4096 tokens; the prompting and filtering of its scripts."""
+    cfg = compose("label", ["experiment=label_mc_deepcritic"])
+    s = cfg.generator.sampling
+    assert (s.n, s.temperature, s.top_p, s.max_new_tokens, s.seed) == (8, 1.0, 1.0, 2048, 42)
+    assert (cfg.rollouts_per_step, cfg.rollout_temperature, cfg.rollout_top_p, cfg.rollout_max_new_tokens) == (
+        8,
+        0.7,
+        0.9,
+        4096,
+    )
+    assert (cfg.continuation, cfg.step_tags, cfg.problem_only, cfg.official_system_prompt) == (
+        "prefill",
+        True,
+        True,
+        "deepcritic",
+    )
+    assert (cfg.boxed_only, cfg.drop_unanswered, cfg.num_correct, cfg.reference) == (True, True, 1, "boxed")
