@@ -61,7 +61,7 @@ def test_file_candidates_become_webinstruct_cft_rows_that_cft_loads(tmp_path):
     assert rows[1]["output"].endswith("\n\nConclusion: wrong [END]")  # the release's ending
     assert rows[1]["input"] == "Question:\nWhat is 2 + 2?\n\nSolution:\n2 + 2 = 5, so \\boxed{5}."
     example = cft_example(rows[1], ChatDataConfig(source="cft"), "cft.jsonl", "line 2")
-    assert example["prompt"][0]["content"] == f"{cfg.instruction}\n\n{rows[1]['input']}"
+    assert example["prompt"][0]["content"] == f"{cfg.instruction}\n{rows[1]['input']}"  # LLaMA-Factory's join
     assert summary["kept"] == {"total": 2, "right": 1, "wrong": 1}
     assert summary["critiques"]["with_conclusion"] == 3 and summary["critiques"]["first_sample_agreement"] == 0.6667
     assert summary["candidates"] == {"total": 4, "with_reference": 4, "correct": 3}
