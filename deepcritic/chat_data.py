@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deepcritic import chat_format
 from deepcritic.config import ChatDataConfig, DataConfig
 from deepcritic.errors import DataError, DeepcriticError
 
@@ -80,7 +81,8 @@ def messages_example(row: Any, field: str = "messages", file: str = "<rows>", wh
 
 
 def cft_example(row: Any, cfg: ChatDataConfig, file: str = "<rows>", where: str = "") -> Example:
-    """A CFT row (instruction, input, output) -> user: instruction + blank line + input; assistant: output."""
+    """A CFT row (instruction, input, output) -> user: instruction and input joined by ``cfg.join``; assistant:
+    output, verbatim (its ``[END]`` included)."""
     if not isinstance(row, Mapping):
         raise DataError(file, where, None, "an object with instruction, input and output fields", row)
     values = {}
@@ -91,11 +93,19 @@ def cft_example(row: Any, cfg: ChatDataConfig, file: str = "<rows>", where: str 
         values[name] = value
     if not values[cfg.output_field].strip():
         raise DataError(file, where, cfg.output_field, "a non-empty critique", values[cfg.output_field])
-    parts = [values[cfg.instruction_field].strip(), values[cfg.input_field].strip()]
-    user = "\n\n".join(p for p in parts if p)
-    if not user:
+    user = cft_prompt(values[cfg.instruction_field], values[cfg.input_field], cfg.join)
+    if not user.strip():
         raise DataError(file, where, cfg.instruction_field, "a non-empty instruction or input", "")
     return _chat([{"role": "user", "content": user}], values[cfg.output_field])
+
+
+def cft_prompt(instruction: str, input_text: str, join: str) -> str:
+    """The user turn of a CFT row. ``newline``: as LLaMA-Factory's alpaca converter (the parts that are not
+    empty, joined by one newline, nothing stripped); ``stripped_blank_line``: each part stripped, a blank line
+    between."""
+    if join == "stripped_blank_line":
+        return "\n\n".join(p for p in (instruction.strip(), input_text.strip()) if p)
+    return "\n".join(p for p in (instruction, input_text) if p)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -190,13 +200,16 @@ def example_texts(dataset) -> Iterable[str]:
 
 @dataclass(frozen=True)
 class LengthReport:
-    """How many examples exceed ``max_length`` tokens (prompt + target, chat template included)."""
+    """How many examples exceed ``max_length`` tokens (prompt + target, template included) and what became of
+    them: dropped, or cut (``cut``: ``end``, the trainer keeps the first ``max_length`` tokens; ``llamafactory``,
+    LLaMA-Factory's cutoff rule)."""
 
     total: int
     overlong: int
     max_length: int
     longest: int
     dropped: bool
+    cut: str = "end"
 
     @property
     def fraction(self) -> float:
@@ -205,12 +218,19 @@ class LengthReport:
     def message(self) -> str:
         if not self.overlong:
             return f"all {self.total} examples fit in max_length={self.max_length} tokens (longest: {self.longest})"
-        action = (
-            "dropped them (train.drop_overlong=true)"
-            if self.dropped
-            else "they are truncated to max_length, which cuts the end of the target (its conclusion); "
-            "set train.drop_overlong=true to drop them or raise train.max_length"
-        )
+        if self.dropped:
+            action = "dropped them (train.drop_overlong=true)"
+        elif self.cut == "llamafactory":
+            action = (
+                "they are cut as LLaMA-Factory cuts at cutoff_len (the prompt's end when the target is under half "
+                "of max_length, else the target's end, or both in proportion); set train.drop_overlong=true to "
+                "drop them or raise train.max_length"
+            )
+        else:
+            action = (
+                "they are truncated to max_length, which cuts the end of the target (its conclusion); "
+                "set train.drop_overlong=true to drop them or raise train.max_length"
+            )
         return (
             f"{self.overlong} of {self.total} examples ({self.fraction:.1%}) are longer than "
             f"max_length={self.max_length} tokens (longest: {self.longest}): {action}"
@@ -231,16 +251,41 @@ def count_tokens(example: Example, tokenizer) -> int:
     return len(ids["input_ids"])
 
 
-def apply_length_limit(dataset, tokenizer, max_length: int, drop: bool, num_proc: int | None = None):
-    """(dataset, LengthReport): count examples over ``max_length`` tokens and drop them when ``drop``."""
-    with_len = dataset.map(
-        lambda ex: {"_num_tokens": count_tokens(ex, tokenizer)}, num_proc=num_proc, desc="Counting tokens"
-    )
-    lengths = with_len["_num_tokens"]
+def training_examples(
+    dataset, tokenizer, fmt: str, max_length: int, drop: bool, num_proc: int | None = None
+) -> tuple[Any, LengthReport]:
+    """(what the trainer trains on, LengthReport) for ``chat.format`` ``fmt``: the chats (``chat_template``: TRL
+    renders and tokenizes them) or their ``input_ids`` and ``labels`` (a :mod:`deepcritic.chat_format`
+    template); examples over ``max_length`` tokens are counted, then dropped when ``drop``, else cut (by the
+    trainer, or by LLaMA-Factory's rule here)."""
+    if fmt == "chat_template":
+        sized = dataset.map(
+            lambda ex: {"_num_tokens": count_tokens(ex, tokenizer)}, num_proc=num_proc, desc="Counting tokens"
+        )
+    else:
+        template = chat_format.template_of(fmt)
+        chat_format.check_tokenizer(tokenizer, template)
+        sized = dataset.map(
+            lambda ex: _encoded(ex, tokenizer, template),
+            remove_columns=dataset.column_names,
+            num_proc=num_proc,
+            desc=f"Rendering with {fmt}",
+        )
+    lengths = sized["_num_tokens"]
     overlong = sum(n > max_length for n in lengths)
-    report = LengthReport(len(lengths), overlong, max_length, max(lengths, default=0), drop and overlong > 0)
+    cut = "end" if fmt == "chat_template" else "llamafactory"
+    report = LengthReport(len(lengths), overlong, max_length, max(lengths, default=0), drop and overlong > 0, cut)
     if drop and overlong:
-        with_len = with_len.filter(lambda ex: ex["_num_tokens"] <= max_length, num_proc=num_proc)
-        if len(with_len) == 0:
+        sized = sized.filter(lambda ex: ex["_num_tokens"] <= max_length, num_proc=num_proc)
+        if len(sized) == 0:
             raise DeepcriticError(f"every example is longer than train.max_length={max_length} tokens: raise it")
-    return with_len.remove_columns("_num_tokens"), report
+    sized = sized.remove_columns("_num_tokens")
+    if fmt == "chat_template":
+        return sized, report
+    cut_rows = sized.map(lambda row: chat_format.truncate(row, max_length), num_proc=num_proc, desc="Cutting")
+    return cut_rows.remove_columns("prompt_length"), report
+
+
+def _encoded(example: Example, tokenizer, template) -> dict[str, Any]:
+    row = chat_format.encode(example, tokenizer, template)
+    return {**row, "_num_tokens": len(row["input_ids"])}

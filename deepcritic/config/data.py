@@ -12,6 +12,8 @@ SOURCES = ("synthetic", "processbench", "mr_gsm8k", "mr_gsm8k_raw", "prm800k", "
 MR_GSM8K_TYPES = ("original", "reversed", "POT")
 CRITIQUE_STYLES = ("full", "terse", "count", "count_compare")
 CHAT_SOURCES = ("records", "messages", "cft")
+CHAT_FORMATS = ("chat_template", "llamafactory_qwen")
+CFT_JOINS = ("newline", "stripped_blank_line")
 PROBLEM_SOURCES = ("math500", "gsm8k", "file", "hub")
 POSITIVE_OR_NULL = "use a positive count, or null for all"
 
@@ -170,8 +172,9 @@ class ChatDataConfig:
       - ``messages``: rows holding a chat list (``messages_field``) of ``{role, content}``; the last
         assistant turn is the target and everything before it the prompt.
       - ``cft``: Critique Fine-Tuning rows (``instruction``, ``input``, ``output``, as in
-        TIGER-Lab/WebInstruct-CFT); prompt = instruction + blank line + input, target = output.
+        TIGER-Lab/WebInstruct-CFT); prompt = instruction and input (``join``), target = output.
     ``messages`` and ``cft`` read a local json/jsonl/parquet file (``path``) or a Hub dataset (``hub_name``).
+    ``format`` says how a chat becomes the training sequence (deepcritic/chat_format.py).
     """
 
     source: str = option("records", "where the chats come from", choices=CHAT_SOURCES)
@@ -184,6 +187,21 @@ class ChatDataConfig:
     instruction_field: str = option("instruction", "cft: the instruction column")
     input_field: str = option("input", "cft: the input column (question and candidate solution)")
     output_field: str = option("output", "cft: the target column (the critique)")
+    join: str = option(
+        "newline",
+        "cft: the user turn from instruction and input: newline (instruction, one newline, input; nothing stripped, "
+        "an empty one left out: LLaMA-Factory's alpaca rows, as the CFT release trained) | stripped_blank_line "
+        "(each stripped, joined by a blank line)",
+        choices=CFT_JOINS,
+    )
+    format: str = option(
+        "chat_template",
+        "how a chat becomes the training sequence: chat_template (the tokenizer's chat template, rendered by TRL) | "
+        "llamafactory_qwen (LLaMA-Factory 0.9.2's qwen template, as the CFT release trained: its default system "
+        "turn, each piece tokenized alone, the tokenizer's eos after the target, LLaMA-Factory's cutoff; one user "
+        "turn per chat)",
+        choices=CHAT_FORMATS,
+    )
     limit: Optional[int] = option(
         None, "keep the first N examples", ge=1, fix="use a positive count, or null for all examples"
     )

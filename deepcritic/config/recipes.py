@@ -356,7 +356,7 @@ def _synthesize_samples(cfg: SynthesizeConfig, key: str) -> list[Problem]:
 
 @dataclass
 class CFTDataConfig:
-    """``deepcritic cft-data``: a teacher critiques candidate solutions, ending "Conclusion: right|wrong".
+    """``deepcritic cft-data``: a teacher critiques candidate solutions, ending "Conclusion: right|wrong [END]".
 
     Rows are written in the WebInstruct-CFT form ``{instruction, input, output}`` that ``deepcritic cft``
     reads (``chat=webinstruct_cft chat.path=<output>``).

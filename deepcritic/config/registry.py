@@ -116,7 +116,7 @@ RECIPES: dict[str, Recipe] = {
         ),
         Recipe(
             "cft-data",
-            "CFT samples: a teacher critiques candidate solutions, ending 'Conclusion: right|wrong'",
+            "CFT samples: a teacher critiques candidate solutions, ending 'Conclusion: right|wrong [END]'",
             R.CFTDataConfig,
             "deepcritic.recipes.cft_data",
         ),

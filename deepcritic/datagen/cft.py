@@ -1,16 +1,17 @@
 """Critique Fine-Tuning samples (``deepcritic cft-data``), as pure functions over texts.
 
-The teacher critiques a candidate solution and ends with one line ``Conclusion: right`` or
-``Conclusion: wrong``. Read leniently (markdown emphasis, any case, a trailing period or ``[END]``), it
-is written back normalized: the critique, a blank line, ``Conclusion: right|wrong``. Rows take the
+The teacher critiques a candidate solution and concludes right or wrong, then writes ``[END]`` (the
+CFT release's critique request asks for ``Conclusion: right/wrong [END]``, and its evaluation stops at
+``[END]``). :func:`read_conclusion` reads the verdict the way teachers actually write it (the variants of
+the WebInstruct-CFT outputs: markdown, "correct" / "incorrect", "Conclusion: The solution is right.", text
+after the conclusion, the other end markers); :func:`normalized_critique` writes it back the way the
+release's rows end: the critique, a blank line, ``Conclusion: right|wrong [END]``. Rows take the
 WebInstruct-CFT form that ``deepcritic cft`` reads (``chat=webinstruct_cft chat.path=<file>``)::
 
     {"instruction": "<the critique request>",
      "input": "Question:\\n<question>\\n\\nSolution:\\n<candidate solution>",
-     "output": "<critique>\\n\\nConclusion: wrong",
+     "output": "<critique>\\n\\nConclusion: wrong [END]",
      "meta": {...}}
-
-so the trainer's user turn is instruction + blank line + input and its target is the output.
 """
 
 from __future__ import annotations
@@ -27,11 +28,36 @@ from deepcritic.errors import DataError
 
 CONCLUSIONS = ("right", "wrong")
 
-# The whole last non-empty line; bounded quantifiers over disjoint classes (linear time on any input).
-_CONCLUSION_RE = re.compile(
-    r"[ \t#>*_]{0,12}conclusion[ \t*_]{0,6}:[ \t*_]{0,6}(right|wrong)[ \t*_.!]{0,8}(?:\[END\])?[ \t.]{0,4}",
-    re.IGNORECASE,
+# The end markers the CFT release's evaluation stops at (its math_eval.py stop words); the critique request asks
+# for "[END]" after the conclusion. Everything from the first of them on is not part of the critique.
+END_MARKERS = ("[END]", "\\[END\\]", "(END)", "**END**")
+END = "[END]"
+
+# A conclusion label: "Conclusion:" anywhere (markdown around it allowed), or a line that is only a
+# "Conclusion" heading (its verdict on the next line). Bounded quantifiers only: linear time on any input.
+_LABEL = re.compile(r"\bconclusion[ \t*_]{0,8}:|^[ \t#>*_]{0,12}conclusion[ \t*_]{0,8}$", re.IGNORECASE | re.MULTILINE)
+_SKIP = re.compile(r"[\s*_:#>`]*")  # markup and blank lines between a label and its verdict
+_SENTENCE_END = re.compile(r"[.!?;](?=\s|$)")
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+_CLAUSE_CHARS = 400  # a verdict clause is read from at most this many characters after its label
+
+_POLARITY = {"right": "right", "correct": "right", "wrong": "wrong", "incorrect": "wrong"}
+_NEGATORS = frozenset({"not", "never"})
+_HEDGES = frozenset({"partially", "partly", "mostly", "largely", "almost", "nearly", "somewhat", "half"})
+_DETERMINERS = frozenset({"the", "a", "an", "his", "her", "their", "its", "this", "that", "my", "your"})
+_AMBIGUOUS = "?"
+
+# A last line that is a verdict sentence without a label ("The solution is wrong."), read when no label has one.
+_VERDICT_SENTENCE = re.compile(
+    r"(?:(?:so|thus|therefore|hence|overall|finally|in conclusion|in summary|in short)[,:]? )?"
+    r"(?:the )?(?:(?:student's|given|provided|proposed|original|above|candidate) )?"
+    r"(?:final )?(?:solution|answer|response) (?:is|was) (not )?(?:(?:entirely|completely|fully|totally) )?"
+    r"(right|correct|wrong|incorrect)[.!]?"
 )
+_LINE_CHARS = 200  # a verdict sentence is a short line
+# A word before a label that goes with it ("In conclusion:", "Final conclusion:"), after markup is stripped.
+_LEAD_IN = re.compile(r"\b(?:in|final|my|overall)$", re.IGNORECASE)
+_MARKUP = " \t*_#>"
 
 
 @dataclass(frozen=True)
@@ -46,19 +72,106 @@ class Candidate:
 
 
 def read_conclusion(text: str) -> str | None:
-    """``"right"`` / ``"wrong"`` from the critique's last non-empty line, or None when it has no conclusion line."""
-    lines = text.rstrip().splitlines()
-    match = _CONCLUSION_RE.fullmatch(lines[-1]) if lines else None
-    return match.group(1).lower() if match else None
+    """``"right"`` / ``"wrong"``: the critique's verdict, or None when it has none or contradicts itself.
+
+    What is read: the text before the first end marker (``[END]``, ``\\[END\\]``, ``(END)``, ``**END**``);
+    in it, every "Conclusion:" label (any case, markdown around it, or a "Conclusion" heading line) and the
+    clause after it, up to the end of its sentence. In a clause, "right" / "correct" mean right and "wrong" /
+    "incorrect" wrong; "not" or "-n't" just before turns right into wrong; "the correct answer" (a verdict
+    word after a determiner) is no verdict. Every label with a verdict must agree. Without one, a last line
+    such as "The solution is wrong." is the verdict. None for hedges and double negations ("partially
+    correct", "not wrong"), for "right or wrong", and for labels that disagree: such a critique is unusable
+    as a training target, and guessing would put a wrong conclusion into the data.
+    """
+    reading = _read(text)
+    return reading[0] if reading else None
 
 
 def normalized_critique(text: str) -> str | None:
-    """The critique with its conclusion line rewritten as ``Conclusion: right|wrong``; None without one."""
-    conclusion = read_conclusion(text)
-    if conclusion is None:
+    """The critique ending the way WebInstruct-CFT rows end: its text before the conclusion, a blank line,
+    ``Conclusion: right|wrong [END]`` (whatever followed the conclusion is dropped); None without a verdict or
+    without a critique before it."""
+    reading = _read(text)
+    if reading is None:
         return None
-    body = "\n".join(text.rstrip().splitlines()[:-1]).strip()
-    return f"{body}\n\nConclusion: {conclusion}" if body else None
+    verdict, start = reading
+    before = _before_end(text)[:start]
+    line_start = before.rfind("\n") + 1
+    prefix = before[line_start:].rstrip(_MARKUP)  # the critique's text before a mid-line label
+    lead_in = _LEAD_IN.search(prefix)
+    body = (before[:line_start] + (prefix[: lead_in.start()].rstrip(_MARKUP) if lead_in else prefix)).strip()
+    return f"{body}\n\nConclusion: {verdict} {END}" if body else None
+
+
+def _before_end(text: str) -> str:
+    """The text before the first end marker (all of it when there is none)."""
+    cut = min((i for marker in END_MARKERS if (i := text.find(marker)) >= 0), default=len(text))
+    return text[:cut]
+
+
+def _read(text: str) -> tuple[str, int] | None:
+    """(verdict, where its conclusion starts) or None; see :func:`read_conclusion`."""
+    body = _before_end(text)
+    labels = _labelled_verdicts(body)
+    if not labels:
+        return _verdict_sentence(body)
+    verdicts = {verdict for _, verdict in labels}
+    if len(verdicts) != 1 or _AMBIGUOUS in verdicts:
+        return None
+    return verdicts.pop(), labels[-1][0]
+
+
+def _labelled_verdicts(body: str) -> list[tuple[int, str]]:
+    """(start, verdict) of every conclusion label whose clause holds a verdict (``?``: a contradictory one)."""
+    out = []
+    for label in _LABEL.finditer(body):
+        window = body[label.end() : label.end() + _CLAUSE_CHARS]
+        line = window[_SKIP.match(window).end() :].split("\n", 1)[0]
+        end = _SENTENCE_END.search(line)
+        verdicts = _clause_verdicts(_words(line[: end.start()] if end else line))
+        if verdicts:
+            out.append((label.start(), verdicts.pop() if len(verdicts) == 1 else _AMBIGUOUS))
+    return out
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("\u2019", "'"))
+
+
+def _clause_verdicts(words: list[str]) -> set[str]:
+    """The verdicts a clause states: right, wrong, ``?`` (hedged, or a negated wrong); attributive uses skipped."""
+    out = set()
+    for i, word in enumerate(words):
+        polarity = _POLARITY.get(word)
+        if polarity is None:
+            continue
+        before = words[max(0, i - 2) : i]
+        if before and before[-1] in _DETERMINERS:  # "the correct answer is 4": not a verdict
+            continue
+        if any(w in _HEDGES for w in before):
+            out.add(_AMBIGUOUS)
+        elif any(w in _NEGATORS or w.endswith("n't") for w in before):
+            out.add("wrong" if polarity == "right" else _AMBIGUOUS)
+        else:
+            out.add(polarity)
+    return out
+
+
+def _verdict_sentence(body: str) -> tuple[str, int] | None:
+    """A last line that states the verdict without a label ("The solution is wrong."), and where it starts."""
+    stripped = body.rstrip()
+    start = stripped.rfind("\n") + 1
+    line = stripped[start:]
+    if len(line) > _LINE_CHARS:
+        return None
+    plain = " ".join(line.replace("*", " ").replace("_", " ").replace("\u2019", "'").lower().split())
+    match = _VERDICT_SENTENCE.fullmatch(plain.strip("#> "))
+    if match is None:
+        return None
+    polarity = _POLARITY[match.group(2)]
+    if match.group(1):  # "is not correct" is wrong; "is not wrong" is no verdict
+        return ("wrong", start) if polarity == "right" else None
+    return polarity, start
 
 
 def agrees(conclusion: str | None, correct: bool | None) -> bool | None:

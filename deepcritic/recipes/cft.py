@@ -3,8 +3,9 @@
 The data is TIGER-Lab/WebInstruct-CFT (configs WebInstruct-CFT-4K / -50K / -600K; rows ``instruction``,
 ``input``, ``output``) or a local json/jsonl/parquet file of the same form (``chat.path``). The user turn
 is the instruction and the input (question and candidate solution); the target is the critique, which
-ends with its right/wrong conclusion. Training is the same run as ``sft``
-(:func:`deepcritic.training.loop.run` with :class:`deepcritic.training.sft.SFTStage`).
+ends with its right/wrong conclusion and ``[END]``. With ``chat=webinstruct_cft`` the sequence is the one
+the CFT release trained on (LLaMA-Factory's qwen template: :mod:`deepcritic.chat_format`). Training is the
+same run as ``sft`` (:func:`deepcritic.training.loop.run` with :class:`deepcritic.training.sft.SFTStage`).
 """
 
 from __future__ import annotations

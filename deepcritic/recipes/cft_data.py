@@ -3,7 +3,8 @@
 Reads top to bottom: get the candidates, either from a file of (question, solution) pairs
 (``candidates.source=file``) or by letting the generator sample ``generator.sampling.n`` solutions per
 problem (``candidates.source=generate``, graded with math-verify); open the teacher; it critiques each
-candidate (``teacher.sampling.n`` samples) ending in ``Conclusion: right|wrong``; the first sample with a
+candidate (``teacher.sampling.n`` samples) ending in ``Conclusion: right|wrong [END]`` (sampling stops at
+``[END]``, which the written row keeps, as WebInstruct-CFT's rows do); the first sample with a
 conclusion, agreeing with math-verify when a reference answer is known and ``require_agreement`` is on,
 is kept; rows are written in the WebInstruct-CFT form (instruction, input, output) that
 ``deepcritic cft chat=webinstruct_cft chat.path=<output>`` trains on.

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from deepcritic import tracking
-from deepcritic.chat_data import LengthReport, apply_length_limit, example_texts
+from deepcritic.chat_data import LengthReport, example_texts, training_examples
 from deepcritic.config import ModelConfig
 from deepcritic.training.args import sft_kwargs
 from deepcritic.training.card import ModelCard
@@ -22,8 +22,9 @@ ExampleLoader = Callable[[Path], tuple[Any, str]]
 
 
 class SFTStage:
-    """Prompt-completion chats -> ``SFTTrainer`` (loss on the completion only); over-long examples counted and
-    reported (``train.max_length``), dropped with ``train.drop_overlong``."""
+    """Prompt-completion chats -> ``SFTTrainer`` (loss on the completion only), as the chats themselves (TRL
+    renders them with the tokenizer's chat template) or as token ids and labels rendered by ``chat.format``;
+    over-long examples counted and reported (``train.max_length``), dropped with ``train.drop_overlong``."""
 
     def __init__(self, name: str, cfg: Any, load_examples: ExampleLoader):
         self.name, self.cfg, self.load_examples = name, cfg, load_examples
@@ -45,8 +46,8 @@ class SFTStage:
 
     def dataset(self, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
         t = self.cfg.train
-        self.examples, self.lengths = apply_length_limit(
-            self.examples, tokenizer, t.max_length, t.drop_overlong, t.dataset_num_proc
+        self.examples, self.lengths = training_examples(
+            self.examples, tokenizer, self.cfg.chat.format, t.max_length, t.drop_overlong, t.dataset_num_proc
         )
         if tracking.is_main_process():
             (log.warning if self.lengths.overlong else log.info)(self.lengths.message())
@@ -81,7 +82,14 @@ class SFTStage:
             summary=f"Trained with `deepcritic {self.name}` (TRL SFTTrainer; loss on the assistant target only).",
             sections=[
                 ("Base model", [f"`{base}`"]),
-                ("Data", [f"- source: `{self.source}`", f"- {self.lengths.message() if self.lengths else ''}"]),
+                (
+                    "Data",
+                    [
+                        f"- source: `{self.source}`",
+                        f"- format: `{self.cfg.chat.format}`",
+                        f"- {self.lengths.message() if self.lengths else ''}",
+                    ],
+                ),
             ],
             base_model=None if model.from_scratch else base,
         )

@@ -57,10 +57,11 @@ def test_file_candidates_become_webinstruct_cft_rows_that_cft_loads(tmp_path):
     )
     rows = _lines(tmp_path / "run" / "cft.jsonl")
     assert [r["meta"]["id"] for r in rows] == ["0", "1"]  # 2: disagrees with math-verify; 3: no conclusion
-    assert rows[0]["output"].endswith("\n\nConclusion: right") and rows[1]["output"].endswith("Conclusion: wrong")
+    assert rows[0]["output"] == "Step by step, the arithmetic is checked.\n\nConclusion: right [END]"
+    assert rows[1]["output"].endswith("\n\nConclusion: wrong [END]")  # the release's ending
     assert rows[1]["input"] == "Question:\nWhat is 2 + 2?\n\nSolution:\n2 + 2 = 5, so \\boxed{5}."
     example = cft_example(rows[1], ChatDataConfig(source="cft"), "cft.jsonl", "line 2")
-    assert example["prompt"][0]["content"] == f"{cfg.instruction}\n\n{rows[1]['input']}"
+    assert example["prompt"][0]["content"] == f"{cfg.instruction}\n{rows[1]['input']}"  # LLaMA-Factory's join
     assert summary["kept"] == {"total": 2, "right": 1, "wrong": 1}
     assert summary["critiques"]["with_conclusion"] == 3 and summary["critiques"]["first_sample_agreement"] == 0.6667
     assert summary["candidates"] == {"total": 4, "with_reference": 4, "correct": 3}
@@ -109,3 +110,22 @@ def test_rerun_after_a_crash_finishes_the_rest_and_duplicates_nothing(tmp_path):
     keys = [r["id"] for r in _lines(tmp_path / "crashed" / "stages.jsonl")]
     assert len(again.prompts) == 2 and len(keys) == len(set(keys)) == 4
     assert _lines(tmp_path / "crashed" / "cft.jsonl") == _lines(tmp_path / "clean" / "cft.jsonl")
+
+
+def test_the_teacher_stops_at_end_and_the_written_row_ends_with_it(tmp_path):
+    from deepcritic.generation import cut_at_stop
+    from tests.helpers.configs import compose
+
+    pairs = _write_pairs(tmp_path / "pairs.jsonl")
+    cfg = compose("cft-data", ["candidates.source=file", f"candidates.path={pairs}", "candidates.answer_field=answer"])
+    assert cfg.teacher.sampling.stop == ["[END]"]  # conf/cft-data.yaml: the critique ends at its conclusion
+
+    def stopped(text: str, sample: int) -> str:  # what a backend returns: cut before the stop string
+        return cut_at_stop("The sum is 4, not 5.\nConclusion: wrong [END] Anything after.", cfg.teacher.sampling.stop)[
+            0
+        ]
+
+    cft_data(cfg, ScriptedGenerator(stopped), TEMPLATE, tmp_path / "run", candidates=read_candidates(cfg.candidates))
+    rows = _lines(tmp_path / "run" / "cft.jsonl")
+    assert [r["meta"]["id"] for r in rows] == ["1"]  # the only wrong candidate: agreement with math-verify
+    assert rows[0]["output"] == "The sum is 4, not 5.\n\nConclusion: wrong [END]"

@@ -62,20 +62,40 @@ CFT_ROW = {
 }
 
 CFT_CASES = [
-    # WebInstruct-CFT form: instruction, blank line, input
-    (CFT_ROW, CFT_ROW["instruction"] + "\n\n" + CFT_ROW["input"]),
+    # --- join=newline (the default): LLaMA-Factory's alpaca rows
+    # WebInstruct-CFT form: instruction, one newline, input
+    ("newline", CFT_ROW, CFT_ROW["instruction"] + "\n" + CFT_ROW["input"]),
     # empty instruction: the input alone
-    ({**CFT_ROW, "instruction": ""}, CFT_ROW["input"]),
+    ("newline", {**CFT_ROW, "instruction": ""}, CFT_ROW["input"]),
     # empty input (Alpaca style): the instruction alone
-    ({**CFT_ROW, "input": "  "}, CFT_ROW["instruction"]),
+    ("newline", {**CFT_ROW, "input": ""}, CFT_ROW["instruction"]),
+    # a blank input is not empty: kept, not stripped
+    ("newline", {**CFT_ROW, "input": "  "}, CFT_ROW["instruction"] + "\n  "),
+    # whitespace and newlines around both parts stay
+    (
+        "newline",
+        {**CFT_ROW, "instruction": " Critique. \n", "input": "\nQuestion:\nQ\n"},
+        " Critique. \n\n\nQuestion:\nQ\n",
+    ),
+    # --- join=stripped_blank_line: each part stripped, a blank line between
+    # WebInstruct-CFT form
+    ("stripped_blank_line", CFT_ROW, CFT_ROW["instruction"] + "\n\n" + CFT_ROW["input"]),
+    # a blank input is left out
+    ("stripped_blank_line", {**CFT_ROW, "input": "  "}, CFT_ROW["instruction"]),
+    # whitespace around the parts goes
+    (
+        "stripped_blank_line",
+        {**CFT_ROW, "instruction": " Critique. \n", "input": "\nQuestion:\nQ\n"},
+        "Critique.\n\nQuestion:\nQ",
+    ),
 ]
 
 
-@pytest.mark.parametrize("row, user", CFT_CASES)
-def test_cft_example(row, user):
-    ex = cft_example(row, CFT)
+@pytest.mark.parametrize("join, row, user", CFT_CASES)
+def test_cft_example(join, row, user):
+    ex = cft_example(row, ChatDataConfig(source="cft", path="x.jsonl", join=join))
     assert ex["prompt"] == [{"role": "user", "content": user}]
-    assert ex["completion"] == [{"role": "assistant", "content": row["output"]}]
+    assert ex["completion"] == [{"role": "assistant", "content": row["output"]}]  # verbatim, [END] included
 
 
 BAD_CFT = [
@@ -85,6 +105,8 @@ BAD_CFT = [
     ({**CFT_ROW, "input": 3}, "field 'input'"),
     # empty critique
     ({**CFT_ROW, "output": " "}, "a non-empty critique"),
+    # nothing to condition on
+    ({**CFT_ROW, "instruction": " ", "input": ""}, "a non-empty instruction or input"),
     # not an object
     (["a"], "an object"),
 ]
@@ -99,7 +121,7 @@ def test_cft_example_rejects(row, fragment):
 def test_cft_custom_field_names():
     cfg = ChatDataConfig(source="cft", path="x", instruction_field="q", input_field="ctx", output_field="crit")
     ex = cft_example({"q": "Q", "ctx": "C", "crit": "K"}, cfg)
-    assert ex["prompt"][0]["content"] == "Q\n\nC" and ex["completion"][0]["content"] == "K"
+    assert ex["prompt"][0]["content"] == "Q\nC" and ex["completion"][0]["content"] == "K"
 
 
 def _record(meta):

@@ -135,6 +135,8 @@ def test_cft_experiment_reads_webinstruct_cft_50k():
         "TIGER-Lab/WebInstruct-CFT",
         "WebInstruct-CFT-50K",
     )
+    # as the release trained (LLaMA-Factory, template qwen, cutoff_len 2048): its join, template and cutoff
+    assert (cfg.chat.join, cfg.chat.format, cfg.train.max_length) == ("newline", "llamafactory_qwen", 2048)
 
 
 @pytest.mark.parametrize("recipe", ["sft", "cft"])
