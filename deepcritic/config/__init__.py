@@ -25,7 +25,13 @@ from deepcritic.config.data import (
     SyntheticConfig,
 )
 from deepcritic.config.demo import DemoConfig, DemoEvalConfig, DemoTaskConfig
-from deepcritic.config.evaluation import PROTOCOL_NAMES, GraderConfig, ProtocolConfig, ScoreConfig
+from deepcritic.config.evaluation import (
+    PROTOCOL_NAMES,
+    EvalDuringTrainingConfig,
+    GraderConfig,
+    ProtocolConfig,
+    ScoreConfig,
+)
 from deepcritic.config.generation import (
     HFGenerateConfig,
     OpenAIServerConfig,
@@ -99,6 +105,7 @@ __all__ = [
     "DemoEvalConfig",
     "DemoTaskConfig",
     "EvalConfig",
+    "EvalDuringTrainingConfig",
     "FilterConfig",
     "GRPOOptions",
     "GRPORecipeConfig",

@@ -1,4 +1,5 @@
-"""Evaluation protocols in config: which protocol ``eval`` and ``score`` use, and ``deepcritic score``'s inputs.
+"""Evaluation in config: which protocol ``eval`` and ``score`` use, ``deepcritic score``'s inputs, and the critic
+evaluation that ``sft``, ``cft`` and ``grpo`` run while they train (``eval_during_training``).
 
 The protocols themselves (prompt, tagging, reader, vote, official decoding) are defined in
 ``deepcritic.eval.protocols``; each has a group file ``conf/protocol/<name>.yaml`` that selects it and sets its
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from deepcritic.config.base import cross_check, key_of, option
-from deepcritic.config.generation import RoleConfig, SamplingConfig
+from deepcritic.config.data import DataConfig
+from deepcritic.config.generation import RoleConfig, SamplingConfig, VLLMEngineConfig
 from deepcritic.config.training import LoggerConfig
 from deepcritic.errors import Problem
 
@@ -125,3 +127,95 @@ def _score_inputs(cfg: ScoreConfig, key: str) -> list[Problem]:
     if cfg.maj_k is not None and (not cfg.maj_k or any(k < 1 for k in cfg.maj_k)):
         return [Problem(key_of(key, "maj_k"), list(cfg.maj_k), "each k >= 1, or null")]
     return []
+
+
+METRICS = ("f1", "acc_error", "acc_correct", "parse_rate", "strict_f1")
+EVAL_BACKENDS = ("auto", "hf", "vllm")
+
+
+@dataclass
+class EvalDuringTrainingConfig:
+    """Critic evaluation while ``sft``, ``cft`` or ``grpo`` trains (``deepcritic/eval/during_training.py``); off
+    while ``benchmarks`` is empty.
+
+    The same benchmarks and protocols as ``deepcritic eval``, evaluated before the first step (step 0), every
+    ``every_steps`` optimizer steps and after the last one; metrics logged as ``eval/<benchmark>/<metric>`` at
+    the training step (console, wandb), predictions under ``<run>/eval_during_training/step-N/``. With
+    ``keep_best`` the best evaluated model is kept as ``<run>/best/``.
+    """
+
+    # typed Any so that `+eval_during_training.benchmarks.mine={source: contract, path: x}` can add one
+    benchmarks: dict[str, Any] = option(
+        {},
+        "name -> a data section, as eval's benchmarks group (+benchmarks@eval_during_training.benchmarks="
+        "processbench_files); empty: no evaluation",
+        entries=DataConfig,
+    )
+    limit: Optional[int] = option(
+        None,
+        "records per benchmark: a seeded sample stratified by label class (eval's limit); null = all",
+        ge=1,
+        fix="a positive count, or null for all",
+    )
+    limits: dict[str, int] = option({}, "benchmark -> its own record limit (stratified), overriding limit")
+    seed: int = option(0, "seed of the limit sample")
+    protocol: ProtocolConfig = option(ProtocolConfig, "prompt and reading (deepcritic's own, or a paper's)")
+    every_steps: int = option(
+        0, "evaluate every N optimizer steps; 0 = only before the first and after the last step", ge=0
+    )
+    at_start: bool = option(True, "evaluate before the first step (step 0)")
+    at_end: bool = option(True, "evaluate after the last step")
+    sampling: SamplingConfig = option(SamplingConfig, "greedy by default; n > 1 adds Maj@k")
+    maj_k: Optional[list[int]] = option(None, "Maj@k points (each <= sampling.n); null = 1, 2, 4, ..., n")
+    backend: str = option(
+        "auto",
+        "auto: a GRPO run's vLLM engine (colocated, after the weight sync) or server when it has one, else "
+        "transformers generate on the training model (ZeRO-3: gathered); hf: always generate; vllm: sft/cft start "
+        "a colocated vLLM engine and push the trained weights into it before each evaluation",
+        choices=EVAL_BACKENDS,
+    )
+    vllm: VLLMEngineConfig = option(
+        VLLMEngineConfig, "backend=vllm: the engine an sft/cft run starts", when=lambda c: c.backend == "vllm"
+    )
+    batch_size: int = option(64, "prompts per generation call (and per process)", ge=1)
+    metric: str = option(
+        "average/f1",
+        "what picks the best model: average/<metric> over the benchmarks, or <benchmark>/<metric> (metrics: "
+        + ", ".join(METRICS)
+        + ")",
+    )
+    keep_best: bool = option(
+        False, "keep the best evaluated model as <run>/best/ (HF format, a model card with its step and figures)"
+    )
+    early_stop_patience: Optional[int] = option(
+        None, "stop after this many evaluations in a row without a better metric; null = never", ge=1
+    )
+    table_records: int = option(8, "critiques per benchmark in the wandb completions table", ge=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.benchmarks)
+
+
+@cross_check(EvalDuringTrainingConfig)
+def _eval_during_training(c: EvalDuringTrainingConfig, key: str) -> list[Problem]:
+    out: list[Problem] = []
+    if not c.benchmarks:
+        for name in ("keep_best", "early_stop_patience"):
+            if getattr(c, name) not in (False, None):
+                out.append(
+                    Problem(key_of(key, name), getattr(c, name), f"needs benchmarks to evaluate: set {key}.benchmarks")
+                )
+        return out
+    where, _, metric = c.metric.rpartition("/")
+    if metric not in METRICS or (where != "average" and where not in c.benchmarks):
+        choices = ", ".join(["average", *c.benchmarks])
+        out.append(Problem(key_of(key, "metric"), c.metric, f"<{choices}>/<{', '.join(METRICS)}>, e.g. average/f1"))
+    unknown = sorted(set(c.limits) - set(c.benchmarks))
+    if unknown:
+        out.append(Problem(key_of(key, "limits"), dict(c.limits), f"no benchmark named {', '.join(unknown)}"))
+    if c.maj_k is not None and (not c.maj_k or any(k < 1 or k > c.sampling.n for k in c.maj_k)):
+        out.append(Problem(key_of(key, "maj_k"), list(c.maj_k), f"each k in 1..sampling.n ({c.sampling.n}), or null"))
+    if not (c.at_start or c.at_end or c.every_steps):
+        out.append(Problem(key_of(key, "every_steps"), 0, "with at_start and at_end off, set every_steps > 0"))
+    return out

@@ -8,7 +8,13 @@ from typing import Any, Optional
 
 from deepcritic.config.base import cross_check, key_of, option
 from deepcritic.config.data import CandidatesConfig, ChatDataConfig, DataConfig, ProblemsConfig
-from deepcritic.config.evaluation import GraderConfig, ProtocolConfig, grader_problems, official_prompt_clash
+from deepcritic.config.evaluation import (
+    EvalDuringTrainingConfig,
+    GraderConfig,
+    ProtocolConfig,
+    grader_problems,
+    official_prompt_clash,
+)
 from deepcritic.config.generation import RoleConfig, RolloutConfig, SamplingConfig
 from deepcritic.config.grpo import GRPOOptions, GRPORolloutConfig, RewardConfig
 from deepcritic.config.model import ModelConfig
@@ -36,6 +42,9 @@ class SFTRecipeConfig:
     chat: ChatDataConfig = option(ChatDataConfig, "the training chats")
     train: SFTTrainConfig = option(SFTTrainConfig, "optimisation")
     deepspeed: DeepSpeedConfig = option(DeepSpeedConfig, "ZeRO")
+    eval_during_training: EvalDuringTrainingConfig = option(
+        EvalDuringTrainingConfig, "critic evaluation while training (off without benchmarks)"
+    )
     logger: LoggerConfig = option(LoggerConfig, "tracking")
     seed: int = option(42, "training seed (also the data order)")
 
@@ -48,6 +57,9 @@ class CFTRecipeConfig:
     chat: ChatDataConfig = option(ChatDataConfig, "the training chats (chat=webinstruct_cft)")
     train: SFTTrainConfig = option(SFTTrainConfig, "optimisation")
     deepspeed: DeepSpeedConfig = option(DeepSpeedConfig, "ZeRO")
+    eval_during_training: EvalDuringTrainingConfig = option(
+        EvalDuringTrainingConfig, "critic evaluation while training (off without benchmarks)"
+    )
     logger: LoggerConfig = option(LoggerConfig, "tracking")
     seed: int = option(42, "training seed (also the data order)")
 
@@ -68,6 +80,9 @@ class GRPORecipeConfig:
     grpo: GRPOOptions = option(GRPOOptions, "the algorithm")
     train: TrainConfig = option(TrainConfig, "optimisation")
     deepspeed: DeepSpeedConfig = option(DeepSpeedConfig, "ZeRO")
+    eval_during_training: EvalDuringTrainingConfig = option(
+        EvalDuringTrainingConfig, "critic evaluation while training (off without benchmarks)"
+    )
     logger: LoggerConfig = option(LoggerConfig, "tracking")
     seed: int = option(42, "training seed (also the data order)")
 

@@ -198,6 +198,31 @@ def plot_curves(
     return path
 
 
+def plot_training_eval(
+    curves: Mapping[str, Mapping[int, float]], reward: Mapping[int, float], path: Path, metric: str = "F1"
+) -> Path:
+    """In-training evaluation: ``metric`` per benchmark against the optimizer step; beside it, when the run logged
+    one, the GRPO reward per logged step (the training signal the evaluations are meant to track)."""
+    plt = pyplot()
+    panels = 2 if reward else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 3.8), squeeze=False)
+    ax = axes[0][0]
+    for name, points in curves.items():
+        xs = sorted(points)
+        ax.plot(xs, [100 * points[x] for x in xs], marker="o", label=name)
+    ax.set(title=f"held-out {metric} during training", xlabel="optimizer step", ylabel=f"{metric} (%)")
+    ax.legend(fontsize="small")
+    if reward:
+        xs = sorted(reward)
+        axes[0][1].plot(xs, [reward[x] for x in xs], color="tab:orange")
+        axes[0][1].set(title="GRPO reward", xlabel="optimizer step", ylabel="mean reward", ylim=(0, 1))
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def log_wandb(
     run: Any | None,
     tables: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]],

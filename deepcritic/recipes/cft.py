@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from deepcritic.chat_data import load_examples
 from deepcritic.config import CFTRecipeConfig
+from deepcritic.eval.during_training import hooks
 from deepcritic.training.loop import run
 from deepcritic.training.sft import SFTStage
 
 
 def main(cfg: CFTRecipeConfig) -> dict:
-    return run(cfg, SFTStage("cft", cfg, lambda _out: load_examples(cfg.chat)))
+    return run(cfg, SFTStage("cft", cfg, lambda _out: load_examples(cfg.chat)), hooks(cfg))

@@ -10,7 +10,7 @@ Reads top to bottom, one banner per stage (with the time since the start):
 4. **eval before**: greedy critiques of the held-out split with vLLM; F1, accuracies, parse rate; the
    trivial critics (always "no wrong step", a random step) on the same records;
 5. **GRPO**: ``deepcritic grpo`` (its ``main``, colocated vLLM) on the grpo split, from the SFT model,
-   with the dev F1 every ``eval.dev_every`` steps;
+   with the dev F1 every ``eval.dev_every`` steps (its evaluation during training, ``grpo.eval_during_training``);
 6. **eval after**: the same held-out records, the same way;
 7. **report**: the before/after table, ``metrics.json`` (with the paired bootstrap CI of the F1
    difference), ``plot.png`` and an offline wandb run (the SFT and GRPO stages log their own runs in
@@ -24,11 +24,8 @@ import gc
 import json
 import logging
 import random
-import time
 from pathlib import Path
 from typing import Any
-
-from transformers import TrainerCallback
 
 from deepcritic import tracking
 from deepcritic.config import (
@@ -43,12 +40,12 @@ from deepcritic.config import (
 from deepcritic.critique import build_critic_messages, load_template, packaged_path
 from deepcritic.data import generate_synthetic, write_jsonl
 from deepcritic.data.records import StepRecord
-from deepcritic.eval import report
+from deepcritic.eval import progress, report
 from deepcritic.eval.bootstrap import paired_bootstrap_f1
-from deepcritic.eval.critic import critique_batch, critique_records
+from deepcritic.eval.critic import critique_records
 from deepcritic.eval.metrics import benchmark_metrics, critic_f1
 from deepcritic.eval.protocols import get_protocol
-from deepcritic.generation import HFGenerator, build_generator
+from deepcritic.generation import build_generator
 from deepcritic.modeling import save_tiny_model
 from deepcritic.runtime import run_dir
 from deepcritic.store import ResultStore, write_json
@@ -83,8 +80,7 @@ def main(cfg: DemoConfig) -> dict:
     baselines = _baselines(held_out, before, cfg)
 
     clock.stage("grpo", "5/7 GRPO on labels only (deepcritic grpo, colocated vLLM)")
-    dev_curve = DevCurve(splits["dev"], template, cfg.eval.dev_every, cfg.eval.max_new_tokens)
-    grpo_result = _run_grpo(cfg, Path(sft_result["final_model"]), template_path, paths["grpo"], out, dev_curve)
+    grpo_result = _run_grpo(cfg, Path(sft_result["final_model"]), template_path, paths, out)
 
     clock.stage("eval_after", "6/7 evaluate the GRPO critic on the same held-out split")
     after = evaluate(
@@ -109,7 +105,7 @@ def main(cfg: DemoConfig) -> dict:
         "held_out_records": len(held_out),
         "split_records": {k: len(v) for k, v in splits.items()},
         "dropped_duplicates": dropped,
-        "dev_curve": dev_curve.points,
+        "dev_curve": dev_curve(out / "grpo"),
         "sft": _stage_summary(sft_result),
         "grpo": _stage_summary(grpo_result),
         "timings": clock.finish(),
@@ -235,20 +231,35 @@ def _run_sft(cfg: DemoConfig, model: ModelConfig, template: str, data: Path, out
     return sft.main(stage)
 
 
-def _run_grpo(cfg: DemoConfig, start: Path, template: str, data: Path, out: Path, callback: Any) -> dict:
-    """``deepcritic grpo`` with the demo's ``grpo`` section, from the SFT model, on the GRPO split's labels."""
+def _run_grpo(cfg: DemoConfig, start: Path, template: str, paths: dict[str, Path], out: Path) -> dict:
+    """``deepcritic grpo`` with the demo's ``grpo`` section, from the SFT model, on the GRPO split's labels; the dev
+    curve is its evaluation during training, on the dev split every ``eval.dev_every`` steps."""
     from deepcritic.recipes import grpo
 
+    every = cfg.eval.dev_every
+    dev = {"dev": {"source": "contract", "path": str(paths["dev"])}} if every else {}
     stage = dataclasses.replace(
         cfg.grpo,
         model=ModelConfig(name_or_path=str(start), dtype=cfg.model.dtype, template=template),
-        data=DataConfig(source="contract", path=str(data)),
+        data=DataConfig(source="contract", path=str(paths["grpo"])),
         train=dataclasses.replace(cfg.grpo.train, output_dir=str(out / "grpo")),
+        eval_during_training=dataclasses.replace(cfg.grpo.eval_during_training, benchmarks=dev, every_steps=every),
         logger=_stage_logger(cfg, "grpo", out),
         seed=cfg.seed,
     )
     ensure_valid(stage)
-    return grpo.main(stage, callbacks=[callback])
+    return grpo.main(stage)
+
+
+def dev_curve(grpo_dir: Path) -> list[dict[str, Any]]:
+    """The dev F1 (and accuracies) of every evaluation during GRPO, from its trainer state."""
+    path = grpo_dir / "trainer_state.json"
+    history = json.loads(path.read_text())["log_history"] if path.is_file() else []
+    return [
+        {"step": h["step"], **{k: h.get(f"{progress.PREFIX}dev/{k}") for k in ("f1", "acc_error", "acc_correct")}}
+        for h in history
+        if progress.TIME_KEY in h
+    ]
 
 
 def _stage_summary(result: dict) -> dict:
@@ -306,42 +317,6 @@ def trivial_critics(records: list[StepRecord], seed: int) -> dict[str, dict]:
 
 def _pick(metrics: dict) -> dict:
     return {k: metrics.get(k) for k in REPORTED}
-
-
-class DevCurve(TrainerCallback):
-    """Greedy F1 on the dev split at the start of GRPO and every ``every`` steps: ``deepcritic eval``'s critique
-    rows from HF generate on the trained model itself, so it shows the weights as trained, whatever the
-    engine holds."""
-
-    def __init__(self, records: list[StepRecord], template: str, every: int, max_new_tokens: int, batch: int = 100):
-        self.records, self.protocol, self.every = records, get_protocol("deepcritic", template=template), every
-        self.max_new_tokens, self.batch = max_new_tokens, batch
-        self.points: list[dict[str, Any]] = []
-
-    def on_train_begin(self, args, state, control, model=None, processing_class=None, **kwargs):
-        if self.every:
-            self.measure(state.global_step, model, processing_class)
-
-    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
-        step = state.global_step
-        if self.every and (step % self.every == 0 or step == state.max_steps):
-            self.measure(step, model, processing_class)
-
-    def measure(self, step: int, model: Any, tokenizer: Any) -> None:
-        start = time.perf_counter()
-        sampling = SamplingConfig(n=1, temperature=0.0, max_new_tokens=self.max_new_tokens, seed=None)
-        was_training = model.training
-        model.eval()
-        try:
-            rows = critique_batch(HFGenerator(model, tokenizer, self.batch), self.records, sampling, self.protocol)
-        finally:
-            model.train(was_training)
-        m = critic_f1([row["samples"][0]["verdict"] for row in rows], [r.label for r in self.records])
-        self.points.append({"step": step, "f1": m["f1"], "acc_error": m["acc_error"], "acc_correct": m["acc_correct"]})
-        print(
-            f"dev F1 at GRPO step {step}: {_pct(m['f1'])} (acc_error {_pct(m['acc_error'])}, acc_correct "
-            f"{_pct(m['acc_correct'])}; {time.perf_counter() - start:.0f} s)"
-        )
 
 
 # ---------------------------------------------------------------------------------------------------

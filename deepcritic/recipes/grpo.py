@@ -27,6 +27,7 @@ from deepcritic.critique import build_critic_messages, load_template
 from deepcritic.data import load_records
 from deepcritic.data.records import StepRecord
 from deepcritic.errors import DeepcriticError
+from deepcritic.eval.during_training import hooks
 from deepcritic.grpo import engine
 from deepcritic.grpo.args import check_groups_per_process, to_grpo_config
 from deepcritic.grpo.data import balance_records, grpo_row, prompt_length, split_by_length
@@ -52,7 +53,7 @@ LAST_LOGGED = (
 
 def main(cfg: GRPORecipeConfig, callbacks: Sequence[Any] = ()) -> dict:
     """Train; returns the final metrics. ``callbacks``: extra ``TrainerCallback``s (when called from Python)."""
-    return run(cfg, GRPOStage(cfg, callbacks))
+    return run(cfg, GRPOStage(cfg, callbacks), hooks(cfg))
 
 
 class GRPOStage:

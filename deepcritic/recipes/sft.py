@@ -15,6 +15,7 @@ from pathlib import Path
 from deepcritic.chat_data import load_examples
 from deepcritic.config import SFTRecipeConfig
 from deepcritic.critique import load_template
+from deepcritic.eval.during_training import hooks
 from deepcritic.training.loop import run
 from deepcritic.training.sft import SFTStage
 
@@ -25,4 +26,4 @@ def main(cfg: SFTRecipeConfig) -> dict:
     def critique_examples(out: Path):
         return load_examples(cfg.chat, cfg.data, template, rejects_default=out / "rejects.jsonl")
 
-    return run(cfg, SFTStage("sft", cfg, critique_examples))
+    return run(cfg, SFTStage("sft", cfg, critique_examples), hooks(cfg))

@@ -6,14 +6,15 @@ saved for vLLM to load); the trainer arguments (before the model: with ZeRO-3 in
 weights already partitioned); one run directory for every rank; the stage's data; the checkpoint to resume
 from (``train.resume=auto``: the newest one); model and tokenizer; the stage's dataset and its metrics
 (over-long examples counted); wandb; the stage's trainer with a preemption callback (SIGTERM: a checkpoint
-at the end of the step, then exit 143); training; the final Hugging Face save with tokenizer, chat template
-and model card under ``<output_dir>/final``; metrics.json.
+at the end of the step, then exit 143) and the recipe's hooks (the evaluation during training); training; the
+final Hugging Face save with tokenizer, chat template and model card under ``<output_dir>/final``; metrics.json.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,9 +63,22 @@ class Stage(Protocol):
         """The model card's content (``model``: the model training started from)."""
 
 
-def run(cfg: Any, stage: Stage) -> dict[str, Any]:
-    """Train ``cfg`` (``model``, ``train``, ``deepspeed``, ``logger``, ``seed`` sections) as ``stage`` says;
-    returns the final metrics and ``final_model`` (the saved model's directory)."""
+class Hook(Protocol):
+    """A trainer callback that takes part in the run beyond training (the evaluation during training): it gets
+    the trainer, the run directory and a model-card writer before training, and adds figures to metrics.json and
+    a section to the final model's card after it."""
+
+    def attach(self, trainer: Any, out: Path, write_card: Callable[[Path, dict[str, Any]], None]) -> None: ...
+
+    def summary(self, train_runtime: float | None) -> dict[str, Any]: ...
+
+    def card_section(self, model_dir: Path) -> tuple[str, list[str]]: ...
+
+
+def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
+    """Train ``cfg`` (``model``, ``train``, ``deepspeed``, ``logger``, ``seed`` sections) as ``stage`` says, with
+    ``hooks`` (trainer callbacks that also get the trainer, :class:`Hook`); returns the final metrics and
+    ``final_model`` (the saved model's directory)."""
     out = Path(cfg.train.output_dir) if cfg.train.output_dir else run_dir()
     cuda, bf16_ok = hardware()
     precision = resolve_precision(cfg.model.dtype, cuda, bf16_ok)
@@ -95,18 +109,24 @@ def run(cfg: Any, stage: Stage) -> dict[str, Any]:
     wandb_run = tracking.start_run(cfg.logger, dataclasses.asdict(cfg), out, default_name=f"{stage.name}-{out.name}")
     tracking.log_summary(wandb_run, data_metrics)
     preempt = PreemptionCallback()  # SIGTERM: checkpoint at the end of the step, then exit 143
-    trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), [preempt])
+    trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), [preempt, *hooks])
+    for hook in hooks:
+        hook.attach(trainer, out, lambda path, figures: write_model_card(path, stage.card(cfg.model), figures, cfg))
     result = trainer.train(resume_from_checkpoint=checkpoint)
     raise_if_preempted(preempt, out, cleanup=lambda: tracking.finish(wandb_run))
 
     extra = stage.final_metrics(trainer)
+    for hook in hooks:
+        extra.update(hook.summary(result.metrics.get("train_runtime")))
     final = out / "final"
     save_final(trainer, final)
     metrics = {**train_metrics(result, trainer), **extra, **data_metrics}
     if trainer.is_world_process_zero():
         trainer.save_state()
         write_json(out / "metrics.json", metrics)
-        write_model_card(final, stage.card(cfg.model), metrics, cfg)
+        card = stage.card(cfg.model)
+        card.sections += [hook.card_section(final) for hook in hooks]
+        write_model_card(final, card, metrics, cfg)
         log.info("final model: %s", final)
     tracking.log_summary(wandb_run, metrics)
     tracking.finish(wandb_run)

@@ -9,13 +9,13 @@ the newest checkpoint. The labels of a collated batch are checked in-process.
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 import pytest
 import torch
 
 from tests.helpers.cli import run_cli
+from tests.helpers.wandb_files import wandb_records
 
 MAX_LENGTH = 560  # about a third of these synthetic chats are longer: they are counted and dropped
 COMMON = [
@@ -115,7 +115,7 @@ def test_wandb_offline_run_holds_the_logged_loss(sft_run):
     run_dir, _ = sft_run
     files = list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(files) == 1
-    records = _wandb_records(files[0])
+    records = wandb_records(files[0])
     losses = [
         float(item.value_json)
         for r in records
@@ -188,39 +188,3 @@ def test_collated_batch_has_labels_on_assistant_tokens_only(tiny_qwen2, tmp_path
         expected = tok.apply_chat_template(targets[critique]["prompt"], tokenize=False, add_generation_prompt=True)
         assert prompt == expected and prompt.startswith("<|im_start|>user\n")
         assert int(trained.nonzero()[0]) == int((~trained).sum())  # one contiguous block at the end
-
-
-def _wandb_records(path: Path) -> list:
-    """Records of a wandb transaction log (.wandb): LevelDB log format, 32 KiB blocks, protobuf records.
-
-    wandb 0.31 ships no Python reader for its own run files, so the test reads the documented format.
-    """
-    from wandb.proto import wandb_internal_pb2 as pb
-
-    data, block, header = path.read_bytes(), 32 * 1024, 7
-    assert data[:4] == b":W&B"
-    pos, payloads, partial = header, [], b""
-    while pos + header <= len(data):
-        left = block - pos % block
-        if left < header:
-            pos += left
-            continue
-        _crc, length, kind = struct.unpack("<IHB", data[pos : pos + header])
-        if kind == 0:
-            pos += left
-            continue
-        chunk, pos = data[pos + header : pos + header + length], pos + header + length
-        if kind == 1:
-            payloads.append(chunk)
-        elif kind == 2:
-            partial = chunk
-        elif kind == 3:
-            partial += chunk
-        else:
-            payloads.append(partial + chunk)
-    records = []
-    for payload in payloads:
-        record = pb.Record()
-        record.ParseFromString(payload)
-        records.append(record)
-    return records

@@ -82,7 +82,8 @@ LAYER_RULES = [
     ("deepcritic/config", r"deepcritic\.(?!config|errors)"),
     ("deepcritic/critique", r"deepcritic\.(?!critique|errors)"),
     ("deepcritic/data", r"deepcritic\.(recipes|eval|datagen|grpo|training|generation)"),
-    ("deepcritic/eval", r"deepcritic\.(recipes|datagen|grpo|training)"),
+    # grpo.engine: the vLLM-CPU weight push, for the engine an sft run starts to evaluate with
+    ("deepcritic/eval", r"deepcritic\.(recipes|datagen|grpo(?!\.engine)|training)"),
     ("deepcritic/datagen", r"deepcritic\.(recipes|eval(?!\.official)|grpo|training)"),  # eval.official: pinned files
     ("deepcritic/grpo", r"deepcritic\.(recipes|datagen|eval(?!\.metrics))"),  # eval.metrics: the critic F1
     ("deepcritic/training", r"deepcritic\.(recipes|eval|datagen|grpo)"),
