@@ -150,6 +150,7 @@ class VLLMGenerator:
             max_tokens=sampling.max_new_tokens,
             seed=sampling.seed if self.per_request_seed else None,
             stop=list(sampling.stop) or None,
+            stop_token_ids=list(sampling.stop_token_ids) or None,
         )
         texts = [render_prompt(self.tokenizer, p) for p in prompts]
         ids = [self.tokenizer.encode(t, add_special_tokens=False) for t in texts]
@@ -305,6 +306,8 @@ class OpenAIGenerator:
         extra = dict(self.cfg.extra_body)
         if s.top_k:  # not an OpenAI parameter: vLLM and SGLang servers read it from the body
             extra.setdefault("top_k", s.top_k)
+        if s.stop_token_ids:  # neither is this one (vLLM's extension)
+            extra.setdefault("stop_token_ids", list(s.stop_token_ids))
         if kind == "prefill":  # vLLM's and SGLang's chat extension
             extra.update(continue_final_message=True, add_generation_prompt=False)
         create = self.client.completions.create if kind == "text" else self.client.chat.completions.create
@@ -420,19 +423,27 @@ class HFGenerator:
                 top_k=(s.top_k or None) if sample else None,
                 pad_token_id=self.tokenizer.pad_token_id,
                 **({"stop_strings": list(s.stop), "tokenizer": self.tokenizer} if s.stop else {}),
+                **({"eos_token_id": sorted(self._end_ids(s.stop_token_ids))} if s.stop_token_ids else {}),
             )
         new = seqs[:, enc["input_ids"].shape[1] :].tolist()
-        done = [self._completion(ids, s.stop) for ids in new]
+        done = [self._completion(ids, s.stop, s.stop_token_ids) for ids in new]
         return [done[i * s.n : (i + 1) * s.n] for i in range(len(prompts))]
 
-    def _completion(self, ids: list[int], stop_strings: Sequence[str] = ()) -> Completion:
-        """Cut at the first end-of-sequence token (the padding after it is dropped), then before the first stop
-        string (generate stops after the token that completes it); neither: the length limit."""
+    def _end_ids(self, stop_token_ids: Sequence[int] = ()) -> set[int]:
+        """The model's end-of-sequence ids, the tokenizer's, and ``sampling.stop_token_ids``."""
         eos = self.model.generation_config.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
+        ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id} | set(stop_token_ids)
+        return {i for i in ids if i is not None}
+
+    def _completion(self, ids: list[int], stop_strings: Sequence[str] = (), stop_ids: Sequence[int] = ()) -> Completion:
+        """Cut at the first end-of-sequence or stop token (the padding after it is dropped; the token counts but is
+        not in the text, as in vLLM), then before the first stop string (generate stops after the token that
+        completes it); neither: the length limit."""
+        eos_ids = self._end_ids(stop_ids)
         stop = next((i for i, t in enumerate(ids) if t in eos_ids), None)
         kept, reason = (ids, "length") if stop is None else (ids[: stop + 1], "stop")
-        text, stopped = cut_at_stop(self.tokenizer.decode(kept, skip_special_tokens=True), stop_strings)
+        shown = kept if stop is None else ids[:stop]
+        text, stopped = cut_at_stop(self.tokenizer.decode(shown, skip_special_tokens=True), stop_strings)
         if stopped:
             return Completion(text, "stop", len(self.tokenizer.encode(text, add_special_tokens=False)))
         return Completion(text, reason, len(kept))

@@ -243,6 +243,14 @@ def test_stop_and_prefill_reach_the_chat_server(server_factory):
     assert [r["path"] for r in server.requests] == ["/v1/chat/completions"] * 2
 
 
+def test_stop_token_ids_reach_the_server_as_vllms_extension(server_factory):
+    server = server_factory([])
+    _generator(server.url).generate(["1+1="], SamplingConfig(stop_token_ids=[151645, 151643]))
+    _generator(server.url).generate(["1+1="], SamplingConfig())
+    with_ids, without = (r["body"] for r in server.requests)
+    assert with_ids["stop_token_ids"] == [151645, 151643] and "stop_token_ids" not in without
+
+
 def test_text_prompts_use_the_completions_endpoint(server_factory):
     server = server_factory([])
     out = _generator(server.url).generate(["Question: 1+1?\nAnswer:"], SamplingConfig(max_new_tokens=5))
