@@ -142,6 +142,11 @@ class VLLMGenerator:
 
         if not prompts:
             return []
+        vocab = self.llm.llm_engine.model_config.get_vocab_size()  # vLLM refuses a batch with a stop id beyond it
+        if bad := [i for i in sampling.stop_token_ids if not 0 <= i < vocab]:
+            raise DeepcriticError(
+                f"sampling.stop_token_ids {bad}: not in {self.name}'s {vocab} tokens (use its own, or [])"
+            )
         params = SamplingParams(
             n=sampling.n,
             temperature=sampling.temperature,
@@ -155,13 +160,9 @@ class VLLMGenerator:
         texts = [render_prompt(self.tokenizer, p) for p in prompts]
         ids = [self.tokenizer.encode(t, add_special_tokens=False) for t in texts]
         fits = [i for i, n in enumerate(ids) if len(n) < self.max_model_len]
+        too_long = f"does not fit max_model_len={self.max_model_len}"
         result = [
-            [
-                Completion(
-                    "", "length", 0, f"prompt of {len(n)} tokens does not fit max_model_len={self.max_model_len}"
-                )
-                for _ in range(sampling.n)
-            ]
+            [Completion("", "length", 0, f"prompt of {len(n)} tokens {too_long}") for _ in range(sampling.n)]
             for n in ids
         ]
         for i, out in zip(fits, self._run([prompts[i] for i in fits], [ids[i] for i in fits], params)):
@@ -433,7 +434,7 @@ class HFGenerator:
         """The model's end-of-sequence ids, the tokenizer's, and ``sampling.stop_token_ids``."""
         eos = self.model.generation_config.eos_token_id
         ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id} | set(stop_token_ids)
-        return {i for i in ids if i is not None}
+        return ids - {None}
 
     def _completion(self, ids: list[int], stop_strings: Sequence[str] = (), stop_ids: Sequence[int] = ()) -> Completion:
         """Cut at the first end-of-sequence or stop token (the padding after it is dropped; the token counts but is

@@ -24,7 +24,15 @@ from deepcritic.config.data import (
     SyntheticConfig,
 )
 from deepcritic.config.demo import DemoConfig, DemoEvalConfig, DemoTaskConfig
-from deepcritic.config.evaluation import PROTOCOL_NAMES, GraderConfig, ProtocolConfig, ScoreConfig
+from deepcritic.config.evaluation import (
+    HARNESS_DATASETS,
+    PROTOCOL_NAMES,
+    SOLVE_PROTOCOL_NAMES,
+    GraderConfig,
+    ProtocolConfig,
+    ScoreConfig,
+    SolveProtocolConfig,
+)
 from deepcritic.config.generation import (
     HFGenerateConfig,
     OpenAIServerConfig,
@@ -109,6 +117,7 @@ __all__ = [
     "LoraConfig",
     "ModelConfig",
     "OpenAIServerConfig",
+    "HARNESS_DATASETS",
     "PROTOCOL_NAMES",
     "ProtocolConfig",
     "PRM800KConfig",
@@ -121,9 +130,11 @@ __all__ = [
     "RolloutConfig",
     "SFTRecipeConfig",
     "SFTTrainConfig",
+    "SOLVE_PROTOCOL_NAMES",
     "SamplingConfig",
     "ScoreConfig",
     "SolveConfig",
+    "SolveProtocolConfig",
     "SynthesizeConfig",
     "SyntheticConfig",
     "TinyModelConfig",
