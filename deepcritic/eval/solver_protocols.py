@@ -208,7 +208,8 @@ def load_cft_harness(official_dir: str | None) -> tuple[str, MathHarness]:
     sources = {}
     for name, file in CFT_FILES.items():
         path = str(Path(official_dir).expanduser() / name) if official_dir else None
-        sources[name] = official_bytes(file, path).decode("utf-8")
+        local, own = "protocol.official_dir=<folder holding utils.py and parser.py>", "solve_template=<path>"
+        sources[name] = official_bytes(file, path, local, own).decode("utf-8")
     template = prompt_template(sources["utils.py"], PROMPT_TYPE, CFT_FILES["utils.py"].name)
     fields = {f for _, f, _, _ in Formatter().parse(template) if f is not None}
     if fields != {"input"}:

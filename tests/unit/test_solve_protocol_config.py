@@ -133,3 +133,39 @@ OVERRIDES = [
 def test_protocol_overrides_are_checked_against_the_recipe(recipe, overrides, message):
     problem = protocol_problem(RECIPES[recipe], overrides)
     assert problem is None if message is None else message in problem
+
+
+@pytest.fixture
+def offline_cache(tmp_path, monkeypatch):
+    """An empty cache and no network: every download fails."""
+    from deepcritic.eval import official as official_module
+
+    def refuse(url, timeout):
+        raise OSError("network unreachable")
+
+    monkeypatch.setenv("DEEPCRITIC_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(official_module.urllib.request, "urlopen", refuse)
+    return tmp_path / "cache" / "official"
+
+
+def test_without_a_copy_or_network_the_error_says_how_to_give_one(offline_cache):
+    from deepcritic.errors import DeepcriticError
+
+    with pytest.raises(DeepcriticError, match=r"cannot download .*utils\.py.*protocol\.official_dir=<folder"):
+        get_solver_protocol("cft_paper")
+
+
+def test_the_cached_files_are_used_and_a_changed_copy_is_refused(offline_cache, tmp_path):
+    from deepcritic.errors import DeepcriticError
+    from deepcritic.eval.solver_protocols import CFT_FILES
+
+    for name, file in CFT_FILES.items():  # as a first download would leave them
+        (offline_cache / file.sha256[:16]).mkdir(parents=True)
+        (offline_cache / file.sha256[:16] / name).write_bytes((CFT / name).read_bytes())
+    assert get_solver_protocol("cft_paper").template.startswith("<|im_start|>system")
+    changed = tmp_path / "mine"
+    changed.mkdir()
+    (changed / "utils.py").write_text((CFT / "utils.py").read_text().replace("step by step", "carefully"))
+    (changed / "parser.py").write_bytes((CFT / "parser.py").read_bytes())
+    with pytest.raises(DeepcriticError, match=r"mine/utils\.py is not the official .*solve_template=<path>"):
+        get_solver_protocol("cft_paper", official_dir=str(changed))
