@@ -37,8 +37,26 @@ SET_FILES: dict[str, Path] = {
     "theoremqa": SHARED_DATA / "math_eval" / "theoremqa" / "test.jsonl",
 }
 PROMPT_TYPE = "qwen25-math-cot"
-#: math_eval.py's stop words for this prompt type (no extra word is added for qwen25-math-cot).
-STOP_WORDS = ["</s>", "<|im_end|>", "<|endoftext|>", "(END)", "\\[END\\]", "**END**", "[END]"]
+
+
+def _math_eval_literal(target: str) -> Any:
+    """The first literal assigned to ``target`` in math_eval.py (read from its syntax tree, not run)."""
+    for node in ast.walk(ast.parse((CFT / "math_eval.py").read_text())):
+        if isinstance(node, ast.Assign) and any(ast.unparse(t) == target for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise LookupError(target)
+
+
+def math_eval_default(option: str) -> Any:
+    """The default of one of math_eval.py's command-line options (``add_argument("--x", default=...)``)."""
+    for node in ast.walk(ast.parse((CFT / "math_eval.py").read_text())):
+        if isinstance(node, ast.Call) and node.args and ast.unparse(node.args[0]) == repr(f"--{option}"):
+            return next(ast.literal_eval(k.value) for k in node.keywords if k.arg == "default")
+    raise LookupError(option)
+
+
+#: math_eval.py's stop words for this prompt type (it adds none for qwen25-math-cot: only cot, pal, ... get more).
+STOP_WORDS = _math_eval_literal("stop_words")
 
 
 #: Imports of the official files that are not run: the harness's own modules, and latex2sympy2 (stood in for).

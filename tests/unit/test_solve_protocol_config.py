@@ -23,7 +23,7 @@ from deepcritic.data.problems import load_benchmarks
 from deepcritic.eval.math_harness import DATASETS
 from deepcritic.eval.solver_protocols import CFT_STOP, QWEN2_STOP_IDS, decoding_report, get_solver_protocol
 from tests.helpers.configs import compose, conf_dir
-from tests.helpers.official_cft import CFT
+from tests.helpers.official_cft import CFT, STOP_WORDS, math_eval_default
 
 SETS = {"m": {"source": "math500"}}
 CFT_PAPER = SolveProtocolConfig(name="cft_paper")
@@ -79,6 +79,23 @@ def test_protocol_cft_paper_composes_to_the_official_decoding():
     assert other["differs"] == {"stop_token_ids": {"used": [151645, 151643], "official": []}}
 
 
+def _script_flags() -> tuple[str, dict[str, str]]:
+    """evaluate_qwen.sh's first (uncommented) run, and its math_eval.py flags that take a value."""
+    run = (CFT / "evaluate_qwen.sh").read_text().split("#DATA_NAME")[0]
+    words = [line.split() for line in run.splitlines() if line.strip().startswith("--")]
+    return run, {w[0]: w[1] for w in words if len(w) > 1 and w[1] != "\\"}
+
+
+def test_the_official_decoding_is_what_the_release_scripts_run():
+    run, flags = _script_flags()
+    assert 'PROMPT_TYPE="qwen25-math-cot"' in run and "--apply_chat_template" not in run  # raw text prompts
+    assert (flags["--temperature"], flags["--top_p"], flags["--n_sampling"], flags["--seed"]) == ("0", "1", "1", "0")
+    official = get_solver_protocol("cft_paper", official_dir=str(CFT)).official_sampling("Qwen/Qwen2.5-Math-7B")
+    assert (official.temperature, official.top_p, official.n, official.seed) == (0.0, 1.0, 1, 0)
+    assert official.max_new_tokens == math_eval_default("max_tokens_per_call") == 2048
+    assert official.stop == STOP_WORDS == list(CFT_STOP)  # math_eval.py's list, read from its syntax tree
+
+
 def test_the_cft_paper_experiment_runs_the_seven_sets_in_the_scripts_order(monkeypatch, shared_data):
     monkeypatch.setenv("DEEPCRITIC_DATA", str(shared_data))
     cfg = compose("solve", ["experiment=solve_cft_paper"])
@@ -86,7 +103,8 @@ def test_the_cft_paper_experiment_runs_the_seven_sets_in_the_scripts_order(monke
     assert cfg.generator.model == ModelConfig(name_or_path="TIGER-Lab/Qwen2.5-Math-7B-CFT")
     # evaluate_qwen.sh: DATA_NAME="math,minerva_math,gsm8k,olympiadbench,amc23,aime24,theoremqa"
     order = ["math500", "minerva_math", "gsm8k", "olympiadbench", "amc23", "aime24", "theoremqa"]
-    assert list(cfg.benchmarks) == order and sorted(order) == sorted(HARNESS_DATASETS)
+    data_names = _script_flags()[0].split('DATA_NAME="')[1].split('"')[0].split(",")
+    assert [HARNESS_DATASETS[name] for name in cfg.benchmarks] == data_names and list(cfg.benchmarks) == order
     sets = load_benchmarks(cfg.benchmarks, None)
     assert {name: len(problems) for name, problems in sets.items()} == {
         "math500": 500, "minerva_math": 272, "gsm8k": 1319, "olympiadbench": 675, "amc23": 40, "aime24": 30,
