@@ -66,6 +66,28 @@ def strip_local_rank(argv: list[str]) -> list[str]:
     return out
 
 
+_PROTOCOL_OVERRIDE = re.compile(r"^(?:\+{1,2})?protocol=([^\s,]+)$")
+
+
+def protocol_problem(recipe: Recipe, overrides: list[str]) -> str | None:
+    """Why a ``protocol=<option>`` override does not fit ``recipe`` (the group conf/protocol/ holds the critic
+    protocols of eval and score and the solver protocols of solve), or None when it fits or is no known option
+    (Hydra then says what it finds)."""
+    if not recipe.protocols:
+        return None
+    for override in overrides:
+        match = _PROTOCOL_OVERRIDE.match(override)
+        owners = [r.name for r in RECIPES.values() if match and match.group(1) in r.protocols]
+        if match and owners and recipe.name not in owners:
+            return (
+                f"protocol={match.group(1)} is a protocol of deepcritic {' and '.join(owners)}; "
+                f"deepcritic {recipe.name} reads "
+                f"protocol={' | '.join(recipe.protocols)} (conf/protocol/)"
+                + (", or no protocol override for deepcritic's own" if recipe.name == "solve" else "")
+            )
+    return None
+
+
 def print_error(message: str) -> None:
     """Print a user-facing error in red on stderr (plain text when stderr is not a terminal)."""
     try:
@@ -122,6 +144,10 @@ def main(argv: list[str] | None = None) -> None:
 
     register_configs()
     recipe = RECIPES[name]
+    problem = protocol_problem(recipe, rest)
+    if problem:
+        print_error(problem)
+        sys.exit(2)
     sys.argv = [f"deepcritic-{name}", *rest]
     hydra.main(version_base="1.3", config_path=CONF_PATH, config_name=name)(_task(recipe))()
 

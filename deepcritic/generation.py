@@ -16,7 +16,8 @@ Backends (``rollout.backend``):
   - ``vllm``: the offline engine ``vllm.LLM`` (tensor parallel, prefix caching, chat template applied by vLLM).
   - ``openai``: any OpenAI-compatible chat-completions server (``vllm serve``, an API model), requests
     in a thread pool with a time-out, retries with exponential backoff and an optional rate limit. The
-    API key is read from the environment variable NAMED in the config; it is never logged.
+    API key is read from the environment variable NAMED in the config; it is never logged
+    (:mod:`deepcritic.openai_backend`).
   - ``hf``: transformers ``generate``, batched with left padding (the fallback; slow).
 
 ``sampling.stop`` strings end a completion; the stop string itself is not part of the returned text (vLLM's
@@ -28,18 +29,13 @@ not report it per completion (an OpenAI-compatible server answering ``n > 1`` in
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import random
-import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, Union
 
-from deepcritic.config import ModelConfig, RolloutConfig, SamplingConfig, looks_like_env_name
+from deepcritic.config import ModelConfig, RolloutConfig, SamplingConfig
 from deepcritic.errors import DeepcriticError
 
 log = logging.getLogger(__name__)
@@ -149,6 +145,11 @@ class VLLMGenerator:
 
         if not prompts:
             return []
+        vocab = self.llm.llm_engine.model_config.get_vocab_size()  # vLLM refuses a batch with a stop id beyond it
+        if bad := [i for i in sampling.stop_token_ids if not 0 <= i < vocab]:
+            raise DeepcriticError(
+                f"sampling.stop_token_ids {bad}: not in {self.name}'s {vocab} tokens (use its own, or [])"
+            )
         params = SamplingParams(
             n=sampling.n,
             temperature=sampling.temperature,
@@ -157,17 +158,14 @@ class VLLMGenerator:
             max_tokens=sampling.max_new_tokens,
             seed=sampling.seed if self.per_request_seed else None,
             stop=list(sampling.stop) or None,
+            stop_token_ids=list(sampling.stop_token_ids) or None,
         )
         texts = [render_prompt(self.tokenizer, p) for p in prompts]
         ids = [self.tokenizer.encode(t, add_special_tokens=False) for t in texts]
         fits = [i for i, n in enumerate(ids) if len(n) < self.max_model_len]
+        too_long = f"does not fit max_model_len={self.max_model_len}"
         result = [
-            [
-                Completion(
-                    "", "length", 0, f"prompt of {len(n)} tokens does not fit max_model_len={self.max_model_len}"
-                )
-                for _ in range(sampling.n)
-            ]
+            [Completion("", "length", 0, f"prompt of {len(n)} tokens {too_long}") for _ in range(sampling.n)]
             for n in ids
         ]
         for i, out in zip(fits, self._run([prompts[i] for i in fits], [ids[i] for i in fits], params)):
@@ -213,162 +211,6 @@ def _first_line(exc: BaseException) -> str:
 
 def _vllm_reason(reason: str | None) -> str | None:
     return {"stop": "stop", "length": "length", "abort": "error"}.get(reason or "", reason)
-
-
-# ---------------------------------------------------------------------------------------------------
-# OpenAI-compatible server
-
-
-class RateLimiter:
-    """At most ``per_second`` calls of :meth:`wait` per second across threads (None: no limit)."""
-
-    def __init__(
-        self,
-        per_second: float | None,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.interval = 1.0 / per_second if per_second else 0.0
-        self.clock, self.sleep = clock, sleep
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = self.clock()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            self.sleep(start - now)
-
-
-def backoff_delays(retries: int, base_s: float, max_s: float) -> list[float]:
-    """Waits before each retry: ``base_s * 2**attempt``, capped at ``max_s`` (no jitter; see caller)."""
-    return [min(max_s, base_s * 2**attempt) for attempt in range(retries)]
-
-
-class OpenAIGenerator:
-    """Chat completions from an OpenAI-compatible server, ``concurrency`` requests in flight."""
-
-    def __init__(self, model: ModelConfig, rollout: RolloutConfig):
-        import openai
-
-        o = rollout.openai
-        self.cfg = o
-        self.model = o.model or model.name_or_path
-        self.name = f"openai:{self.model}@{o.base_url}"
-        api_key = "EMPTY"
-        if o.api_key_env:
-            api_key = os.environ.get(o.api_key_env, "")
-            if not api_key:
-                shown = o.api_key_env if looks_like_env_name(o.api_key_env) else "<hidden: not a variable name>"
-                raise DeepcriticError(
-                    f"rollout.openai.api_key_env names the environment variable "
-                    f"{shown}, which is not set: export it, or set api_key_env=null "
-                    "for a server without a key"
-                )
-        self.client = openai.OpenAI(base_url=o.base_url, api_key=api_key, timeout=o.timeout_s, max_retries=0)
-        self.limiter = RateLimiter(o.requests_per_second)
-        self.pool = ThreadPoolExecutor(max_workers=o.concurrency, thread_name_prefix="openai")
-
-    def generate(self, prompts: Sequence[Prompt], sampling: SamplingConfig) -> list[list[Completion]]:
-        if not self.cfg.continue_final_message and any(prompt_kind(p) == "prefill" for p in prompts):
-            raise DeepcriticError(
-                f"{self.name}: these prompts continue a prefilled assistant turn, and "
-                "rollout.openai.continue_final_message=false says the server cannot (the OpenAI API has no "
-                "prefill). Use a vLLM or SGLang server (continue_final_message=true), rollout=vllm or rollout=hf"
-            )
-        if self.cfg.n_per_request:
-            jobs = [(p, sampling.n, sampling.seed) for p in prompts]
-        else:  # n requests of one sample each; seeds differ so that the samples differ
-            jobs = [
-                (p, 1, None if sampling.seed is None else sampling.seed + j) for p in prompts for j in range(sampling.n)
-            ]
-        results = list(self.pool.map(lambda job: self._request(job[0], job[1], job[2], sampling), jobs))
-        if self.cfg.n_per_request:
-            return results
-        return [sum(results[i * sampling.n : (i + 1) * sampling.n], []) for i in range(len(prompts))]
-
-    def _request(self, prompt: Prompt, n: int, seed: int | None, s: SamplingConfig) -> list[Completion]:
-        """One request: chat completions for messages (a prefill asks the server to continue the last turn),
-        the plain completions endpoint for a text prompt."""
-        import openai
-
-        kind = prompt_kind(prompt)
-        body: dict[str, Any] = {
-            "model": self.model,
-            "n": n,
-            "temperature": s.temperature,
-            "top_p": s.top_p,
-            "max_tokens": s.max_new_tokens,
-        }
-        body["prompt" if kind == "text" else "messages"] = prompt
-        if seed is not None:
-            body["seed"] = seed
-        if s.stop:
-            body["stop"] = list(s.stop)
-        extra = dict(self.cfg.extra_body)
-        if s.top_k:  # not an OpenAI parameter: vLLM and SGLang servers read it from the body
-            extra.setdefault("top_k", s.top_k)
-        if kind == "prefill":  # vLLM's and SGLang's chat extension
-            extra.update(continue_final_message=True, add_generation_prompt=False)
-        create = self.client.completions.create if kind == "text" else self.client.chat.completions.create
-        delays = backoff_delays(self.cfg.max_retries, self.cfg.backoff_s, self.cfg.backoff_max_s)
-        for attempt in range(len(delays) + 1):
-            self.limiter.wait()
-            try:
-                resp = create(**body, extra_body=extra or None)
-                return _openai_completions(resp, n)
-            except (
-                openai.APIConnectionError,
-                openai.APITimeoutError,
-                openai.RateLimitError,
-                openai.InternalServerError,
-            ) as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            except (json.JSONDecodeError, MalformedResponse) as exc:  # a proxy's HTML page, a cut-off body
-                error = f"malformed response: {exc}"
-            except openai.APIStatusError as exc:  # 4xx other than 429: retrying will not help
-                return [Completion("", "error", None, f"HTTP {exc.status_code}: {exc.message}") for _ in range(n)]
-            if attempt < len(delays):
-                time.sleep(delays[attempt] * (0.5 + random.random() / 2))  # jitter: threads do not retry in step
-        return [Completion("", "error", None, error) for _ in range(n)]
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        self.client.close()
-
-
-class MalformedResponse(ValueError):
-    """A 200 answer whose JSON is not a chat completion (retried like a server error)."""
-
-
-def _choice_text(choice: Any) -> str | None:
-    """A choice's text: ``message.content`` (chat completions) or ``text`` (completions); None if neither."""
-    message = getattr(choice, "message", None)
-    if message is not None:
-        return message.content or ""
-    text = getattr(choice, "text", None)
-    return text if isinstance(text, str) else None
-
-
-def _openai_completions(resp: Any, n: int) -> list[Completion]:
-    choices = getattr(resp, "choices", None)
-    if not isinstance(choices, list) or not all(
-        isinstance(getattr(c, "index", None), int) and _choice_text(c) is not None for c in choices
-    ):
-        raise MalformedResponse(f"not a completion: {str(resp)[:200]}")
-    choices = sorted(choices, key=lambda c: c.index)
-    usage = getattr(resp, "usage", None)
-    per_choice = usage.completion_tokens if usage is not None and n == 1 else None
-    out = [Completion(_choice_text(c) or "", _openai_reason(c.finish_reason), per_choice) for c in choices]
-    return out + [Completion("", "error", None, "server returned fewer choices than n") for _ in range(n - len(out))]
-
-
-def _openai_reason(reason: str | None) -> str | None:
-    return {"stop": "stop", "length": "length"}.get(reason or "", reason)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -427,19 +269,27 @@ class HFGenerator:
                 top_k=(s.top_k or None) if sample else None,
                 pad_token_id=self.tokenizer.pad_token_id,
                 **({"stop_strings": list(s.stop), "tokenizer": self.tokenizer} if s.stop else {}),
+                **({"eos_token_id": sorted(self._end_ids(s.stop_token_ids))} if s.stop_token_ids else {}),
             )
         new = seqs[:, enc["input_ids"].shape[1] :].tolist()
-        done = [self._completion(ids, s.stop) for ids in new]
+        done = [self._completion(ids, s.stop, s.stop_token_ids) for ids in new]
         return [done[i * s.n : (i + 1) * s.n] for i in range(len(prompts))]
 
-    def _completion(self, ids: list[int], stop_strings: Sequence[str] = ()) -> Completion:
-        """Cut at the first end-of-sequence token (the padding after it is dropped), then before the first stop
-        string (generate stops after the token that completes it); neither: the length limit."""
+    def _end_ids(self, stop_token_ids: Sequence[int] = ()) -> set[int]:
+        """The model's end-of-sequence ids, the tokenizer's, and ``sampling.stop_token_ids``."""
         eos = self.model.generation_config.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id}
+        ids = set(eos if isinstance(eos, list) else [eos]) | {self.tokenizer.eos_token_id} | set(stop_token_ids)
+        return ids - {None}
+
+    def _completion(self, ids: list[int], stop_strings: Sequence[str] = (), stop_ids: Sequence[int] = ()) -> Completion:
+        """Cut at the first end-of-sequence or stop token (the padding after it is dropped; the token counts but is
+        not in the text, as in vLLM), then before the first stop string (generate stops after the token that
+        completes it); neither: the length limit."""
+        eos_ids = self._end_ids(stop_ids)
         stop = next((i for i, t in enumerate(ids) if t in eos_ids), None)
         kept, reason = (ids, "length") if stop is None else (ids[: stop + 1], "stop")
-        text, stopped = cut_at_stop(self.tokenizer.decode(kept, skip_special_tokens=True), stop_strings)
+        shown = kept if stop is None else ids[:stop]
+        text, stopped = cut_at_stop(self.tokenizer.decode(shown, skip_special_tokens=True), stop_strings)
         if stopped:
             return Completion(text, "stop", len(self.tokenizer.encode(text, add_special_tokens=False)))
         return Completion(text, reason, len(kept))
@@ -451,9 +301,16 @@ class HFGenerator:
 # ---------------------------------------------------------------------------------------------------
 # Construction and reuse
 
+
+def _openai(model: ModelConfig, rollout: RolloutConfig) -> Generator:
+    from deepcritic.openai_backend import OpenAIGenerator  # it builds on this module's Completion and prompts
+
+    return OpenAIGenerator(model, rollout)
+
+
 _BACKENDS: dict[str, Callable[[ModelConfig, RolloutConfig], Generator]] = {
     "vllm": VLLMGenerator.load,
-    "openai": OpenAIGenerator,
+    "openai": _openai,
     "hf": HFGenerator.load,
 }
 

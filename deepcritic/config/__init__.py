@@ -26,11 +26,14 @@ from deepcritic.config.data import (
 )
 from deepcritic.config.demo import DemoConfig, DemoEvalConfig, DemoTaskConfig
 from deepcritic.config.evaluation import (
+    HARNESS_DATASETS,
     PROTOCOL_NAMES,
+    SOLVE_PROTOCOL_NAMES,
     EvalDuringTrainingConfig,
     GraderConfig,
     ProtocolConfig,
     ScoreConfig,
+    SolveProtocolConfig,
 )
 from deepcritic.config.generation import (
     HFGenerateConfig,
@@ -118,6 +121,7 @@ __all__ = [
     "LoraConfig",
     "ModelConfig",
     "OpenAIServerConfig",
+    "HARNESS_DATASETS",
     "PROTOCOL_NAMES",
     "ProtocolConfig",
     "PRM800KConfig",
@@ -130,9 +134,11 @@ __all__ = [
     "RolloutConfig",
     "SFTRecipeConfig",
     "SFTTrainConfig",
+    "SOLVE_PROTOCOL_NAMES",
     "SamplingConfig",
     "ScoreConfig",
     "SolveConfig",
+    "SolveProtocolConfig",
     "SynthesizeConfig",
     "SyntheticConfig",
     "TinyModelConfig",

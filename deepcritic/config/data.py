@@ -14,7 +14,14 @@ CRITIQUE_STYLES = ("full", "terse", "count", "count_compare")
 CHAT_SOURCES = ("records", "messages", "cft")
 CHAT_FORMATS = ("chat_template", "llamafactory_qwen")
 CFT_JOINS = ("newline", "stripped_blank_line")
-PROBLEM_SOURCES = ("math500", "gsm8k", "file", "hub")
+PROBLEM_SOURCES = ("math500", "gsm8k", "aime24", "amc23", "minerva_math", "olympiadbench", "theoremqa", "file", "hub")
+#: Problem-set formats with no Hub copy in that format: a local file (path) is needed, from the repository named.
+LOCAL_PROBLEM_SOURCES = {
+    "amc23": "QwenLM/Qwen2.5-Math evaluation/data/amc23/test.jsonl",
+    "minerva_math": "QwenLM/Qwen2.5-Math evaluation/data/minerva_math/test.jsonl",
+    "olympiadbench": "QwenLM/Qwen2.5-Math evaluation/data/olympiadbench/test.jsonl",
+    "theoremqa": "TIGER-AI-Lab/CritiqueFineTuning tools/evaluate_math/data/theoremqa/test.jsonl",
+}
 POSITIVE_OR_NULL = "use a positive count, or null for all"
 
 
@@ -224,9 +231,11 @@ def _chat_location(c: ChatDataConfig, key: str) -> list[Problem]:
 class ProblemsConfig:
     """Math problems with reference answers (``solve``, ``refine``, ``verify-vote``, ``label``, ``cft-data``).
 
-    ``source``: ``math500`` / ``gsm8k`` (a local file in the public format via ``path``, else the Hub:
-    HuggingFaceH4/MATH-500, openai/gsm8k) or ``file`` / ``hub`` with ``fields`` naming the problem and
-    answer columns (and optionally id). GSM8K answers "... #### 18" are cut to the number after ####.
+    ``source``: a known format, read from a local file (``path``) or, where a copy in that format is on the Hub,
+    from there: ``math500`` (HuggingFaceH4/MATH-500), ``gsm8k`` (openai/gsm8k), ``aime24``
+    (HuggingFaceH4/aime_2024, split train); ``amc23``, ``minerva_math``, ``olympiadbench``, ``theoremqa`` (the
+    Qwen2.5-Math harness's files: local only). Or ``file`` / ``hub`` with ``fields`` naming the problem and answer
+    columns (and optionally id). GSM8K answers "... #### 18" are cut to the number after ####.
     """
 
     source: str = option("math500", "the problem set's format", choices=PROBLEM_SOURCES)
@@ -249,6 +258,15 @@ def _problems_location(p: ProblemsConfig, key: str) -> list[Problem]:
         )
     if p.source == "hub" and not p.hub_name:
         out.append(Problem(key_of(key, "hub_name"), p.hub_name, f"set {key_of(key, 'hub_name')}=<owner/dataset>"))
+    if p.source in LOCAL_PROBLEM_SOURCES and not p.path and not p.hub_name:
+        out.append(
+            Problem(
+                key_of(key, "path"),
+                p.path,
+                f"the {p.source} format has no Hub copy: set {key_of(key, 'path')}=<file> "
+                f"({LOCAL_PROBLEM_SOURCES[p.source]}), or use the problem-set option {p.source}_file",
+            )
+        )
     if p.source in ("file", "hub"):
         missing = [f for f in ("problem", "answer") if f not in p.fields]
         if missing:

@@ -11,14 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from deepcritic.config.base import cross_check, key_of, option
-from deepcritic.config.data import DataConfig
+from deepcritic.config.base import as_section, cross_check, key_of, option
+from deepcritic.config.data import DataConfig, ProblemsConfig
 from deepcritic.config.generation import RoleConfig, SamplingConfig, VLLMEngineConfig
 from deepcritic.config.training import LoggerConfig
 from deepcritic.errors import Problem
 
 #: The protocols of deepcritic.eval.protocols (a unit test keeps the two lists equal).
 PROTOCOL_NAMES = ("deepcritic", "deepcritic_paper", "processbench", "mr_gsm8k")
+#: The solver protocols of deepcritic.eval.solver_protocols (``deepcritic solve``).
+SOLVE_PROTOCOL_NAMES = ("deepcritic", "cft_paper")
+#: The problem-set formats (ProblemsConfig.source) protocol cft_paper reads, each by the rules of one dataset of the
+#: Qwen2.5-Math harness (deepcritic.eval.math_harness). MATH-500 is read as "math": the release's script runs
+#: "math" (the full MATH test, same format).
+HARNESS_DATASETS = {
+    "math500": "math",
+    "minerva_math": "minerva_math",
+    "gsm8k": "gsm8k",
+    "olympiadbench": "olympiadbench",
+    "aime24": "aime24",
+    "amc23": "amc23",
+    "theoremqa": "theoremqa",
+}
 
 
 @dataclass
@@ -50,6 +64,72 @@ def _protocol_template(p: ProtocolConfig, key: str) -> list[Problem]:
             )
         ]
     return []
+
+
+@dataclass
+class SolveProtocolConfig:
+    """How ``deepcritic solve`` prompts the solver and reads its answers (the group file conf/protocol/cft_paper.yaml
+    selects the CFT paper's protocol and its official decoding; the critic protocols of the same group are
+    ``eval``'s and ``score``'s)."""
+
+    name: str = option(
+        "deepcritic",
+        "deepcritic (solve_template as a chat turn, math-verify over the output) | cft_paper (the CFT paper's "
+        "Qwen2.5-Math harness: its qwen25-math-cot prompt as raw text, its answer extraction per set, math-verify)",
+        choices=SOLVE_PROTOCOL_NAMES,
+        fix="use deepcritic or cft_paper (the critic protocols deepcritic_paper, processbench and mr_gsm8k are "
+        "for deepcritic eval and score)",
+    )
+    official_dir: Optional[str] = option(
+        None,
+        "cft_paper: a folder holding copies of the official tools/evaluate_math/utils.py and parser.py (their sha256 "
+        "is checked); null = download them once into $DEEPCRITIC_CACHE (default ~/.cache/deepcritic)",
+    )
+
+
+@cross_check(SolveProtocolConfig)
+def _solve_protocol_files(p: SolveProtocolConfig, key: str) -> list[Problem]:
+    if p.name == "deepcritic" and p.official_dir is not None:
+        return [
+            Problem(
+                key_of(key, "official_dir"),
+                p.official_dir,
+                "protocol deepcritic reads no official file (its prompt is solve_template); unset it, or use "
+                "protocol=cft_paper",
+            )
+        ]
+    return []
+
+
+def harness_problems(
+    protocol: SolveProtocolConfig, solve_template: str | None, benchmarks: dict, key: str
+) -> list[Problem]:
+    """Under protocol cft_paper: no solve template (the official one prompts), and only problem sets whose format
+    the harness has rules for (HARNESS_DATASETS)."""
+    if protocol.name != "cft_paper":
+        return []
+    out: list[Problem] = []
+    if solve_template is not None:
+        out.append(
+            Problem(
+                key_of(key, "solve_template"),
+                solve_template,
+                "protocol cft_paper prompts with its official qwen25-math-cot template: unset it, or use "
+                "protocol.name=deepcritic",
+            )
+        )
+    for name, entry in benchmarks.items():
+        section, _ = as_section(entry, ProblemsConfig, key_of(key, f"benchmarks.{name}"))
+        if section is not None and section.source not in HARNESS_DATASETS:
+            out.append(
+                Problem(
+                    key_of(key, f"benchmarks.{name}.source"),
+                    section.source,
+                    f"protocol cft_paper reads answers by the harness's rules for its datasets: use one of "
+                    f"{', '.join(HARNESS_DATASETS)}",
+                )
+            )
+    return out
 
 
 @dataclass

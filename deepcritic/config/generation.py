@@ -25,6 +25,11 @@ class SamplingConfig:
     stop: list[str] = option(
         [], "strings that end a completion (not kept in the text), e.g. ['[END]']; every backend honours them"
     )
+    stop_token_ids: list[int] = option(
+        [],
+        "token ids that end a completion besides the model's end-of-sequence ones (vLLM's stop_token_ids; HF: "
+        "extra end tokens; a vLLM server reads them from the request), e.g. Qwen2's [151645, 151643]",
+    )
     seed: Optional[int] = option(
         0,
         "per-request seed (vLLM on GPU, OpenAI-compatible servers); HF: seeded per "

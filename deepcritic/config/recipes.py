@@ -12,7 +12,9 @@ from deepcritic.config.evaluation import (
     EvalDuringTrainingConfig,
     GraderConfig,
     ProtocolConfig,
+    SolveProtocolConfig,
     grader_problems,
+    harness_problems,
     official_prompt_clash,
 )
 from deepcritic.config.generation import RoleConfig, RolloutConfig, SamplingConfig
@@ -103,15 +105,10 @@ def _grpo_sampling(cfg: GRPORecipeConfig, key: str) -> list[Problem]:
                 key_of(key, "sampling.temperature"), s.temperature, "GRPO needs sampling: use a positive temperature"
             )
         )
-    if s.stop and cfg.rollout.backend != "vllm":
-        out.append(
-            Problem(
-                key_of(key, "sampling.stop"),
-                list(s.stop),
-                "stop strings reach GRPO's generation through vLLM only: use rollout=colocate or rollout=server, "
-                "or sampling.stop=[]",
-            )
-        )
+    for name, value in (("stop", s.stop), ("stop_token_ids", s.stop_token_ids)):
+        if value and cfg.rollout.backend != "vllm":
+            fix = f"reaches GRPO's generation through vLLM only: use rollout=colocate or server, or sampling.{name}=[]"
+            out.append(Problem(key_of(key, f"sampling.{name}"), list(value), fix))
     if t.global_batch_size is not None and s.n >= 1 and t.global_batch_size % s.n:
         out.append(
             Problem(
@@ -234,12 +231,15 @@ class SolveConfig:
     """``deepcritic solve``: answer accuracy of a solver (e.g. a CFT model) on problem sets, with math-verify."""
 
     generator: RoleConfig = option(RoleConfig, "the solver")
+    protocol: SolveProtocolConfig = option(
+        SolveProtocolConfig, "prompt and answer reading: deepcritic's own, or protocol=cft_paper (conf/protocol/)"
+    )
     benchmarks: dict[str, Any] = option({}, "name -> a problem set (ProblemsConfig)", entries=ProblemsConfig)
     limit: Optional[int] = option(
-        None, "at most N problems per benchmark", ge=1, fix="use a positive count, or null for all"
+        None, "at most the first N problems per benchmark", ge=1, fix="use a positive count, or null for all"
     )
     maj_k: Optional[list[int]] = option(None, "majority-vote points (each <= generator.sampling.n)")
-    solve_template: Optional[str] = option(None, "null = deepcritic/critique/templates/solve.txt")
+    solve_template: Optional[str] = option(None, "protocol deepcritic's prompt; null = .../templates/solve.txt")
     batch_size: int = option(64, "problems per generation call", ge=1)
     answer_timeout_s: int = option(5, "math-verify parse / verify time limit per answer")
     logger: LoggerConfig = option(LoggerConfig, "tracking")
@@ -249,8 +249,10 @@ class SolveConfig:
 @cross_check(SolveConfig)
 def _solve_run(cfg: SolveConfig, key: str) -> list[Problem]:
     g = cfg.generator
-    return _benchmarks_and_k(cfg, key, g.sampling.n, "generator.sampling.n") + _saved_model(
-        key_of(key, "generator.model"), g.model, g.rollout
+    return (
+        _benchmarks_and_k(cfg, key, g.sampling.n, "generator.sampling.n")
+        + _saved_model(key_of(key, "generator.model"), g.model, g.rollout)
+        + harness_problems(cfg.protocol, cfg.solve_template, cfg.benchmarks, key)
     )
 
 

@@ -14,16 +14,29 @@ from deepcritic.config.demo import DemoConfig
 from deepcritic.config.evaluation import ScoreConfig
 from deepcritic.config.labeling import LabelConfig
 
+#: The options of the config group ``protocol`` (conf/protocol/) by the recipes that read them: the critic protocols
+#: of eval and score, the solver protocols of solve (a unit test keeps this equal to the group's files).
+CRITIC_PROTOCOL_OPTIONS = (
+    "deepcritic",
+    "deepcritic_paper",
+    "deepcritic_paper_voting",
+    "processbench",
+    "processbench_voting",
+    "mr_gsm8k",
+)
+SOLVE_PROTOCOL_OPTIONS = ("cft_paper",)
+
 
 @dataclass(frozen=True)
 class Recipe:
-    """A recipe: its name (also its config file ``conf/<name>.yaml``), summary, schema and the module whose
-    ``main(cfg)`` runs it."""
+    """A recipe: its name (also its config file ``conf/<name>.yaml``), summary, schema, the module whose
+    ``main(cfg)`` runs it, and the options of the ``protocol`` group it reads (none: it has no protocol)."""
 
     name: str
     summary: str
     schema: type
     module: str
+    protocols: tuple[str, ...] = ()
 
 
 RECIPES: dict[str, Recipe] = {
@@ -71,12 +84,14 @@ RECIPES: dict[str, Recipe] = {
             "files, under deepcritic's or a paper's official protocol: F1 (and strict F1), Maj@k",
             R.EvalConfig,
             "deepcritic.recipes.evaluate",
+            CRITIC_PROTOCOL_OPTIONS,
         ),
         Recipe(
             "score",
             "re-score saved critic outputs (ours or any JSONL with a text and a label) under any protocol, no model",
             ScoreConfig,
             "deepcritic.recipes.score",
+            CRITIC_PROTOCOL_OPTIONS,
         ),
         Recipe(
             "report",
@@ -86,9 +101,11 @@ RECIPES: dict[str, Recipe] = {
         ),
         Recipe(
             "solve",
-            "answer accuracy of a solver (e.g. a CFT model) on MATH500 / GSM8K, greedy or Maj@k (math-verify)",
+            "answer accuracy of a solver (e.g. a CFT model) on problem sets, greedy or Maj@k (math-verify); "
+            "protocol=cft_paper: the CFT paper's Qwen2.5-Math harness",
             R.SolveConfig,
             "deepcritic.recipes.solve",
+            SOLVE_PROTOCOL_OPTIONS,
         ),
         Recipe(
             "refine",

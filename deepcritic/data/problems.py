@@ -1,23 +1,32 @@
-"""Math problems with reference answers: ``solve``, ``refine`` and ``verify-vote`` (one set at a time) and
+r"""Math problems with reference answers: ``solve``, ``refine`` and ``verify-vote`` (one set at a time) and
 ``label`` and ``cft-data`` (every set, ids made unique across sets: :func:`load_problem_sets`).
 
-Sources (``ProblemsConfig.source``):
-  - ``math500``: fields problem / answer / unique_id; a local file (``path``, e.g. PRM800K's
-    math_splits/test.jsonl) or the Hub (HuggingFaceH4/MATH-500, split test).
-  - ``gsm8k``: fields question / answer, the reference answer being the number after ``####``; a
-    local file (openai/grade-school-math test.jsonl) or the Hub (openai/gsm8k, subset main).
+Sources (``ProblemsConfig.source``), each a local file (``path``) in the format named, or the Hub where a copy
+in that format exists:
+  - ``math500``: fields problem / solution / answer / unique_id (PRM800K's math_splits/test.jsonl; the Hub's
+    HuggingFaceH4/MATH-500, split test). The full MATH test in the same format reads the same way.
+  - ``gsm8k``: fields question / answer, the reference answer being the number after ``####`` (openai/grade-school-math
+    test.jsonl; the Hub's openai/gsm8k, subset main).
+  - The other sets of the CFT paper's evaluation, in the files of the Qwen2.5-Math harness
+    (``evaluation/data/<name>/test.jsonl`` of QwenLM/Qwen2.5-Math; TheoremQA from TIGER-AI-Lab/CritiqueFineTuning):
+    ``aime24`` (id / problem / answer; the Hub's HuggingFaceH4/aime_2024, split train), ``amc23`` (id / problem /
+    answer, a number), ``minerva_math`` (problem / solution, the answer the solution's last ``\boxed{}``),
+    ``olympiadbench`` (id / question / final_answer, a list: its items joined by ", ") and ``theoremqa``
+    (problem / answer).
   - ``file`` / ``hub``: any json / jsonl / parquet file or Hub dataset, ``fields`` mapping ``problem``
     and ``answer`` (and optionally ``id``) to columns.
-A row without a usable problem or answer is a :class:`DataError` naming the file, row and field.
+Each problem keeps its source row (``MathProblem.row``): an official harness derives its own question and reference
+from it (:mod:`deepcritic.eval.solver_protocols`). A row without a usable problem or answer is a :class:`DataError`
+naming the file, row and field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from deepcritic.answers import gsm8k_reference, reference_answer
+from deepcritic.answers import extract_boxed, gsm8k_reference, reference_answer
 from deepcritic.config import ProblemsConfig, sections
 from deepcritic.data.readers import iter_file, require_file
 from deepcritic.errors import DataError, DeepcriticError
@@ -29,6 +38,26 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         "fields": {"problem": "problem", "answer": "answer", "id": "unique_id"},
     },
     "gsm8k": {"hub_name": "openai/gsm8k", "subset": "main", "fields": {"problem": "question", "answer": "answer"}},
+    "aime24": {"hub_name": "HuggingFaceH4/aime_2024", "fields": {"problem": "problem", "answer": "answer", "id": "id"}},
+    "amc23": {"fields": {"problem": "problem", "answer": "answer", "id": "id"}},
+    "minerva_math": {"fields": {"problem": "problem", "answer": "solution"}},
+    "olympiadbench": {"fields": {"problem": "question", "answer": "final_answer", "id": "id"}},
+    "theoremqa": {"fields": {"problem": "problem", "answer": "answer"}},
+}
+
+
+def _final_answers(value: Any) -> str | None:
+    """OlympiadBench's final_answer list: its items, ``$`` stripped, joined by ", " (None when not a list)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return None
+    return ", ".join(v.strip().strip("$") for v in value) or None
+
+
+#: Sources whose answer column is not the bare answer: (how to read it, what the column must hold).
+_ANSWER_READERS: dict[str, tuple[Callable[[Any], str | None], str]] = {
+    "gsm8k": (lambda v: gsm8k_reference(str(v)), "a GSM8K solution ending in '#### <number>'"),
+    "minerva_math": (lambda v: extract_boxed(str(v)), "a solution with its answer in \\boxed{}"),
+    "olympiadbench": (_final_answers, "a list of final answers"),
 }
 
 
@@ -39,6 +68,8 @@ class MathProblem:
     id: str
     problem: str
     answer: str
+    source: str = ""  # the problem set's format (ProblemsConfig.source)
+    row: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)  # the source row as read
 
 
 def load_problems(cfg: ProblemsConfig, limit: int | None = None) -> list[MathProblem]:
@@ -53,11 +84,7 @@ def load_problems(cfg: ProblemsConfig, limit: int | None = None) -> list[MathPro
             break
         if error is not None:
             raise error
-        out.append(
-            problem_from_row(
-                row, fields, gsm8k=cfg.source == "gsm8k", file=_label(cfg, defaults), where=where, index=index
-            )
-        )
+        out.append(problem_from_row(row, fields, cfg.source, file=_label(cfg, defaults), where=where, index=index))
     if not out:
         raise DataError(_label(cfg, defaults), "", None, "at least one problem (none found)")
     return out
@@ -69,11 +96,12 @@ def load_benchmarks(benchmarks: dict[str, Any], limit: int | None) -> dict[str, 
     return {name: load_problems(p, limit) for name, p in sections(benchmarks, ProblemsConfig, "benchmarks").items()}
 
 
-def problem_from_row(row: Any, fields: dict[str, str], gsm8k: bool, file: str, where: str, index: int) -> MathProblem:
-    """One :class:`MathProblem` from a raw row; ``fields`` maps problem / answer / id to columns.
+def problem_from_row(row: Any, fields: dict[str, str], source: str, file: str, where: str, index: int) -> MathProblem:
+    r"""One :class:`MathProblem` from a raw row; ``fields`` maps problem / answer / id to columns.
 
-    With ``gsm8k`` the answer column is a reference solution and the answer is its ``#### N`` part.
-    Raises :class:`DataError` for a row that is not an object, or a missing or empty problem / answer.
+    The answer column of ``gsm8k`` (a reference solution: its ``#### N``), ``minerva_math`` (a solution: its last
+    ``\boxed{}``) and ``olympiadbench`` (a list) is read by the source's rule. Raises :class:`DataError` for a row
+    that is not an object, or a missing or empty problem / answer.
     """
     if not isinstance(row, dict):
         raise DataError(file, where, None, "an object with problem and answer fields", row)
@@ -85,20 +113,26 @@ def problem_from_row(row: Any, fields: dict[str, str], gsm8k: bool, file: str, w
             raise DataError(file, where, column, f"a non-empty {name} text", value)
         return str(value).strip()
 
-    problem, answer = text("problem"), text("answer")
-    if gsm8k:
-        final = gsm8k_reference(answer)
-        if final is None:
-            raise DataError(file, where, fields["answer"], "a GSM8K solution ending in '#### <number>'", answer)
-        answer = final
+    problem = text("problem")
+    if source in _ANSWER_READERS:
+        read, expected = _ANSWER_READERS[source]
+        value = row.get(fields["answer"])
+        answer = read(value) if value is not None else None
+        if not answer:
+            raise DataError(file, where, fields["answer"], expected, value)
+    else:
+        answer = text("answer")
     rid = row.get(fields["id"]) if "id" in fields else None
-    return MathProblem(id=str(rid) if rid is not None else str(index), problem=problem, answer=answer)
+    return MathProblem(str(rid) if rid is not None else str(index), problem, answer, source, row)
 
 
 def _items(cfg: ProblemsConfig, defaults: dict[str, Any]) -> Iterator[tuple[str, Any, Any]]:
     if cfg.path:
         return iter_file(require_file(cfg.path))
-    return _hub_rows(cfg.hub_name or defaults["hub_name"], cfg.subset or defaults.get("subset"), cfg.split)
+    hub_name = cfg.hub_name or defaults.get("hub_name")
+    if not hub_name:  # the config check says so first; a direct caller gets the same message
+        raise DeepcriticError(f"problem-set format {cfg.source!r} has no Hub copy: set path=<its test.jsonl>")
+    return _hub_rows(hub_name, cfg.subset or defaults.get("subset"), cfg.split)
 
 
 def _hub_rows(name: str, subset: str | None, split: str) -> Iterator[tuple[str, Any, Any]]:

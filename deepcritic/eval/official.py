@@ -45,23 +45,31 @@ def cache_dir() -> Path:
     return Path(root).expanduser() / "official"
 
 
-def official_bytes(file: OfficialFile, path: str | None = None) -> bytes:
+def official_bytes(
+    file: OfficialFile,
+    path: str | None = None,
+    local: str = "protocol.template=<path>",
+    own: str = "protocol=deepcritic model.template=<path>",
+) -> bytes:
     """The bytes of ``file``: read from ``path`` when given, else from the cache, else downloaded (and cached).
 
     Raises :class:`DeepcriticError` when the bytes do not hash to ``file.sha256`` (naming both hashes and the
     source), when ``path`` cannot be read, or when the download fails (saying where to put a copy instead).
+    ``local`` / ``own``: the overrides the messages suggest (a local copy of the file; one's own prompt instead).
     """
     if path is not None:
-        local = Path(path).expanduser()
+        local_path = Path(path).expanduser()
         try:
-            data = local.read_bytes()
+            data = local_path.read_bytes()
         except OSError as exc:
-            raise DeepcriticError(f"cannot read {local} (the official {file.name}): {exc.strerror or exc}") from None
-        return _checked(file, data, str(local))
+            raise DeepcriticError(
+                f"cannot read {local_path} (the official {file.name}): {exc.strerror or exc}"
+            ) from None
+        return _checked(file, data, str(local_path), own)
     cached = cache_dir() / file.sha256[:16] / Path(file.path).name
     if cached.is_file():
-        return _checked(file, cached.read_bytes(), str(cached))
-    data = _checked(file, _download(file, cached), file.url)
+        return _checked(file, cached.read_bytes(), str(cached), own)
+    data = _checked(file, _download(file, cached, local), file.url, own)
     cached.parent.mkdir(parents=True, exist_ok=True)
     tmp = cached.with_suffix(cached.suffix + ".part")
     tmp.write_bytes(data)
@@ -69,24 +77,23 @@ def official_bytes(file: OfficialFile, path: str | None = None) -> bytes:
     return data
 
 
-def _download(file: OfficialFile, cached: Path) -> bytes:
+def _download(file: OfficialFile, cached: Path, local: str) -> bytes:
     try:
         with urllib.request.urlopen(file.url, timeout=30) as resp:  # noqa: S310 (a fixed https URL)
             return resp.read()
     except OSError as exc:
         raise DeepcriticError(
             f"cannot download the official {file.name} from {file.url} ({exc}); download it by hand and pass "
-            f"its path (protocol.template=<path>), or copy it to {cached}"
+            f"its path ({local}), or copy it to {cached}"
         ) from None
 
 
-def _checked(file: OfficialFile, data: bytes, source: str) -> bytes:
+def _checked(file: OfficialFile, data: bytes, source: str, own: str) -> bytes:
     got = hashlib.sha256(data).hexdigest()
     if got != file.sha256:
         raise DeepcriticError(
             f"{source} is not the official {file.name}: its sha256 is {got}, the protocol pins {file.sha256}. "
-            "Use the file at that commit (a changed prompt changes the numbers), or evaluate your own prompt "
-            "with protocol=deepcritic model.template=<path>"
+            f"Use the file at that commit (a changed prompt changes the numbers), or evaluate your own prompt: {own}"
         )
     return data
 

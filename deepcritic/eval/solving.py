@@ -12,12 +12,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from deepcritic.answers import answers_match, extract_boxed, parse_answer, parse_reference, vote
+from deepcritic.answers import parse_reference, vote
 from deepcritic.config import SamplingConfig
 from deepcritic.critique import revise_messages, solve_messages
 from deepcritic.data import split_steps
 from deepcritic.data.problems import MathProblem
 from deepcritic.eval.critic import chosen_critique, critique, sample_row
+from deepcritic.eval.solver_protocols import SolveItem, SolverProtocol, graded_sample
 from deepcritic.generation import Completion, Generator
 from deepcritic.store import ResultStore, run_pending
 
@@ -40,56 +41,59 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 # ---------------------------------------------------------------------------------------------------
-# solve: n samples per problem; accuracy, pass@n, Maj@k
+# solve: n samples per problem under a solver protocol; accuracy, pass@n, Maj@k
 
 
-def graded_sample(completion: Completion, gold: list[Any], timeout_s: int) -> tuple[dict[str, Any], list[Any]]:
-    """(stored sample: text, boxed answer, correct, finish reason, tokens; math-verify parse of its answer)."""
-    parsed = parse_answer(completion.text, timeout_s)
-    sample = {
-        "text": completion.text,
-        "answer": extract_boxed(completion.text),
-        "parsed": bool(parsed),
-        "correct": answers_match(gold, parsed, timeout_s),
-        "finish_reason": completion.finish_reason,
-        "num_tokens": completion.num_tokens,
-    }
-    return sample, parsed
-
-
-def solve_row(problem: MathProblem, completions: Sequence[Completion], ks: Sequence[int], timeout_s: int) -> dict:
-    """A ``solve`` row: every sample graded, and whether the majority answer of the first k is correct."""
-    gold = parse_reference(problem.answer, timeout_s)
-    graded = [graded_sample(c, gold, timeout_s) for c in completions]
+def solve_row(
+    protocol: SolverProtocol,
+    problem: MathProblem,
+    item: SolveItem,
+    completions: Sequence[Completion],
+    ks: Sequence[int],
+    timeout_s: int,
+) -> dict:
+    """A ``solve`` row: every sample graded under ``protocol``, and whether the majority answer of the first k is
+    correct. ``problem`` is the question as the protocol shows it; ``reference`` what answers are compared with."""
+    graded = [protocol.grade(item, c, timeout_s) for c in completions]
     samples, parsed = [g[0] for g in graded], [g[1] for g in graded]
     maj = {}
     for k in ks:
         winner = vote(parsed[:k], timeout_s=timeout_s).winner
         maj[str(k)] = winner is not None and samples[winner]["correct"]
-    return {"id": problem.id, "problem": problem.problem, "answer": problem.answer, "samples": samples, "maj": maj}
+    row = {"id": problem.id, "problem": item.question, "answer": problem.answer, "samples": samples, "maj": maj}
+    return row if item.reference == problem.answer else {**row, "reference": item.reference}
 
 
 def solve_step(
     generator: Generator,
     batch: list[MathProblem],
     sampling: SamplingConfig,
-    prompts: Prompts,
+    protocol: SolverProtocol,
     ks: Sequence[int],
     timeout_s: int,
 ) -> list[dict]:
-    outputs = generator.generate([solve_messages(prompts.solve, p.problem) for p in batch], sampling)
+    items = [protocol.item(p, timeout_s) for p in batch]
+    outputs = generator.generate([it.prompt for it in items], sampling)
     return [
-        {"id": p.id, "error": err} if (err := _error(outs)) else solve_row(p, outs, ks, timeout_s)
-        for p, outs in zip(batch, outputs)
+        {"id": p.id, "error": err} if (err := _error(outs)) else solve_row(protocol, p, it, outs, ks, timeout_s)
+        for p, it, outs in zip(batch, items, outputs)
     ]
 
 
 def solve_metrics(rows: Sequence[dict], ks: Sequence[int]) -> dict[str, Any]:
     """``accuracy``: mean over all samples (greedy accuracy when n = 1); ``first_sample_accuracy``;
     ``pass@n``: some sample correct; ``answer_rate``: samples with an answer math-verify could parse;
-    ``maj``: {k: {accuracy}} of the majority answer over the first k samples; ``mean_tokens``."""
+    ``maj``: {k: {accuracy}} of the majority answer over the first k samples; ``mean_tokens``;
+    ``truncated_rate``: samples cut by the token limit. Under protocol cft_paper also ``strict_accuracy`` (math-verify
+    over the whole output against the raw reference) and ``tool_calls`` (outputs the harness would have run)."""
     samples = [s for r in rows for s in r["samples"]]
     tokens = [s["num_tokens"] for s in samples]
+    harness = {}  # protocol cft_paper's extra readings
+    if samples and all("strict_correct" in s for s in samples):
+        harness = {
+            "strict_accuracy": _mean([float(s["strict_correct"]) for s in samples]),
+            "tool_calls": sum(bool(s["tool_call"]) for s in samples),
+        }
     return {
         "problems": len(rows),
         "samples_per_problem": min((len(r["samples"]) for r in rows), default=0),
@@ -98,7 +102,9 @@ def solve_metrics(rows: Sequence[dict], ks: Sequence[int]) -> dict[str, Any]:
         "pass@n": _mean([float(any(s["correct"] for s in r["samples"])) for r in rows]),
         "answer_rate": _mean([float(s["parsed"]) for s in samples]),
         "mean_tokens": None if any(t is None for t in tokens) else _mean(tokens),
+        "truncated_rate": _mean([float(s["finish_reason"] == "length") for s in samples]),
         "maj": {str(k): {"accuracy": _mean([float(r["maj"][str(k)]) for r in rows if str(k) in r["maj"]])} for k in ks},
+        **harness,
     }
 
 

@@ -35,9 +35,14 @@ def grpo_kwargs(cfg: GRPORecipeConfig) -> dict[str, Any]:
         log_completions=g.log_completions,
         num_completions_to_print=g.num_completions_to_print,
         remove_unused_columns=False,  # label / num_steps / has_error reach the reward function
-        **({"generation_kwargs": {"stop": list(s.stop)}} if s.stop else {}),  # vLLM's SamplingParams
+        **({"generation_kwargs": _stops(s)} if s.stop or s.stop_token_ids else {}),  # vLLM's SamplingParams
         **rollout_kwargs(cfg),
     )
+
+
+def _stops(s: Any) -> dict[str, Any]:
+    """``sampling.stop`` / ``stop_token_ids`` as vLLM's SamplingParams fields (only those set)."""
+    return {k: list(v) for k, v in (("stop", s.stop), ("stop_token_ids", s.stop_token_ids)) if v}
 
 
 def rollout_kwargs(cfg: GRPORecipeConfig) -> dict[str, Any]:

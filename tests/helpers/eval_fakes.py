@@ -16,8 +16,9 @@ class Scripted:
         self.rule, self.prompts = rule, []
 
     def generate(self, prompts, sampling):
-        self.prompts += [p[0]["content"] for p in prompts]
-        return [[self.rule(p[0]["content"], j) for j in range(sampling.n)] for p in prompts]
+        texts = [p if isinstance(p, str) else p[0]["content"] for p in prompts]  # a text prompt, or a chat's turn
+        self.prompts += texts
+        return [[self.rule(t, j) for j in range(sampling.n)] for t in texts]
 
     def close(self):
         pass

@@ -2,7 +2,8 @@
 greedy, on the session's answering critic (the tiny Qwen2 taught to end a critic prompt's answer with
 ``**Answer**: \\boxed{k}``, tests/helpers/grpo_support.py):
 
-- a stop string ends a completion exactly where it first occurs, and is not kept (both backends);
+- a stop string ends a completion exactly where it first occurs, and is not kept (both backends); so does a stop
+  token id (``sampling.stop_token_ids``), which counts as a generated token;
 - a prefill prompt (messages ending with an assistant turn) is sent to the engine as text that ends inside that
   turn, and continues it exactly as the same text sent as a raw prompt does;
 - HF and vLLM continue a prefill the same way a raw text prompt of the same rendering does.
@@ -41,6 +42,18 @@ def test_stop_string_ends_the_completion_before_it(engines, backend):
     (stopped,) = generator.generate([QUESTION], replace(GREEDY, stop=["\\boxed"]))[0]
     assert stopped.text == plain.text[: plain.text.find("\\boxed")]
     assert stopped.finish_reason == "stop"
+
+
+@pytest.mark.parametrize("backend", ["vllm", "hf"])
+def test_stop_token_ids_end_the_completion_before_that_token(engines, backend):
+    generator = engines[backend]
+    (plain,) = generator.generate([QUESTION], GREEDY)[0]
+    ids = generator.tokenizer.encode(plain.text, add_special_tokens=False)
+    stop_id = ids[3]  # a token of the greedy answer, first seen at position 3 or earlier
+    first = ids.index(stop_id)
+    (stopped,) = generator.generate([QUESTION], replace(GREEDY, stop_token_ids=[stop_id]))[0]
+    assert stopped.text == generator.tokenizer.decode(ids[:first]) and stopped.finish_reason == "stop"
+    assert stopped.num_tokens == first + 1  # the stop token counts, as vLLM counts it
 
 
 @pytest.mark.parametrize("backend", ["vllm", "hf"])

@@ -37,7 +37,9 @@ GROUPS: dict[str, tuple[type, bool]] = {
     "chat": (C.ChatDataConfig, False),
     "benchmarks": (C.DataConfig, True),
     "problems": (C.ProblemsConfig, True),
-    "protocol": (C.EvalConfig, False),  # a _global_ group: its files set protocol.* and the official sampling.*
+    # a _global_ group: a critic protocol's file sets protocol.* and the official sampling.* (eval, score); a solver
+    # protocol's (RECIPES["solve"].protocols) protocol.* and generator.sampling.* (solve)
+    "protocol": (C.EvalConfig, False),
 }
 NOT_GROUPS = {"experiment", "hydra"}
 # The fields that say which option a group file is: each file states them, even when one equals the dataclass
@@ -147,6 +149,8 @@ def test_group_option_restates_no_dataclass_default(relative):
     group = relative.split("/")[0]
     assert group in GROUPS, f"conf/{group}/: name its dataclass in GROUPS"
     cls, entries = GROUPS[group]
+    if group == "protocol" and Path(relative).stem in RECIPES["solve"].protocols:
+        cls = C.SolveConfig
     default = dataclasses.asdict(cls())
     body = _body(CONF / relative)
     sections = body.values() if entries else [body]

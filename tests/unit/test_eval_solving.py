@@ -10,6 +10,7 @@ from deepcritic.critique import load_template
 from deepcritic.data.problems import MathProblem
 from deepcritic.data.records import StepRecord
 from deepcritic.eval.critic import chosen_critique, prediction_row
+from deepcritic.eval.solver_protocols import OwnProtocol
 from deepcritic.eval.solving import (
     Prompts,
     refine_metrics,
@@ -23,6 +24,7 @@ from deepcritic.generation import Completion
 from tests.helpers.eval_fakes import Scripted, is_revise, ok
 
 PROMPTS = Prompts(solve=load_template("solve"), revise=load_template("revise"), critic=load_template("critic"))
+OWN = OwnProtocol(load_template("solve"), "solve.txt")
 
 
 PROBLEMS = [MathProblem("p1", "What is 2 * 3?", "6"), MathProblem("p2", "What is 1 + 1?", "2")]
@@ -116,7 +118,7 @@ def test_verify_vote_with_no_parseable_verdicts_falls_back_to_majority():
 def test_solve_accuracy_pass_and_majority():
     # answers 7, 8, 8 for reference 8: accuracy 2/3, first sample wrong, Maj@1 wrong, Maj@3 right, pass@3 right
     generator = Scripted(lambda p, j: ok(f"\\boxed{{{[7, 8, 8][j]}}}"))
-    rows = solve_step(generator, [MathProblem("q", "?", "8")], SamplingConfig(n=3), PROMPTS, [1, 3], 5)
+    rows = solve_step(generator, [MathProblem("q", "?", "8")], SamplingConfig(n=3), OWN, [1, 3], 5)
     m = solve_metrics(rows, [1, 3])
     assert m["accuracy"] == pytest.approx(2 / 3) and m["first_sample_accuracy"] == 0.0 and m["pass@n"] == 1.0
     assert m["maj"] == {"1": {"accuracy": 0.0}, "3": {"accuracy": 1.0}} and m["answer_rate"] == 1.0

@@ -39,6 +39,7 @@ RECIPE_OF = {
     "label_mc_deepcritic": "label",
     "label_mc_qwen2.5_7b": "label",
     "refine_weak_to_strong": "verify-vote",  # for refine and verify-vote; composed with both in test_eval_config.py
+    "solve_cft_paper": "solve",
     "synthesize_qwen2.5_72b": "synthesize",
 }
 

@@ -8,14 +8,12 @@ import pytest
 from deepcritic.config import ModelConfig, OpenAIServerConfig, RolloutConfig, SamplingConfig
 from deepcritic.errors import DeepcriticError
 from deepcritic.generation import (
-    OpenAIGenerator,
-    RateLimiter,
-    backoff_delays,
     build_generator,
     cut_at_stop,
     prompt_kind,
     render_prompt,
 )
+from deepcritic.openai_backend import OpenAIGenerator, RateLimiter, backoff_delays
 from tests.helpers.openai_server import ScriptedServer
 
 BACKOFF = [
@@ -241,6 +239,14 @@ def test_stop_and_prefill_reach_the_chat_server(server_factory):
     assert (prefill["continue_final_message"], prefill["add_generation_prompt"]) == (True, False)
     assert not {"stop", "continue_final_message", "add_generation_prompt"} & set(chat)
     assert [r["path"] for r in server.requests] == ["/v1/chat/completions"] * 2
+
+
+def test_stop_token_ids_reach_the_server_as_vllms_extension(server_factory):
+    server = server_factory([])
+    _generator(server.url).generate(["1+1="], SamplingConfig(stop_token_ids=[151645, 151643]))
+    _generator(server.url).generate(["1+1="], SamplingConfig())
+    with_ids, without = (r["body"] for r in server.requests)
+    assert with_ids["stop_token_ids"] == [151645, 151643] and "stop_token_ids" not in without
 
 
 def test_text_prompts_use_the_completions_endpoint(server_factory):

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from deepcritic.config import ModelConfig, OpenAIServerConfig, RolloutConfig, SamplingConfig
-from deepcritic.generation import OpenAIGenerator
+from deepcritic.openai_backend import OpenAIGenerator
 from tests.helpers.net import closed_port_url
 from tests.helpers.openai_server import ScriptedServer
 
