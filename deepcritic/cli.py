@@ -88,6 +88,27 @@ def protocol_problem(recipe: Recipe, overrides: list[str]) -> str | None:
     return None
 
 
+def unwritable_run_dir(overrides: list[str], recipe: str) -> str | None:
+    """Why the run directory (``hydra.run.dir=``, ``hydra.sweep.dir=`` with ``-m``, else ``runs/<recipe>``) cannot
+    be written, or None. Checked before Hydra creates it, so that the answer is one line, not Hydra's traceback."""
+    key = "hydra.sweep.dir=" if {"-m", "--multirun"} & set(overrides) else "hydra.run.dir="
+    given = [o.split("=", 1)[1] for o in overrides if o.startswith(key)]
+    if any("${" in g for g in given) or "--cfg" in overrides or "--help" in overrides:
+        return None  # an interpolation Hydra resolves, or nothing will be written
+    path = Path(given[-1] if given else Path("runs") / recipe).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".deepcritic-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return (
+            f"cannot write the run directory {path}: {exc.strerror or exc}; choose another with "
+            f"{key}<dir> (or fix its permissions, free space)"
+        )
+    return None
+
+
 def print_error(message: str) -> None:
     """Print a user-facing error in red on stderr (plain text when stderr is not a terminal)."""
     try:
@@ -144,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
 
     register_configs()
     recipe = RECIPES[name]
-    problem = protocol_problem(recipe, rest)
+    problem = protocol_problem(recipe, rest) or unwritable_run_dir(rest, name)
     if problem:
         print_error(problem)
         sys.exit(2)

@@ -89,6 +89,24 @@ class GRPORecipeConfig:
     seed: int = option(42, "training seed (also the data order)")
 
 
+def _skip_needs_plain_gradients(cfg: Any, key: str) -> list[Problem]:
+    """``train.nonfinite=skip`` drops a step's gradients before the optimizer sees them; DeepSpeed keeps its own."""
+    if cfg.train.nonfinite == "skip" and (cfg.deepspeed.stage or cfg.deepspeed.config_file):
+        return [
+            Problem(
+                key_of(key, "train.nonfinite"),
+                "skip",
+                "DeepSpeed holds the gradients itself, so a step cannot be skipped: use train.nonfinite=stop "
+                "(with train.logging_steps=1 it stops at the first non-finite step) or deepspeed=none",
+            )
+        ]
+    return []
+
+
+for _recipe in (SFTRecipeConfig, CFTRecipeConfig, GRPORecipeConfig):
+    cross_check(_recipe)(_skip_needs_plain_gradients)
+
+
 @cross_check(GRPORecipeConfig)
 def _grpo_sampling(cfg: GRPORecipeConfig, key: str) -> list[Problem]:
     out: list[Problem] = []

@@ -63,6 +63,13 @@ class TrainConfig:
         3, "keep the newest N checkpoints; null: all", ge=1, fix="use at least 1, or null to keep all"
     )
     resume: str = option("auto", "auto (newest checkpoint in output_dir, if any) | never | <checkpoint dir>")
+    nonfinite: str = option(
+        "stop",
+        "a step whose gradients (or, under DeepSpeed, logged loss / grad norm) are not finite: stop (the update is "
+        "not applied; the run ends with a message naming the last checkpoint) or skip (the update is not applied, "
+        "training goes on; not under DeepSpeed)",
+        choices=("stop", "skip"),
+    )
     output_dir: Optional[str] = option(None, "default: the run directory")
     lora: LoraConfig = option(LoraConfig, "LoRA adapters", when=lambda t: t.lora.enabled)
 

@@ -45,14 +45,37 @@ def newest_checkpoint(output_dir: str | Path) -> Path | None:
     for _, path in sorted(steps, reverse=True):
         if checkpoint_complete(path):
             return path
-        log.warning("skipping %s: incomplete (no readable trainer_state.json; the run stopped while saving it)", path)
+        log.warning(
+            "skipping %s: incomplete (no readable trainer_state.json, or a safetensors file cut short: the run "
+            "stopped while saving it, or the disk filled up)",
+            path,
+        )
     return None
 
 
 def checkpoint_complete(path: Path) -> bool:
-    """Whether ``path`` holds a finished trainer checkpoint (its trainer_state.json, written last, parses)."""
+    """Whether ``path`` holds a finished trainer checkpoint: its trainer_state.json (written last) parses and every
+    safetensors file in it is whole (a file the filesystem cut short, e.g. on a full disk, is not)."""
     try:
         json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return True
+    return all(safetensors_whole(f) for f in path.glob("*.safetensors"))
+
+
+def safetensors_whole(path: Path) -> bool:
+    """Whether a safetensors file is as long as its header says: 8 bytes of header length, the JSON header, then
+    the tensors' bytes up to the largest ``data_offsets`` end. Reads the header only."""
+    try:
+        with path.open("rb") as fh:
+            size = int.from_bytes(fh.read(8), "little")
+            header = json.loads(fh.read(size)) if 0 < size < 100_000_000 else None
+    except (OSError, ValueError):
+        return False
+    if not isinstance(header, dict):
+        return False
+    ends = [t["data_offsets"][1] for k, t in header.items() if k != "__metadata__" and isinstance(t, dict)]
+    try:
+        return path.stat().st_size == 8 + size + max(ends, default=0)
+    except (OSError, TypeError, IndexError, KeyError):
+        return False

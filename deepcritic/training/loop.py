@@ -6,8 +6,9 @@ saved for vLLM to load); the trainer arguments (before the model: with ZeRO-3 in
 weights already partitioned); one run directory for every rank; the stage's data; the checkpoint to resume
 from (``train.resume=auto``: the newest one); model and tokenizer; the stage's dataset and its metrics
 (over-long examples counted); wandb; the stage's trainer with a preemption callback (SIGTERM: a checkpoint
-at the end of the step, then exit 143) and the recipe's hooks (the evaluation during training); training; the
-final Hugging Face save with tokenizer, chat template and model card under ``<output_dir>/final``; metrics.json.
+at the end of the step, then exit 143), the non-finite guard (a NaN step is not applied: stop or skip it) and
+the recipe's hooks (the evaluation during training); training; the final Hugging Face save with tokenizer, chat
+template and model card under ``<output_dir>/final``; metrics.json.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from deepcritic.training.args import peft_config, trainer_kwargs
 from deepcritic.training.card import ModelCard, write_model_card
 from deepcritic.training.checkpoints import resolve_resume
 from deepcritic.training.distributed import ensure_process_group_env, same_dir_on_all_ranks, world_size
+from deepcritic.training.guards import NonFiniteGuard, raise_if_nonfinite, writes_reported
 
 log = logging.getLogger(__name__)
 
@@ -109,25 +111,29 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
     wandb_run = tracking.start_run(cfg.logger, dataclasses.asdict(cfg), out, default_name=f"{stage.name}-{out.name}")
     tracking.log_summary(wandb_run, data_metrics)
     preempt = PreemptionCallback()  # SIGTERM: checkpoint at the end of the step, then exit 143
-    trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), [preempt, *hooks])
+    guard = NonFiniteGuard(cfg.train.nonfinite)  # a non-finite step never reaches the weights
+    trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), [preempt, guard, *hooks])
     for hook in hooks:
         hook.attach(trainer, out, lambda path, figures: write_model_card(path, stage.card(cfg.model), figures, cfg))
-    result = trainer.train(resume_from_checkpoint=checkpoint)
+    with writes_reported(out):  # a full disk or a refused write: one line, and which checkpoint is safe
+        result = trainer.train(resume_from_checkpoint=checkpoint)
     raise_if_preempted(preempt, out, cleanup=lambda: tracking.finish(wandb_run))
+    raise_if_nonfinite(guard, out)
 
-    extra = stage.final_metrics(trainer)
+    extra = {**stage.final_metrics(trainer), **guard.summary()}
     for hook in hooks:
         extra.update(hook.summary(result.metrics.get("train_runtime")))
     final = out / "final"
-    save_final(trainer, final)
     metrics = {**train_metrics(result, trainer), **extra, **data_metrics}
-    if trainer.is_world_process_zero():
-        trainer.save_state()
-        write_json(out / "metrics.json", metrics)
-        card = stage.card(cfg.model)
-        card.sections += [hook.card_section(final) for hook in hooks]
-        write_model_card(final, card, metrics, cfg)
-        log.info("final model: %s", final)
+    with writes_reported(out):
+        save_final(trainer, final)
+        if trainer.is_world_process_zero():
+            trainer.save_state()
+            write_json(out / "metrics.json", metrics)
+            card = stage.card(cfg.model)
+            card.sections += [hook.card_section(final) for hook in hooks]
+            write_model_card(final, card, metrics, cfg)
+            log.info("final model: %s", final)
     tracking.log_summary(wandb_run, metrics)
     tracking.finish(wandb_run)
     return {**metrics, "final_model": str(final)}

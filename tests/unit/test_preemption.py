@@ -10,6 +10,7 @@ import signal
 from types import SimpleNamespace
 
 import pytest
+import torch
 from transformers import TrainerControl
 
 from deepcritic.preemption import Preempted, PreemptionCallback, any_process, raise_if_preempted
@@ -74,10 +75,16 @@ def test_any_process_without_a_process_group_is_the_local_flag():
     assert any_process(True) is True and any_process(False) is False
 
 
-def _checkpoint(root, step, state: str | None = "{}"):
+def _checkpoint(root, step, state: str | None = "{}", cut: int = 0):
+    """A checkpoint directory with a real safetensors file (``cut`` bytes removed from its end) and a state."""
+    from safetensors.torch import save_file
+
     path = root / f"checkpoint-{step}"
     path.mkdir()
-    (path / "model.safetensors").write_bytes(b"x")
+    save_file({"w": torch.arange(4, dtype=torch.float32), "b": torch.zeros(2)}, str(path / "model.safetensors"))
+    if cut:
+        data = (path / "model.safetensors").read_bytes()
+        (path / "model.safetensors").write_bytes(data[:-cut])
     if state is not None:
         (path / "trainer_state.json").write_text(state)
     return path
@@ -85,18 +92,21 @@ def _checkpoint(root, step, state: str | None = "{}"):
 
 INCOMPLETE = [
     # killed before trainer_state.json was written: the newest complete one is used
-    ([(4, "{}"), (8, "{}"), (12, None)], "checkpoint-8"),
+    ([(4, "{}", 0), (8, "{}", 0), (12, None, 0)], "checkpoint-8"),
     # killed while writing trainer_state.json (cut-off JSON)
-    ([(4, "{}"), (8, '{"global_step": 8, "log_hist')], "checkpoint-4"),
+    ([(4, "{}", 0), (8, '{"global_step": 8, "log_hist', 0)], "checkpoint-4"),
+    # the filesystem cut the newest model.safetensors short (a full disk): the one before is used
+    ([(4, "{}", 0), (8, "{}", 1)], "checkpoint-4"),
+    ([(4, "{}", 0), (8, "{}", 20)], "checkpoint-4"),
     # nothing complete: start fresh
-    ([(2, None)], None),
+    ([(2, None, 0)], None),
 ]
 
 
 @pytest.mark.parametrize("checkpoints, expected", INCOMPLETE)
 def test_resume_skips_incomplete_checkpoints(tmp_path, checkpoints, expected):
-    for step, state in checkpoints:
-        _checkpoint(tmp_path, step, state)
+    for step, state, cut in checkpoints:
+        _checkpoint(tmp_path, step, state, cut)
     found = newest_checkpoint(tmp_path)
     assert (found.name if found else None) == expected
     assert resolve_resume("auto", tmp_path) == (str(tmp_path / expected) if expected else None)
@@ -106,3 +116,16 @@ def test_checkpoint_complete(tmp_path):
     assert checkpoint_complete(_checkpoint(tmp_path, 1))
     assert not checkpoint_complete(_checkpoint(tmp_path, 2, None))
     assert not checkpoint_complete(tmp_path / "checkpoint-3")  # missing directory
+
+
+def test_safetensors_whole_reads_the_header_against_the_size(tmp_path):
+    from deepcritic.training.checkpoints import safetensors_whole
+
+    path = _checkpoint(tmp_path, 1) / "model.safetensors"
+    data = path.read_bytes()
+    header = int.from_bytes(data[:8], "little")
+    assert len(data) == 8 + header + 4 * 4 + 2 * 4  # the 4 and 2 float32 tensors: 24 bytes after the header
+    assert safetensors_whole(path)
+    for broken in (data[:-1], data + b"\0", data[:8], b"", b"\xff" * 8 + data[8:]):
+        path.write_bytes(broken)
+        assert not safetensors_whole(path)
