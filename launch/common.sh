@@ -17,6 +17,15 @@ launch_run() {
   exec "$@"
 }
 
+# A TCP port free on this machine now (for a single-node rendezvous when MASTER_PORT is not given, so that two runs
+# on one machine do not both take 29500); says which on stderr.
+free_port() {
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1]); s.close()')
+  echo "[deepcritic] MASTER_PORT not set: using the free port $port (set MASTER_PORT to choose one)" >&2
+  echo "$port"
+}
+
 gpus_on_this_node() {
   local n
   n=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)

@@ -9,8 +9,11 @@ import pytest
 from tests.helpers.launch import ACCELERATE_CONFIGS as ACC
 from tests.helpers.launch import dry_run
 
+FREE_PORT = "<a free port>"  # single-node launches without MASTER_PORT pick one and say which
+
 CASES = [
-    # one node, accelerate (default launcher), 4 GPUs; an override with a space stays one argument
+    # one node, accelerate (default launcher), 4 GPUs, no MASTER_PORT (a free one); an override with a space stays
+    # one argument
     (
         "train_1node.sh",
         {"NUM_GPUS": "4"},
@@ -23,7 +26,7 @@ CASES = [
             "--num_processes",
             "4",
             "--main_process_port",
-            "29500",
+            FREE_PORT,
             "-m",
             "deepcritic.cli",
             "sft",
@@ -67,7 +70,7 @@ CASES = [
             "--num_processes",
             "2",
             "--main_process_port",
-            "29500",
+            FREE_PORT,
             "-m",
             "deepcritic.cli",
             "sft",
@@ -188,7 +191,22 @@ def test_dry_run_prints_exact_command(script, env, args, expected):
     assert proc.returncode == 0, proc.stderr
     lines = [line for line in proc.stdout.splitlines() if line.startswith("+ ")]
     assert len(lines) == 1, proc.stdout
-    assert shlex.split(lines[0][2:]) == expected
+    got = shlex.split(lines[0][2:])
+    if FREE_PORT in expected:
+        port = got[expected.index(FREE_PORT)]
+        assert port.isdigit() and 1024 <= int(port) <= 65535 and port != "29500", port
+        assert f"MASTER_PORT not set: using the free port {port}" in proc.stderr
+        expected = [port if e == FREE_PORT else e for e in expected]
+    assert got == expected
+
+
+def test_slurm_script_asks_for_a_warning_and_a_requeue(repo_root):
+    header = [
+        line for line in (repo_root / "launch" / "slurm.sbatch").read_text().splitlines() if line.startswith("#SBATCH")
+    ]
+    assert "#SBATCH --signal=B:TERM@300" in header and "#SBATCH --requeue" in header
+    proc = dry_run("slurm.sbatch", {"SLURM_JOB_ID": "42", "MASTER_ADDR": "gpu01"}, ["sft"])
+    assert "# on SIGTERM: pass it to srun; when srun exits after it (or with 143): scontrol requeue 42" in proc.stdout
 
 
 MISUSE = [

@@ -62,7 +62,7 @@ CASES = [
     # GRPO on one node with the training launcher (same script as SFT, recipe name first)
     (
         "train_1node.sh",
-        {"NUM_GPUS": "6"},
+        {"NUM_GPUS": "6", "MASTER_PORT": "29500"},
         ["grpo", "experiment=deepcritic_grpo_qwen2.5_7b", "rollout=server"],
         [
             "accelerate",
