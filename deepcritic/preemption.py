@@ -10,9 +10,9 @@ trainer at once and everything since the last ``save_steps`` checkpoint is lost.
    (one all-reduce per step, so that all ranks stop at the same step and save together);
 3. the trainer logs that step, writes ``checkpoint-<step>`` (weights, optimizer, scheduler, RNG, data
    position, trainer state) and leaves its loop;
-4. the recipe calls :func:`raise_if_preempted`, which stops the run with a clear message and exit status
-   143 (128 + SIGTERM) instead of writing the final model. A rerun of the same command in the same run
-   directory (``train.resume=auto``) continues from that checkpoint.
+4. the recipe calls :func:`raise_if_preempted`, which shuts down any vLLM engine (:func:`release_engines`) and
+   stops the run with a clear message and exit status 143 (128 + SIGTERM) instead of writing the final model. A
+   rerun of the same command in the same run directory (``train.resume=auto``) continues from that checkpoint.
 
 The handler is installed when training begins (after model, data and any vLLM engine are set up) and
 the previous one is restored when training ends. A second SIGTERM while the checkpoint is being written
@@ -114,3 +114,16 @@ def raise_if_preempted(
         f"preempted (SIGTERM) at step {callback.stopped_at}: saved {checkpoint}. Rerun the same "
         "command with the same hydra.run.dir (train.resume=auto) to continue from it"
     )
+
+
+def release_engines(trainer: Any) -> None:
+    """Shut down the vLLM engines a trainer holds (a GRPO run's colocated one, one an evaluation during training
+    started), so that a run that stops early (preempted) leaves no engine process behind and exits at once."""
+    for name in ("vllm_generation", "_eval_vllm_generation"):
+        llm = getattr(getattr(trainer, name, None), "llm", None)
+        core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+        if core is not None and hasattr(core, "shutdown"):
+            try:
+                core.shutdown()
+            except Exception as exc:  # best effort: the checkpoint is written, the exit must not fail on this
+                log.warning("shutting the vLLM engine down failed: %s", exc)

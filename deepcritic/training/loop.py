@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from deepcritic import tracking
 from deepcritic.config import ModelConfig
 from deepcritic.modeling import hardware, load_model_and_tokenizer, resolve_precision
-from deepcritic.preemption import PreemptionCallback, raise_if_preempted
+from deepcritic.preemption import PreemptionCallback, raise_if_preempted, release_engines
 from deepcritic.runtime import run_dir
 from deepcritic.store import write_json
 from deepcritic.training.args import peft_config, trainer_kwargs
@@ -117,7 +117,7 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
         hook.attach(trainer, out, lambda path, figures: write_model_card(path, stage.card(cfg.model), figures, cfg))
     with writes_reported(out):  # a full disk or a refused write: one line, and which checkpoint is safe
         result = trainer.train(resume_from_checkpoint=checkpoint)
-    raise_if_preempted(preempt, out, cleanup=lambda: tracking.finish(wandb_run))
+    raise_if_preempted(preempt, out, cleanup=lambda: (tracking.finish(wandb_run), release_engines(trainer)))
     raise_if_nonfinite(guard, out)
 
     extra = {**stage.final_metrics(trainer), **guard.summary()}

@@ -22,6 +22,7 @@ import torch
 
 from tests.helpers.cli import run_cli
 from tests.helpers.env import clean_env
+from tests.helpers.faults import fault_env
 from tests.helpers.procs import CliProcess, complete_checkpoint
 
 SFT_STEPS = 4
@@ -231,5 +232,56 @@ def test_grpo_preempted_then_killed_resumes_to_the_same_result(answering_critic,
         assert list(a["prompt"]) == list(b["prompt"]), step
         assert list(a["completion"]) == list(b["completion"]), step
     a, b = _weights(run_dir), _weights(reference)
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5, msg=name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# GRPO with colocated vLLM: SIGTERM mid-generation and mid-update (injected: tests/helpers/faults).
+
+VLLM = [
+    *[a for a in GRPO if a != "rollout=hf"],
+    "rollout=colocate",
+    "rollout.vllm.kv_cache_memory_gib=1",
+    "rollout.vllm.max_model_len=1024",
+]
+
+
+@pytest.fixture(scope="module")
+def vllm_reference(answering_critic, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("grpo_vllm_reference") / "run"
+    proc = run_cli("grpo", f"hydra.run.dir={run_dir}", f"model.name_or_path={answering_critic}", *VLLM, env=GRPO_ENV)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return run_dir
+
+
+@pytest.mark.parametrize("phase", ["generate:2", "backward:2"], ids=["mid-generation", "mid-update"])
+def test_grpo_with_colocated_vllm_preempted_resumes_to_the_same_result(
+    vllm_reference, answering_critic, phase, tmp_path
+):
+    """SIGTERM while step 2's rollouts are generated, or while its update runs: the step finishes, checkpoint-2 is
+    written, the engine is shut down and the run exits 143; the rerun ends with the uninterrupted run's prompts,
+    completions and rewards per step, and its weights."""
+    run_dir = tmp_path / "run"
+    args = ["grpo", f"hydra.run.dir={run_dir}", f"model.name_or_path={answering_critic}", *VLLM]
+    first = run_cli(*args, env={**GRPO_ENV, **fault_env(sigterm_in=phase)}, timeout=600)
+    assert first.returncode == 143, first.stderr[-4000:]
+    output = first.stdout + first.stderr
+    assert "error: preempted (SIGTERM) at step 2" in output and "Traceback" not in output
+    assert complete_checkpoint(run_dir / "checkpoint-2") and not (run_dir / "checkpoint-3").exists()
+    second = run_cli(*args, env=GRPO_ENV, timeout=600)
+    assert second.returncode == 0, second.stderr[-4000:]
+    assert f"resuming from {run_dir / 'checkpoint-2'}" in second.stdout + second.stderr
+
+    got = [h for h in _history(run_dir) if "reward" in h]
+    want = [h for h in _history(vllm_reference) if "reward" in h]
+    assert [h["step"] for h in got] == [h["step"] for h in want] == list(range(1, GRPO_STEPS + 1))
+    for g, w in zip(got, want):
+        for key in ("loss", "reward", "critic/parse_rate"):
+            assert g[key] == pytest.approx(w[key], rel=1e-3, abs=1e-6), (g["step"], key)
+    for step, (a, b) in enumerate(zip(_completions(run_dir), _completions(vllm_reference)), start=1):
+        assert list(a["prompt"]) == list(b["prompt"]), step
+        assert list(a["completion"]) == list(b["completion"]), step
+    a, b = _weights(run_dir), _weights(vllm_reference)
     for name in a:
         torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5, msg=name)

@@ -5,6 +5,9 @@ start-up, before anything else; it does nothing unless one of these variables is
 
 - ``DC_FAULT_NO_SPACE=<text>``: writing a file whose path contains ``<text>`` through ``safetensors.torch.save_file``
   or ``torch.save`` writes half of it and then fails with ENOSPC ("No space left on device"), as a full disk does;
+- ``DC_FAULT_SIGTERM_IN=generate:<n>`` or ``backward:<n>``: the process sends itself SIGTERM during the n-th call
+  of vLLM's ``LLM.generate`` (mid-generation) or of ``Accelerator.backward`` (mid-update), as a preemption landing
+  in that phase does;
 - ``DC_FAULT_NAN_AT_STEP=<n>``: the loss of the n-th backward pass (optimizer step n without gradient accumulation)
   becomes NaN, as a bad row or a diverging run makes it.
 """
@@ -53,6 +56,33 @@ def _nan_at(step: int) -> None:
     accelerate.Accelerator.backward = patched
 
 
+def _sigterm_in(where: str) -> None:
+    import signal
+
+    phase, n = where.split(":")
+    calls = [0]
+
+    def arm(original):
+        def patched(*args, **kwargs):
+            calls[0] += 1
+            if calls[0] == int(n):
+                os.kill(os.getpid(), signal.SIGTERM)  # delivered at once, handled while the call goes on
+            return original(*args, **kwargs)
+
+        return patched
+
+    if phase == "generate":
+        import vllm
+
+        vllm.LLM.generate = arm(vllm.LLM.generate)
+    else:
+        import accelerate
+
+        accelerate.Accelerator.backward = arm(accelerate.Accelerator.backward)
+
+
+if os.environ.get("DC_FAULT_SIGTERM_IN"):
+    _sigterm_in(os.environ["DC_FAULT_SIGTERM_IN"])
 if os.environ.get("DC_FAULT_NO_SPACE"):
     _no_space(os.environ["DC_FAULT_NO_SPACE"])
 if os.environ.get("DC_FAULT_NAN_AT_STEP"):
