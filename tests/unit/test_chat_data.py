@@ -141,14 +141,15 @@ def test_record_without_critique_is_a_data_error():
 
 def test_load_examples_from_synthetic_records_and_files(tmp_path):
     data = DataConfig(synthetic=SyntheticConfig(num_records=6))
-    ds, label = load_examples(ChatDataConfig(), data)
-    assert len(ds) == 6 and label == "records:synthetic"
+    loaded = load_examples(ChatDataConfig(), data)
+    ds = loaded.dataset
+    assert len(ds) == 6 and loaded.source == "records:synthetic"
     assert "**Answer**: \\boxed{" in ds[0]["completion"][0]["content"]  # the gold critique ends with the verdict
 
     path = tmp_path / "chats.jsonl"
     path.write_text("\n".join(json.dumps({"messages": [U, A]}) for _ in range(5)) + "\n", encoding="utf-8")
-    ds, label = load_examples(ChatDataConfig(source="messages", path=str(path), limit=3))
-    assert len(ds) == 3 and label == str(path)
+    loaded = load_examples(ChatDataConfig(source="messages", path=str(path), limit=3))
+    assert len(loaded.dataset) == 3 and loaded.source == str(path)
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"messages": [U, A]}) + "\n" + json.dumps({"messages": [U]}) + "\n", encoding="utf-8")
@@ -186,7 +187,8 @@ def test_cft_from_the_hub_converts_every_row(monkeypatch):
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     chat = ChatDataConfig(source="cft", hub_name="TIGER-Lab/WebInstruct-CFT", subset="WebInstruct-CFT-4K", limit=2)
-    ds, label = load_examples(chat)
+    loaded = load_examples(chat)
+    ds, label = loaded.dataset, loaded.source
     assert calls == [("TIGER-Lab/WebInstruct-CFT", "WebInstruct-CFT-4K", "train", None)]
     assert label == "hf://TIGER-Lab/WebInstruct-CFT/WebInstruct-CFT-4K[train]" and ds.column_names == [
         "prompt",
