@@ -157,7 +157,9 @@ def _parse_line(decoder: Decoder, file: str, lineno: int, raw: bytes) -> tuple[i
     (see :func:`iter_jsonl`), never raised."""
     where = f"line {lineno}"
     try:
-        text = raw.decode("utf-8-sig")  # a BOM may open the file (or a file pasted onto the end of another)
+        text = raw.decode("utf-8")
+        if text.startswith("\ufeff"):  # a BOM may open the file (or a file pasted onto the end of another)
+            text = text[1:]
     except UnicodeDecodeError as exc:
         shown = raw.decode("utf-8", errors="backslashreplace")
         expected = f"UTF-8 text ({exc.reason} at byte {exc.start} of the line)"
