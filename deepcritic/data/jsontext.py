@@ -96,6 +96,8 @@ class Decoder:
         return value, end, self._flaw(value, text, pos, end)
 
     def _flaw(self, value: Any, text: str, start: int, end: int) -> Flaw | None:
+        """What no record can hold in ``value`` (parsed from ``text[start:end]``). The walks over the value run only
+        when the text could hold the flaw: more than MAX_DEPTH brackets, a ``\\uD8..``-``\\uDF..`` escape."""
         if self._repeated:
             key = printable(self._repeated[0])
             return Flaw("duplicate key", key, "each key once per object (this key appears more than once)")
