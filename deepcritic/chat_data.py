@@ -21,14 +21,18 @@ prints and logs the count, then drops them (``train.drop_overlong``) or lets the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deepcritic import chat_format
 from deepcritic.config import ChatDataConfig, DataConfig
-from deepcritic.errors import DataError, DeepcriticError
+from deepcritic.data.readers import Item, iter_file, require_file
+from deepcritic.data.skips import Skips, skip_metrics
+from deepcritic.errors import DataError, DeepcriticError, RecordError
 
 Example = dict[str, list[dict[str, str]]]
 
@@ -58,44 +62,62 @@ def record_example(record: Any, template: str | None = None) -> Example:
 
 
 def messages_example(row: Any, field: str = "messages", file: str = "<rows>", where: str = "") -> Example:
-    """A row holding a chat list -> prompt = the turns before the last assistant turn, target = that turn."""
-    turns = row.get(field) if isinstance(row, Mapping) else None
-    if not isinstance(turns, list) or not turns:
-        raise DataError(file, where, field, "a non-empty list of {role, content} messages", turns)
+    """A row holding a chat list -> prompt = the turns before the last assistant turn, target = that turn.
+
+    Raises :class:`RecordError` (file, where, field, what was expected; ``reason`` as the records loader counts
+    them: ``not an object``, ``missing field``, ``wrong type``, ``empty messages``, ``no target``, ``empty target``).
+    """
+
+    def bad(reason: str, name: str | None, expected: str, got: object = None) -> RecordError:
+        return RecordError(reason, file, where, name, expected, got, raw=row)
+
+    chat = "a non-empty list of {role, content} messages"
+    if not isinstance(row, Mapping):
+        raise bad("not an object", None, f"an object with '{field}': {chat}", row)
+    if field not in row:
+        raise bad("missing field", field, f"{chat} (field is missing)")
+    turns = row[field]
+    if not isinstance(turns, list):
+        raise bad("wrong type", field, chat, turns)
+    if not turns:
+        raise bad("empty messages", field, chat, turns)
     for i, turn in enumerate(turns):
         if not (
             isinstance(turn, Mapping) and isinstance(turn.get("role"), str) and isinstance(turn.get("content"), str)
         ):
-            raise DataError(file, where, f"{field}[{i}]", "an object with string 'role' and 'content'", turn)
+            raise bad("wrong type", f"{field}[{i}]", "an object with string 'role' and 'content'", turn)
     last = max((i for i, t in enumerate(turns) if t["role"] == "assistant"), default=-1)
     if last <= 0:
-        raise DataError(
-            file,
-            where,
-            field,
-            "an assistant turn (the target) after at least one prompt turn",
-            [t["role"] for t in turns],
-        )
+        expected = "an assistant turn (the target) after at least one prompt turn"
+        raise bad("no target", field, expected, [t["role"] for t in turns])
+    if not turns[last]["content"].strip():
+        raise bad("empty target", f"{field}[{last}]", "a non-empty assistant turn (the target)", turns[last]["content"])
     prompt = [{"role": t["role"], "content": t["content"]} for t in turns[:last]]
     return _chat(prompt, turns[last]["content"])
 
 
 def cft_example(row: Any, cfg: ChatDataConfig, file: str = "<rows>", where: str = "") -> Example:
     """A CFT row (instruction, input, output) -> user: instruction and input joined by ``cfg.join``; assistant:
-    output, verbatim (its ``[END]`` included)."""
+    output, verbatim (its ``[END]`` included). Raises :class:`RecordError` as :func:`messages_example` does
+    (``empty target``: a blank output; ``empty prompt``: nothing in instruction and input)."""
+
+    def bad(reason: str, name: str | None, expected: str, got: object = None) -> RecordError:
+        return RecordError(reason, file, where, name, expected, got, raw=row)
+
     if not isinstance(row, Mapping):
-        raise DataError(file, where, None, "an object with instruction, input and output fields", row)
+        raise bad("not an object", None, "an object with instruction, input and output fields", row)
     values = {}
     for name in (cfg.instruction_field, cfg.input_field, cfg.output_field):
-        value = row.get(name)
-        if name not in row or not isinstance(value, str):
-            raise DataError(file, where, name, "a string" + (" (field is missing)" if name not in row else ""), value)
-        values[name] = value
+        if name not in row:
+            raise bad("missing field", name, "a string (field is missing)")
+        if not isinstance(row[name], str):
+            raise bad("wrong type", name, "a string", row[name])
+        values[name] = row[name]
     if not values[cfg.output_field].strip():
-        raise DataError(file, where, cfg.output_field, "a non-empty critique", values[cfg.output_field])
+        raise bad("empty target", cfg.output_field, "a non-empty critique", values[cfg.output_field])
     user = cft_prompt(values[cfg.instruction_field], values[cfg.input_field], cfg.join)
     if not user.strip():
-        raise DataError(file, where, cfg.instruction_field, "a non-empty instruction or input", "")
+        raise bad("empty prompt", cfg.instruction_field, "a non-empty instruction or input", "")
     return _chat([{"role": "user", "content": user}], values[cfg.output_field])
 
 
@@ -112,57 +134,70 @@ def cft_prompt(instruction: str, input_text: str, join: str) -> str:
 # A whole source -> a datasets.Dataset of examples
 
 
+@dataclass
+class ChatExamples:
+    """The examples of a load (a ``datasets.Dataset``), where they came from, and what was left out: counted by
+    reason (bad rows under ``chat.on_error=skip``; for ``records``, what the records loader left out) and the
+    rejects file they were written to."""
+
+    dataset: Any
+    source: str
+    skipped: Counter[str] = field(default_factory=Counter)
+    rejects_path: Path | None = None
+
+    def metrics(self) -> dict[str, int]:
+        """``data/skipped`` and ``data/skipped/<reason>`` for metrics.json, wandb and the model card."""
+        return skip_metrics(self.skipped)
+
+    def message(self) -> str | None:
+        """The line that says what was left out (None when nothing was)."""
+        if not self.skipped:
+            return None
+        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(self.skipped.items()))
+        where = f"; rejects in {self.rejects_path}" if self.rejects_path else ""
+        return f"{sum(self.skipped.values())} row(s) of {self.source} left out ({reasons}){where}"
+
+
 def load_examples(
     chat: ChatDataConfig,
     data: DataConfig | None = None,
     template: str | None = None,
     rejects_default: Path | None = None,
-):
-    """The training examples of ``chat`` (records come from ``data``) as a ``datasets.Dataset``, and a label."""
-    import datasets
-
+) -> ChatExamples:
+    """The training examples of ``chat`` (records come from ``data``). Bad rows of ``messages`` / ``cft`` stop
+    the load with a located :class:`RecordError`, or under ``chat.on_error=skip`` are counted and written to
+    ``chat.rejects_path`` (default ``rejects_default``); a source with no usable row is a DataError anyway."""
     if chat.source == "records":
         from deepcritic.data import load_records
 
         if data is None:
             raise DeepcriticError("chat.source=records needs the recipe's data section")
-        records = load_records(data, rejects_default).records
-        examples = [record_example(r, template) for r in records]
-        if chat.limit:
-            examples = examples[: chat.limit]
-        return datasets.Dataset.from_list(examples), f"records:{data.source}"
-    convert = _row_converter(chat)
-    if chat.path:
-        return _from_file(Path(chat.path), convert, chat.limit), chat.path
-    return _from_hub(chat, convert), _hub_label(chat)
+        result = load_records(data, rejects_default)
+        examples = (record_example(r, template) for r in result.records)
+        dataset = _dataset(itertools.islice(examples, chat.limit))
+        return ChatExamples(dataset, f"records:{data.source}", result.skipped, result.rejects_path)
+    label, items = _items(chat)
+    convert = _row_converter(chat, label)
+    skips = Skips(skip=chat.on_error == "skip")
+    dataset = _dataset(itertools.islice(skips.screen(items, convert), chat.limit))
+    rejects_path = skips.write(chat.rejects_path or rejects_default, "chat.rejects_path")
+    skips.require(label, len(dataset), "example", rejects_path)
+    return ChatExamples(dataset, label, skips.counts, rejects_path)
 
 
-def _row_converter(chat: ChatDataConfig) -> Callable[[Any, str, str], Example]:
+def _row_converter(chat: ChatDataConfig, file: str) -> Callable[[Any, int, str], Example]:
     if chat.source == "messages":
-        return lambda row, file, where: messages_example(row, chat.messages_field, file, where)
+        return lambda row, _index, where: messages_example(row, chat.messages_field, file, where)
     if chat.source == "cft":
-        return lambda row, file, where: cft_example(row, chat, file, where)
+        return lambda row, _index, where: cft_example(row, chat, file, where)
     raise DeepcriticError(f"chat.source = {chat.source!r}: use records, messages or cft")
 
 
-def _from_file(path: Path, convert: Callable[[Any, str, str], Example], limit: int | None):
-    import datasets
-
-    from deepcritic.data.readers import iter_file, require_file
-
-    examples = []
-    for where, obj, error in iter_file(require_file(path)):
-        if error is not None:
-            raise error
-        examples.append(convert(obj, str(path), where))
-        if limit and len(examples) >= limit:
-            break
-    if not examples:
-        raise DataError(str(path), "", None, "at least one example (the file is empty)")
-    return datasets.Dataset.from_list(examples)
-
-
-def _from_hub(chat: ChatDataConfig, convert: Callable[[Any, str, str], Example]):
+def _items(chat: ChatDataConfig) -> tuple[str, Iterator[Item]]:
+    """(how the rows are named in messages, the rows as located items): a local file, or a Hub dataset's rows."""
+    if chat.path:
+        path = require_file(chat.path)
+        return str(path), iter_file(path)
     import datasets
 
     label = _hub_label(chat)
@@ -173,14 +208,20 @@ def _from_hub(chat: ChatDataConfig, convert: Callable[[Any, str, str], Example])
             f"cannot load {label}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
             "Check chat.hub_name / chat.subset, or use a local file: chat.path=<file>"
         ) from None
-    if chat.limit:
-        rows = rows.select(range(min(chat.limit, len(rows))))
-    return rows.map(
-        lambda row, i: convert(row, label, f"row {i}"),
-        with_indices=True,
-        remove_columns=rows.column_names,
-        desc="Converting to chats",
-    )
+    return label, ((f"row {i}", row, None) for i, row in enumerate(rows))
+
+
+def _dataset(examples: Iterable[Example], chunk: int = 10_000):
+    """The examples as a ``datasets.Dataset``, built ``chunk`` rows at a time (a large set is held as Arrow
+    tables, not Python objects); empty when there are none."""
+    import datasets
+
+    parts = []
+    while batch := list(itertools.islice(examples, chunk)):
+        parts.append(datasets.Dataset.from_list(batch))
+    if not parts:
+        return datasets.Dataset.from_list([])
+    return parts[0] if len(parts) == 1 else datasets.concatenate_datasets(parts)
 
 
 def _hub_label(chat: ChatDataConfig) -> str:

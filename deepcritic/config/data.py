@@ -23,6 +23,7 @@ LOCAL_PROBLEM_SOURCES = {
     "theoremqa": "TIGER-AI-Lab/CritiqueFineTuning tools/evaluate_math/data/theoremqa/test.jsonl",
 }
 POSITIVE_OR_NULL = "use a positive count, or null for all"
+ON_ERROR = ("raise", "skip")
 
 
 @dataclass
@@ -108,7 +109,7 @@ class DataConfig:
     on_error: str = option(
         "raise",
         "a bad record stops the run (raise) or is skipped, counted and written to rejects_path (skip)",
-        choices=("raise", "skip"),
+        choices=ON_ERROR,
         fix="use 'raise' (stop at the first bad record) or 'skip'",
     )
     rejects_path: Optional[str] = option(None, "skipped records go here (default: <run dir>/rejects.jsonl)")
@@ -212,6 +213,14 @@ class ChatDataConfig:
     limit: Optional[int] = option(
         None, "keep the first N examples", ge=1, fix="use a positive count, or null for all examples"
     )
+    on_error: str = option(
+        "raise",
+        "messages/cft: a bad row stops the run (raise) or is skipped, counted and written to rejects_path (skip); "
+        "records: data.on_error decides",
+        choices=ON_ERROR,
+        fix="use 'raise' (stop at the first bad row) or 'skip'",
+    )
+    rejects_path: Optional[str] = option(None, "skipped rows go here (default: <run dir>/rejects.jsonl)")
 
 
 @cross_check(ChatDataConfig)

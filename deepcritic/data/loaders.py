@@ -17,10 +17,9 @@ problem and steps; ``problem``: one record per problem).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -29,6 +28,7 @@ from typing import Any
 from deepcritic.config import DataConfig
 from deepcritic.data.readers import Item, iter_file, require_file
 from deepcritic.data.records import StepRecord, record_from_dict
+from deepcritic.data.skips import Skips
 from deepcritic.data.sources import Converter, FieldProblem, Filtered
 from deepcritic.data.sources.mapped import convert_contract, convert_mapped, unknown_fields
 from deepcritic.data.sources.prm800k import convert_prm800k
@@ -266,49 +266,27 @@ def _checked_fields(cfg: DataConfig) -> dict[str, str]:
 
 def _run(plan: Plan, cfg: DataConfig, rejects_default: Path | None) -> LoadResult:
     """Load every item of the plan; then write rejects and check that something was kept."""
-    records, skipped, rejects, n_items = _collect(plan, skip=cfg.on_error == "skip")
-    if n_items == 0:
-        raise DataError(plan.file, "", None, "at least one record (the file is empty)")
-    rejects_path = _write_rejects(rejects, cfg.rejects_path or rejects_default)
-    if not records:
-        where = f"; see {rejects_path}" if rejects_path else ""
-        reasons = ", ".join(f"{reason}: {n}" for reason, n in sorted(skipped.items()))
-        expected = f"at least one usable record (all {n_items} were left out: {reasons}{where})"
-        raise DataError(plan.file, "", None, expected)
-    return LoadResult(records, skipped, rejects_path)
-
-
-def _collect(plan: Plan, skip: bool) -> tuple[list[StepRecord], Counter[str], list[dict], int]:
-    """Records, skip counts by reason, rejects lines and the number of items read."""
+    skips = Skips(skip=cfg.on_error == "skip")
     records: list[StepRecord] = []
-    skipped: Counter[str] = Counter()
-    rejects: list[dict] = []
     seen: dict[str, str] = {}  # id -> where it was first seen
-    n_items = 0
-    for index, (where, obj, error) in enumerate(plan.items()):
-        n_items += 1
-        try:
-            if error is not None:
-                raise error
-            converted = _convert_one(plan, obj, index, where, seen)
-        except RecordError as exc:
-            if not skip:
-                raise
-            skipped[exc.reason] += 1
-            rejects.append(_reject_line(exc, obj))
-            continue
+    convert = partial(_convert_one, plan, seen=seen)
+    for where, converted in skips.screen(plan.items(), convert):
         for record in converted:
             if isinstance(record, Filtered):
-                skipped[record.reason] += 1
+                skips.counts[record.reason] += 1
                 continue
             seen[record.id] = where
             records.append(record)
-    return records, skipped, rejects, n_items
+    rejects_path = skips.write(cfg.rejects_path or rejects_default)
+    skips.require(plan.file, len(records), "record", rejects_path)
+    return LoadResult(records, skips.counts, rejects_path)
 
 
-def _convert_one(plan: Plan, obj: Any, index: int, where: str, seen: dict[str, str]) -> list[StepRecord | Filtered]:
-    """Convert and validate one item (which may hold several records); every problem comes out as a located
-    RecordError, and then none of the item's records is kept."""
+def _convert_one(
+    plan: Plan, obj: Any, index: int, where: str, seen: dict[str, str]
+) -> tuple[str, list[StepRecord | Filtered]]:
+    """Convert and validate one item (which may hold several records): where it is and what it holds. Every
+    problem comes out as a located RecordError, and then none of the item's records is kept."""
     try:
         converted = plan.convert(obj, index)
     except FieldProblem as p:
@@ -336,7 +314,7 @@ def _convert_one(plan: Plan, obj: Any, index: int, where: str, seen: dict[str, s
             )
         ids.add(record.id)
         out.append(record)
-    return out
+    return where, out
 
 
 def _renamed(exc: RecordError, renames: dict[str, str], obj: Any) -> RecordError:
@@ -347,32 +325,3 @@ def _renamed(exc: RecordError, renames: dict[str, str], obj: Any) -> RecordError
         return RecordError(exc.reason, exc.file, exc.where, exc.field, exc.expected, exc.got, raw=obj)
     shown = f"{renames[root]}{bracket}{rest} (record field '{root}')"
     return RecordError(exc.reason, exc.file, exc.where, shown, exc.expected, exc.got, raw=obj)
-
-
-def _reject_line(exc: RecordError, obj: Any) -> dict:
-    """One rejects-file line for a skipped item."""
-    raw = exc.raw if exc.raw is not None else obj
-    return {
-        "file": exc.file,
-        "where": exc.where,
-        "field": exc.field,
-        "reason": exc.reason,
-        "error": str(exc),
-        "raw": raw,
-    }
-
-
-def _write_rejects(rejects: Iterable[dict], path: str | Path | None) -> Path | None:
-    """Write the rejects as JSON Lines; returns the path, or None when there was nothing to write."""
-    rejects = list(rejects)
-    if not rejects:
-        return None
-    if path is None:
-        log.warning("%d record(s) skipped but no rejects file is set (data.rejects_path)", len(rejects))
-        return None
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for line in rejects:
-            fh.write(json.dumps(line, ensure_ascii=False, default=str) + "\n")
-    return path

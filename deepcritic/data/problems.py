@@ -29,6 +29,7 @@ from typing import Any
 from deepcritic.answers import extract_boxed, gsm8k_reference, reference_answer
 from deepcritic.config import ProblemsConfig, sections
 from deepcritic.data.readers import iter_file, require_file
+from deepcritic.data.records import text_of
 from deepcritic.errors import DataError, DeepcriticError
 
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -109,9 +110,10 @@ def problem_from_row(row: Any, fields: dict[str, str], source: str, file: str, w
     def text(name: str) -> str:
         column = fields[name]
         value = row.get(column)
-        if value is None or isinstance(value, (dict, list)) or not str(value).strip():
+        found = text_of(value)  # a string or a finite number: NaN, Infinity and 1e999 are no answer
+        if found is None or not found.strip():
             raise DataError(file, where, column, f"a non-empty {name} text", value)
-        return str(value).strip()
+        return found.strip()
 
     problem = text("problem")
     if source in _ANSWER_READERS:

@@ -3,22 +3,33 @@
 Every reader yields :data:`Item` tuples ``(where, obj, error)``: ``where`` locates the object in the file
 (``"line 17"`` for JSON Lines; ``"record 3 (line 57)"`` for a JSON array or concatenated JSON objects,
 the record index 0-based like ``data[3]``, the line 1-based; ``"row 3"`` for parquet, 0-based), and
-``error`` is a :class:`RecordError` for an item that could not be parsed (only JSON Lines can go on
-after a bad item, so only :func:`iter_jsonl_items` yields errors).
+``error`` is a :class:`RecordError` for an item that could not be used: a JSON Lines line that does not
+parse, or any JSON value that parses but no record can hold (a repeated key, nesting past
+:data:`~deepcritic.data.jsontext.MAX_DEPTH`, an unpaired surrogate: :mod:`deepcritic.data.jsontext`).
 
 Whole-file problems raise :class:`DataError` at once, whatever ``on_error`` says, because no record of
-that file can be trusted: a missing file, a file that is not UTF-8 or not valid JSON as a whole (a JSON
-array or pretty-printed objects), an unreadable parquet file, an unsupported extension.
+that file can be trusted: a missing file, a file that is not UTF-8 (a UTF-16 or UTF-32 byte-order mark says
+so at once) or not valid JSON as a whole (a JSON array or pretty-printed objects), an unreadable parquet
+file, an unsupported extension. Lines end at ``\\r\\n``, ``\\n`` or a lone ``\\r``, in locations too.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from deepcritic.data.records import iter_jsonl, json_problem
+from deepcritic.data.jsontext import (
+    Decoder,
+    Unparsable,
+    breaks,
+    foreign_bom,
+    json_problem,
+    line_and_column,
+    not_utf8_expected,
+)
+from deepcritic.data.records import iter_jsonl
 from deepcritic.errors import DataError, RecordError
 
 Item = tuple[str, Any, RecordError | None]  # (where, object, parse error)
@@ -81,34 +92,44 @@ def iter_parquet_items(path: Path) -> Iterator[Item]:
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        raise DataError(str(path), "", None, f"a readable parquet file ({exc})") from None
+        raise DataError(str(path), "", None, f"a readable parquet file ({_arrow_problem(exc)})") from None
     for i, row in enumerate(table.to_pylist()):
         yield f"row {i}", row, None
 
 
+def _arrow_problem(exc: Exception) -> str:
+    """Arrow's message on one line, without the path it repeats."""
+    return re.sub(r"^Could not open Parquet input source '.*?': ", "", " ".join(str(exc).split()))
+
+
 def read_text(path: Path) -> str:
-    """The file's text (a byte-order mark dropped); raises DataError at the first byte that is not UTF-8."""
+    """The file's text (a UTF-8 byte-order mark dropped); raises DataError at the first byte that is not UTF-8,
+    and at once for a UTF-16 or UTF-32 byte-order mark."""
     data = path.read_bytes()
+    encoding = foreign_bom(data)
+    if encoding:
+        raise DataError(str(path), "line 1", None, not_utf8_expected(encoding))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
+        start = exc.start
+        line = data.count(b"\n", 0, start) + data.count(b"\r", 0, start) - data.count(b"\r\n", 0, start) + 1
         raise DataError(str(path), f"line {line}", None, f"UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def _iter_array(text: str, file: str, pos: int) -> Iterator[Item]:
     """The elements of the JSON array starting at ``text[pos] == "["``, located by index and line."""
-    decoder = json.JSONDecoder()
+    decoder = Decoder()
     pos = _skip_ws(text, pos + 1)
     index, line, line_pos = 0, 1, 0
     if text.startswith("]", pos):
         _expect_end(text, file, pos + 1, "nothing after the closing ']'")
         return
     while True:
-        line, line_pos = line + text.count("\n", line_pos, pos), pos
+        line, line_pos = line + breaks(text, line_pos, pos), pos
         where = f"record {index} (line {line})"
-        obj, end = _decode_at(decoder, text, file, pos, where)
-        yield where, obj, None
+        item, end = _decode_at(decoder, text, file, pos, where)
+        yield item
         pos = _skip_ws(text, end)
         if text.startswith(",", pos):
             pos, index = _skip_ws(text, pos + 1), index + 1
@@ -122,24 +143,32 @@ def _iter_array(text: str, file: str, pos: int) -> Iterator[Item]:
 
 def _iter_concatenated(text: str, file: str, pos: int) -> Iterator[Item]:
     """JSON values one after another (separated by whitespace), located by index and start line."""
-    decoder = json.JSONDecoder()
+    decoder = Decoder()
     index, line, line_pos = 0, 1, 0
     while pos < len(text):
-        line, line_pos = line + text.count("\n", line_pos, pos), pos
+        line, line_pos = line + breaks(text, line_pos, pos), pos
         where = f"record {index} (line {line})"
-        obj, end = _decode_at(decoder, text, file, pos, where)
-        yield where, obj, None
+        item, end = _decode_at(decoder, text, file, pos, where)
+        yield item
         pos, index = _skip_ws(text, end), index + 1
 
 
-def _decode_at(decoder: json.JSONDecoder, text: str, file: str, pos: int, where: str) -> tuple[Any, int]:
-    """One JSON value at ``pos``; a syntax error raises DataError with its line and column."""
+def _decode_at(decoder: Decoder, text: str, file: str, pos: int, where: str) -> tuple[Item, int]:
+    """The item of the JSON value at ``pos`` (a value no record can hold comes with its RecordError) and where
+    it ends. Text that does not parse raises DataError with its line and column: nothing after it can be found."""
     try:
-        return decoder.raw_decode(text, pos)
-    except json.JSONDecodeError as exc:
-        raise DataError(
-            file, f"{where.split(' (')[0]}, line {exc.lineno}", None, f"valid JSON ({json_problem(exc)})"
-        ) from None
+        obj, end, flaw = decoder.decode(text, pos)
+    except Unparsable as exc:
+        record = where.split(" (")[0]
+        if exc.pos is None:  # json stopped without saying where: the record's own line
+            raise DataError(file, where, None, exc.expected) from None
+        line, column = line_and_column(text, exc.pos)
+        expected = f"valid JSON ({json_problem(exc.problem, column)})"
+        raise DataError(file, f"{record}, line {line}", None, expected) from None
+    if flaw is None:
+        return (where, obj, None), end
+    error = RecordError(flaw.reason, file, where, flaw.field, flaw.expected, flaw.got, raw=text[pos:end])
+    return (where, None, error), end
 
 
 def _expect_end(text: str, file: str, pos: int, expected: str) -> None:
@@ -150,7 +179,7 @@ def _expect_end(text: str, file: str, pos: int, expected: str) -> None:
 
 
 def _line_of(text: str, pos: int) -> str:
-    return f"line {text.count(chr(10), 0, pos) + 1}"
+    return f"line {line_and_column(text, pos)[0]}"
 
 
 def _skip_ws(text: str, pos: int) -> int:

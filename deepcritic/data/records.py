@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from deepcritic.data.jsontext import Decoder, Unparsable, foreign_bom, json_problem, lines, not_utf8_expected
 from deepcritic.errors import DataError, RecordError
 
-__all__ = ["NO_ERROR", "DataError", "RecordError", "StepRecord", "iter_jsonl", "record_from_dict", "write_jsonl"]
+__all__ = [
+    "NO_ERROR",
+    "DataError",
+    "RecordError",
+    "StepRecord",
+    "iter_jsonl",
+    "record_from_dict",
+    "text_of",
+    "write_jsonl",
+]
 
 NO_ERROR = -1  # label value meaning "no step is wrong"
 
@@ -77,7 +88,7 @@ def record_from_dict(raw: Any, file: str = "<memory>", where: str = "") -> StepR
             "label out of range", "label", f"an integer in [-1, {len(steps) - 1}] (-1 = no wrong step; 0-based)", label
         )
     answer = raw.get("answer")
-    if answer is not None and (not isinstance(answer, (str, int, float)) or isinstance(answer, bool)):
+    if answer is not None and text_of(answer) is None:
         raise bad("wrong type", "answer", "a string or null", answer)
     meta = raw.get("meta") or {}
     if not isinstance(meta, dict):
@@ -88,9 +99,23 @@ def record_from_dict(raw: Any, file: str = "<memory>", where: str = "") -> StepR
         problem=problem,
         steps=list(steps),
         label=label,
-        answer=None if answer is None else str(answer),
+        answer=None if answer is None else text_of(answer),
         meta=dict(meta),
     )
+
+
+def text_of(value: Any) -> str | None:
+    """``value`` as text when it is a string or a finite number (not a bool), else None.
+
+    Reference answers are often numbers (``42``), and files keep them so; but ``NaN``, ``Infinity`` and ``1e999``,
+    which JSON readers and parquet columns hand over as floats, are no answer (``"nan"`` would be graded as
+    one), and neither is ``true``.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return str(value) if isinstance(value, int) or math.isfinite(value) else None
 
 
 def write_jsonl(records: Iterable[StepRecord | dict[str, Any]], path: str | Path) -> int:
@@ -109,44 +134,48 @@ def write_jsonl(records: Iterable[StepRecord | dict[str, Any]], path: str | Path
 def iter_jsonl(path: str | Path) -> Iterator[tuple[int, Any, RecordError | None]]:
     """Yield ``(1-based line number, parsed object, None)`` per non-blank line, or ``(n, None, error)``.
 
-    A bad line (not UTF-8, not JSON) is yielded as a :class:`RecordError` rather than raised, so that a
-    caller skipping bad records can go on with the next line; a caller that must stop raises it.
-    The error's ``raw`` is the line's text (undecodable bytes shown as backslash escapes).
+    A bad line (not UTF-8, not JSON, or JSON that no record can hold: :mod:`deepcritic.data.jsontext`) is
+    yielded as a :class:`RecordError` rather than raised, so that a caller skipping bad records can go on with
+    the next line; a caller that must stop raises it. The error's ``raw`` is the line's text (undecodable bytes
+    shown as backslash escapes). ``\\r\\n``, ``\\n`` and a lone ``\\r`` each end a line; a UTF-8 byte-order
+    mark is dropped. A file that starts with a UTF-16 or UTF-32 byte-order mark raises :class:`DataError`.
     """
     path = Path(path)
+    decoder = Decoder()
     with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
+        for lineno, raw in enumerate(lines(fh), start=1):
+            if lineno == 1 and (encoding := foreign_bom(raw)):
+                raise DataError(str(path), "line 1", None, not_utf8_expected(encoding))
             if raw.strip():
-                yield _parse_line(str(path), lineno, raw)
+                parsed = _parse_line(decoder, str(path), lineno, raw)
+                if parsed is not None:
+                    yield parsed
 
 
-def _parse_line(file: str, lineno: int, raw: bytes) -> tuple[int, Any, RecordError | None]:
-    """Decode and parse one JSONL line; errors are returned (see :func:`iter_jsonl`), never raised."""
+def _parse_line(decoder: Decoder, file: str, lineno: int, raw: bytes) -> tuple[int, Any, RecordError | None] | None:
+    """Decode and parse one JSONL line (None: blank once a byte-order mark is dropped); errors are returned
+    (see :func:`iter_jsonl`), never raised."""
     where = f"line {lineno}"
     try:
-        text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8").rstrip("\r\n")  # a BOM may open the file
+        text = raw.decode("utf-8")
+        if text.startswith("\ufeff"):  # a BOM may open the file (or a file pasted onto the end of another)
+            text = text[1:]
     except UnicodeDecodeError as exc:
-        shown = raw.decode("utf-8", errors="backslashreplace").rstrip("\r\n")
-        return (
-            lineno,
-            None,
-            RecordError(
-                "not UTF-8", file, where, None, f"UTF-8 text ({exc.reason} at byte {exc.start} of the line)", raw=shown
-            ),
-        )
+        shown = raw.decode("utf-8", errors="backslashreplace")
+        expected = f"UTF-8 text ({exc.reason} at byte {exc.start} of the line)"
+        return lineno, None, RecordError("not UTF-8", file, where, None, expected, raw=shown)
+    if not text.strip():
+        return None
     try:
-        return lineno, json.loads(text), None
-    except json.JSONDecodeError as exc:
-        return (
-            lineno,
-            None,
-            RecordError(
-                "malformed JSON", file, where, None, f"one JSON object per line ({json_problem(exc)})", raw=text
-            ),
-        )
+        obj, _, flaw = decoder.decode(text, whole=True)
+    except Unparsable as exc:
+        expected = exc.expected or f"one JSON object per line ({json_problem(exc.problem, exc.pos + 1)}{_nul(text)})"
+        return lineno, None, RecordError(exc.reason, file, where, None, expected, raw=text)
+    if flaw is not None:
+        return lineno, None, RecordError(flaw.reason, file, where, flaw.field, flaw.expected, flaw.got, raw=text)
+    return lineno, obj, None
 
 
-def json_problem(exc: json.JSONDecodeError) -> str:
-    """``"Expecting ',' delimiter at column 41"``: the decoder's message and where (its column)."""
-    msg = exc.msg if exc.msg.endswith(" at") else f"{exc.msg} at"  # some messages already end in "at"
-    return f"{msg} column {exc.colno}"
+def _nul(text: str) -> str:
+    """A hint for a line holding NUL characters, which no text file has."""
+    return "; the line holds NUL bytes: a binary file, or UTF-16 without a byte-order mark?" if "\0" in text else ""

@@ -24,6 +24,7 @@ from typing import Any
 from deepcritic.answers import is_correct
 from deepcritic.config import CandidatesConfig
 from deepcritic.data.readers import iter_file, require_file
+from deepcritic.data.records import text_of
 from deepcritic.errors import DataError
 
 CONCLUSIONS = ("right", "wrong")
@@ -239,9 +240,12 @@ def _candidate(row: Any, cfg: CandidatesConfig, file: str, where: str, index: in
         return value
 
     question, solution = text(cfg.question_field), text(cfg.solution_field)
-    reference = (
-        str(row[cfg.answer_field]).strip() if cfg.answer_field and row.get(cfg.answer_field) is not None else None
-    )
+    reference = None
+    if cfg.answer_field and row.get(cfg.answer_field) is not None:
+        reference = text_of(row[cfg.answer_field])  # a string or a finite number: NaN is no answer
+        if reference is None:
+            raise DataError(file, where, cfg.answer_field, "a string or a number, or null", row[cfg.answer_field])
+        reference = reference.strip()
     correct = is_correct(solution, reference, timeout_s) if reference else None
     rid = str(row[cfg.id_field]) if cfg.id_field and row.get(cfg.id_field) is not None else str(index)
     return Candidate(rid, question, solution, reference, correct)

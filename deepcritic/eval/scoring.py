@@ -63,7 +63,7 @@ def output_row(obj: Any, where: str, fields: Mapping[str, Any]) -> dict[str, Any
     if not isinstance(obj, Mapping):
         raise ValueError(f"{where}: expected a JSON object, got {type(obj).__name__}")
     if isinstance(obj.get("samples"), list):  # deepcritic's own predictions file
-        return {**obj, "label": int(obj["label"])}
+        return _own_row(obj, where)
     text, raw_label = dig(obj, fields["text"]), dig(obj, fields["label"])
     missing = [f for f, v in ((fields["text"], text), (fields["label"], raw_label)) if v is MISSING]
     if missing:
@@ -83,6 +83,25 @@ def output_row(obj: Any, where: str, fields: Mapping[str, Any]) -> dict[str, Any
         "num_steps": len(steps) if isinstance(steps, list) else None,
         "samples": [{"text": t} for t in texts],
     }
+
+
+def _own_row(obj: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """A row of deepcritic's predictions file, checked: an integer label (-1: no wrong step), a step count or
+    null, samples that are objects with a text (or null, a failed request). Raises ValueError otherwise."""
+    raw_label = obj.get("label")
+    try:
+        label = label_from(raw_label, 0, ()) if raw_label is not None else None
+    except ValueError:
+        label = None
+    if label is None:
+        raise ValueError(f"{where}: label: expected an integer step index (-1: none), got {raw_label!r}")
+    n = obj.get("num_steps")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+        raise ValueError(f"{where}: num_steps: expected a step count or null, got {n!r}")
+    for i, sample in enumerate(obj["samples"]):
+        if not isinstance(sample, Mapping) or not isinstance(sample.get("text"), (str, type(None))):
+            raise ValueError(f"{where}: samples[{i}]: expected an object with a text (a string or null)")
+    return {**obj, "label": label}
 
 
 def _optional(obj: Mapping[str, Any], dotted: str | None) -> Any:

@@ -18,4 +18,5 @@ from deepcritic.training.sft import SFTStage
 
 
 def main(cfg: CFTRecipeConfig) -> dict:
-    return run(cfg, SFTStage("cft", cfg, lambda _out: load_examples(cfg.chat)), hooks(cfg))
+    stage = SFTStage("cft", cfg, lambda out: load_examples(cfg.chat, rejects_default=out / "rejects.jsonl"))
+    return run(cfg, stage, hooks(cfg))

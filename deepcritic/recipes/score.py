@@ -73,11 +73,14 @@ def _rows(path: Path, fields: dict[str, Any]) -> list[dict[str, Any]]:
     """The prediction rows of one JSON or JSON Lines file (a JSON array, or objects one after another, read by
     the data layer's reader whatever the extension); failed requests are skipped."""
     try:
-        items = [(f"{path}: {where}", obj) for where, obj, _ in iter_json_items(path)]
+        items = [(f"{path}: {where}", obj, error) for where, obj, error in iter_json_items(path)]
     except DataError as exc:
         raise DeepcriticError(f"{path} is not JSON or JSON Lines ({exc})") from None
+    bad = next((error for _, _, error in items if error is not None), None)
+    if bad is not None:  # JSON that no record can hold (a repeated key, too deep, a lone surrogate)
+        raise bad
     try:
-        return [output_row(obj, where, fields) for where, obj in items if not _failed(obj)]
+        return [output_row(obj, where, fields) for where, obj, _ in items if not _failed(obj)]
     except ValueError as exc:
         raise DeepcriticError(f"{exc}; set text_field / label_field / label_base for this file") from None
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from deepcritic import tracking
-from deepcritic.chat_data import LengthReport, example_texts, training_examples
+from deepcritic.chat_data import ChatExamples, LengthReport, example_texts, training_examples
 from deepcritic.config import ModelConfig
 from deepcritic.training.args import sft_kwargs
 from deepcritic.training.card import ModelCard
@@ -17,8 +17,8 @@ from deepcritic.training.loop import base_model_name
 
 log = logging.getLogger(__name__)
 
-# (run directory) -> (chat examples as a datasets.Dataset, a description of where they came from)
-ExampleLoader = Callable[[Path], tuple[Any, str]]
+# (run directory, for the rejects file) -> the chat examples, where they came from and what was left out
+ExampleLoader = Callable[[Path], ChatExamples]
 
 
 class SFTStage:
@@ -31,6 +31,7 @@ class SFTStage:
         self.examples: Any = None
         self.source = ""
         self.lengths: LengthReport | None = None
+        self.skipped: dict[str, int] = {}
 
     def prepare(self, out: Path, cuda: bool) -> ModelConfig:
         return self.cfg.model
@@ -41,7 +42,10 @@ class SFTStage:
         return SFTConfig(**common, **sft_kwargs(self.cfg.train))
 
     def load_data(self, out: Path) -> Any:
-        self.examples, self.source = self.load_examples(out)
+        loaded = self.load_examples(out)
+        self.examples, self.source, self.skipped = loaded.dataset, loaded.source, loaded.metrics()
+        if loaded.skipped and tracking.is_main_process():
+            log.warning(loaded.message())
         return example_texts(self.examples)
 
     def dataset(self, tokenizer: Any) -> tuple[Any, dict[str, Any]]:
@@ -51,7 +55,7 @@ class SFTStage:
         )
         if tracking.is_main_process():
             (log.warning if self.lengths.overlong else log.info)(self.lengths.message())
-        return self.examples, self.lengths.metrics()
+        return self.examples, {**self.lengths.metrics(), **self.skipped}
 
     def describe(self, size: int, resume_from: str | None) -> str:
         return f"training on {size} {self.name.upper()} examples from {self.source}" + (

@@ -3,8 +3,11 @@
 Under ``data.on_error=skip`` every record-level defect is skipped, counted by reason in summary.json and
 written to rejects.jsonl, and the good records are kept; file-level defects (an empty file, a JSON array
 cut off, nothing usable left) stop the run with one located error line and exit status 2. Bad chat rows
-for ``sft`` / ``cft`` stop the run the same way, before any training. Never a Python traceback.
-(Under ``on_error=raise`` each file's exact message is checked in tests/integration/test_cli_bad_input.py.)
+for ``sft`` / ``cft`` stop the run the same way, before any training, or under ``chat.on_error=skip`` are
+counted (metrics.json, model card), written to rejects.jsonl and left out. A sample of the pathological files
+(tests/data/bad/pathological, every loader in-process in tests/unit/test_bad_input_everywhere.py) goes through
+``convert``, ``sft`` and ``score``. Never a Python traceback. (Under ``on_error=raise`` each file's exact
+message is checked in tests/integration/test_cli_bad_input.py.)
 """
 
 from __future__ import annotations
@@ -80,9 +83,23 @@ CHAT = {
 }
 
 
+# the same chat files under chat.on_error=skip: file -> (examples kept, skipped by reason) or the start of the error
+CHAT_SKIP = {
+    "chat_truncated_line.jsonl": (1, {"malformed JSON": 1}),
+    "chat_not_a_list.jsonl": (1, {"wrong type": 1}),
+    "chat_bad_turn.jsonl": (1, {"wrong type": 1}),
+    "chat_no_assistant.jsonl": ": expected at least one usable example (all 1 were left out: no target: 1; see ",
+    "chat_non_utf8.jsonl": (1, {"not UTF-8": 1}),
+    "chat_empty.jsonl": ": expected at least one example (the file is empty)",
+    "cft_missing_output.jsonl": (1, {"missing field": 1}),
+    "cft_wrong_type.jsonl": ": expected at least one usable example (all 1 were left out: wrong type: 1; see ",
+}
+
+
 def test_corpus_table_covers_every_bad_file():
-    files = {p.name for p in BAD_DATA.iterdir() if p.name != "README.md"}
+    files = {p.name for p in BAD_DATA.iterdir() if p.is_file() and p.name != "README.md"}
     assert files == set(CORPUS) | set(CHAT), "add new files of tests/data/bad to CORPUS or CHAT"
+    assert set(CHAT) == set(CHAT_SKIP)
 
 
 def _one_error_line(proc) -> str:
@@ -202,3 +219,94 @@ def test_every_bad_chat_file_gives_a_located_error(name):
     with pytest.raises(DataError) as info:
         load_examples(ChatDataConfig(source="cft" if name.startswith("cft_") else "messages", path=str(path)))
     assert str(info.value).startswith(f"{path}{CHAT[name]}")
+
+
+@pytest.mark.parametrize("name", sorted(CHAT_SKIP))
+def test_every_bad_chat_file_under_chat_on_error_skip(name, tmp_path):
+    from deepcritic.chat_data import load_examples
+    from deepcritic.config import ChatDataConfig
+    from deepcritic.errors import DataError
+
+    path, rejects = BAD_DATA / name, tmp_path / "rejects.jsonl"
+    chat = ChatDataConfig(source="cft" if name.startswith("cft_") else "messages", path=str(path), on_error="skip")
+    expected = CHAT_SKIP[name]
+    if isinstance(expected, str):
+        with pytest.raises(DataError) as info:
+            load_examples(chat, rejects_default=rejects)
+        assert str(info.value).startswith(f"{path}{expected}")
+        return
+    loaded = load_examples(chat, rejects_default=rejects)
+    assert (len(loaded.dataset), loaded.skipped) == expected
+    assert len(rejects.read_text(encoding="utf-8").splitlines()) == sum(expected[1].values())
+
+
+PATHOLOGICAL = BAD_DATA / "pathological"
+
+# a sample of tests/unit/test_bad_input_everywhere.py through the CLI: (recipe and overrides, file, the error line)
+CLI_SAMPLE = [
+    # a UTF-16 file
+    (
+        ("convert", "data=contract"),
+        "utf16le_bom.jsonl",
+        ", line 1: expected UTF-8 text (the file starts with a UTF-16 LE",
+    ),
+    # \ud800 without its pair (it could not be written back)
+    (("convert", "data=contract"), "lone_surrogate.jsonl", ", line 2, field 'problem': expected valid Unicode text"),
+    # NaN as a label
+    (("convert", "data=contract"), "nan_label.jsonl", ", line 2, field 'label': expected an integer label, got nan"),
+    # 100,000 nested arrays (made in the test)
+    (("convert", "data=contract"), "deep.jsonl", ", line 2: expected JSON nested at most 100 levels deep"),
+    # JSON Lines named .parquet
+    (("convert", "data=contract"), "not_parquet.parquet", ": expected a readable parquet file (Parquet magic bytes"),
+    # a chat turn with a lone surrogate, for sft
+    (
+        ("sft", "chat=messages", "model=tiny", "logger=disabled"),
+        "chat_lone_surrogate.jsonl",
+        ", line 2, field 'messages[0].content'",
+    ),
+    # NaN as a label in saved critic outputs, for score
+    (("score",), "score_nan_label.jsonl", ": record 1 (line 2): label: expected a step number (from 0)"),
+]
+
+
+@pytest.mark.parametrize("args, name, message", CLI_SAMPLE, ids=[f"{a[0]}-{n}" for a, n, _ in CLI_SAMPLE])
+def test_pathological_files_give_one_located_error_and_exit_2(args, name, message, tmp_path):
+    path = PATHOLOGICAL / name
+    if name == "deep.jsonl":
+        path = tmp_path / name
+        good = (PATHOLOGICAL / "crlf.jsonl").read_text(encoding="utf-8").splitlines()[0]
+        path.write_text(good + "\n" + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    where = {"convert": "data.path", "sft": "chat.path", "score": "+inputs.b"}[args[0]]
+    run = tmp_path / "run"
+    proc = run_cli(*args, f"{where}={path}", f"hydra.run.dir={run}")
+    assert _one_error_line(proc).startswith(f"error: {path}{message}")
+    assert not (run / "records.jsonl").exists() and not (run / "final").exists()
+
+
+def test_sft_skips_bad_chat_rows_and_reports_them(tmp_path):
+    """sft with chat.on_error=skip on seven good chat rows and six bad ones: it trains on the seven; the six are
+    counted by reason in metrics.json and the model card, written to rejects.jsonl, and logged."""
+    path = PATHOLOGICAL / "chat_pathological.jsonl"
+    proc = run_cli(
+        "sft",
+        "chat=messages",
+        f"chat.path={path}",
+        "chat.on_error=skip",
+        "model=tiny",
+        "logger=disabled",
+        "train.max_steps=1",
+        f"hydra.run.dir={tmp_path}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    reasons = ["duplicate key", "lone surrogate", "no target", "not UTF-8", "too deeply nested", "wrong type"]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["data/examples"] == 7
+    assert {k: v for k, v in metrics.items() if k.startswith("data/skipped")} == {
+        "data/skipped": 6,
+        **{f"data/skipped/{r}": 1 for r in reasons},
+    }
+    card = (tmp_path / "final" / "README.md").read_text(encoding="utf-8")
+    assert "| data/skipped | 6 |" in card and "| data/skipped/lone surrogate | 1 |" in card
+    rejects = [json.loads(x) for x in (tmp_path / "rejects.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(r["reason"] for r in rejects) == reasons
+    assert f"6 row(s) of {path} left out" in proc.stdout + proc.stderr

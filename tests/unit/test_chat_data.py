@@ -10,6 +10,7 @@ from deepcritic.chat_data import LengthReport, cft_example, load_examples, messa
 from deepcritic.config import ChatDataConfig, DataConfig, SyntheticConfig
 from deepcritic.data.records import StepRecord
 from deepcritic.errors import DataError
+from tests.helpers.paths import BAD_DATA
 
 U = {"role": "user", "content": "q"}
 A = {"role": "assistant", "content": "a"}
@@ -141,14 +142,15 @@ def test_record_without_critique_is_a_data_error():
 
 def test_load_examples_from_synthetic_records_and_files(tmp_path):
     data = DataConfig(synthetic=SyntheticConfig(num_records=6))
-    ds, label = load_examples(ChatDataConfig(), data)
-    assert len(ds) == 6 and label == "records:synthetic"
+    loaded = load_examples(ChatDataConfig(), data)
+    ds = loaded.dataset
+    assert len(ds) == 6 and loaded.source == "records:synthetic"
     assert "**Answer**: \\boxed{" in ds[0]["completion"][0]["content"]  # the gold critique ends with the verdict
 
     path = tmp_path / "chats.jsonl"
     path.write_text("\n".join(json.dumps({"messages": [U, A]}) for _ in range(5)) + "\n", encoding="utf-8")
-    ds, label = load_examples(ChatDataConfig(source="messages", path=str(path), limit=3))
-    assert len(ds) == 3 and label == str(path)
+    loaded = load_examples(ChatDataConfig(source="messages", path=str(path), limit=3))
+    assert len(loaded.dataset) == 3 and loaded.source == str(path)
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"messages": [U, A]}) + "\n" + json.dumps({"messages": [U]}) + "\n", encoding="utf-8")
@@ -186,7 +188,8 @@ def test_cft_from_the_hub_converts_every_row(monkeypatch):
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
     chat = ChatDataConfig(source="cft", hub_name="TIGER-Lab/WebInstruct-CFT", subset="WebInstruct-CFT-4K", limit=2)
-    ds, label = load_examples(chat)
+    loaded = load_examples(chat)
+    ds, label = loaded.dataset, loaded.source
     assert calls == [("TIGER-Lab/WebInstruct-CFT", "WebInstruct-CFT-4K", "train", None)]
     assert label == "hf://TIGER-Lab/WebInstruct-CFT/WebInstruct-CFT-4K[train]" and ds.column_names == [
         "prompt",
@@ -206,3 +209,77 @@ def test_hub_failure_is_a_user_error(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", offline)
     with pytest.raises(DeepcriticError, match="cannot load hf://TIGER-Lab/WebInstruct-CFT.*chat.path=<file>"):
         load_examples(ChatDataConfig(source="cft", hub_name="TIGER-Lab/WebInstruct-CFT"))
+
+
+PATHOLOGICAL_CHATS = BAD_DATA / "pathological" / "chat_pathological.jsonl"
+
+
+def test_bad_chat_rows_are_skipped_counted_and_written(tmp_path):
+    """A byte-order mark, CRLF endings, seven good rows and six bad ones (tests/data/bad/README.md)."""
+    rejects = tmp_path / "rejects.jsonl"
+    chat = ChatDataConfig(source="messages", path=str(PATHOLOGICAL_CHATS), on_error="skip", rejects_path=str(rejects))
+    loaded = load_examples(chat)
+    assert [(ex["prompt"][0]["content"], ex["completion"][0]["content"]) for ex in loaded.dataset] == [
+        (f"What is {i}+{i}?", f"It is {2 * i}.") for i in range(1, 8)
+    ]
+    lines = [json.loads(line) for line in rejects.read_text(encoding="utf-8").splitlines()]
+    assert [(r["where"], r["field"], r["reason"]) for r in lines] == [
+        ("line 2", None, "too deeply nested"),
+        ("line 4", "messages[0].content", "lone surrogate"),
+        ("line 6", "messages", "duplicate key"),
+        ("line 8", "messages[0]", "wrong type"),
+        ("line 10", "messages", "no target"),
+        ("line 12", None, "not UTF-8"),
+    ]
+    assert all(r["file"] == str(PATHOLOGICAL_CHATS) for r in lines)
+    assert all(r["error"].startswith(f"{PATHOLOGICAL_CHATS}, {r['where']}") for r in lines)
+    # the raw input: the line's text when it did not parse into a usable value, else the row
+    assert lines[1]["raw"].startswith('{"messages": [{"role": "user", "content": "2+2? \\ud800"}')
+    assert lines[4]["raw"] == {"messages": [{"role": "user", "content": "6+6?"}]}
+    assert lines[5]["raw"] == '{"messages": "caf\\xe9"}'
+    assert loaded.rejects_path == rejects
+    reasons = ["duplicate key", "lone surrogate", "no target", "not UTF-8", "too deeply nested", "wrong type"]
+    assert loaded.metrics() == {"data/skipped": 6, **{f"data/skipped/{r}": 1 for r in reasons}}
+    assert loaded.message() == (
+        f"6 row(s) of {PATHOLOGICAL_CHATS} left out (duplicate key: 1, lone surrogate: 1, no target: 1, "
+        f"not UTF-8: 1, too deeply nested: 1, wrong type: 1); rejects in {rejects}"
+    )
+
+
+def test_skipped_hub_rows_go_to_the_default_rejects_file(monkeypatch, tmp_path):
+    import datasets
+
+    rows = [CFT_ROW, {**CFT_ROW, "output": "  "}, {**CFT_ROW, "input": "Q: 2+2? A: 4", "instruction": ""}]
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: datasets.Dataset.from_list(rows))
+    chat = ChatDataConfig(source="cft", hub_name="TIGER-Lab/WebInstruct-CFT", on_error="skip")
+    loaded = load_examples(chat, rejects_default=tmp_path / "run" / "rejects.jsonl")
+    # row 1's critique is blank: skipped; rows 0 and 2 kept (an empty instruction is allowed)
+    assert [ex["prompt"][0]["content"] for ex in loaded.dataset] == [
+        CFT_ROW["instruction"] + "\n" + CFT_ROW["input"],
+        "Q: 2+2? A: 4",
+    ]
+    assert loaded.skipped == {"empty target": 1}
+    (line,) = [json.loads(x) for x in (tmp_path / "run" / "rejects.jsonl").read_text().splitlines()]
+    assert (line["file"], line["where"], line["field"]) == ("hf://TIGER-Lab/WebInstruct-CFT[train]", "row 1", "output")
+    assert line["raw"] == rows[1]
+
+
+def test_skip_with_no_usable_row_still_stops(tmp_path):
+    path = tmp_path / "chats.jsonl"
+    path.write_text(json.dumps({"messages": [U]}) + "\n" + json.dumps({"messages": "x"}) + "\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.jsonl"
+    chat = ChatDataConfig(source="messages", path=str(path), on_error="skip", rejects_path=str(rejects))
+    with pytest.raises(DataError) as info:
+        load_examples(chat)
+    assert str(info.value) == (
+        f"{path}: expected at least one usable example (all 2 were left out: no target: 1, wrong type: 1; "
+        f"see {rejects})"
+    )
+    assert len(rejects.read_text().splitlines()) == 2
+
+
+def test_limit_counts_kept_examples_under_skip(tmp_path):
+    chat = ChatDataConfig(source="messages", path=str(PATHOLOGICAL_CHATS), on_error="skip", limit=3)
+    loaded = load_examples(chat, rejects_default=tmp_path / "rejects.jsonl")
+    # three good rows (lines 1, 3 and 5) and the two bad ones between them
+    assert len(loaded.dataset) == 3 and loaded.skipped == {"too deeply nested": 1, "lone surrogate": 1}

@@ -61,6 +61,9 @@ def _definitions(name: str) -> list[str]:
         ("resolve_precision", "deepcritic/modeling.py"),
         # one recipe registry
         ("register_configs", "deepcritic/config/registry.py"),
+        # one JSON decoder with the readers' checks; one way bad items are skipped, counted and written
+        ("Decoder", "deepcritic/data/jsontext.py"),
+        ("Skips", "deepcritic/data/skips.py"),
     ],
 )
 def test_one_implementation(name, where):
