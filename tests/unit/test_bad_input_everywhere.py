@@ -399,7 +399,7 @@ NOT_A_NUMBER = [
     ("cft", ("output",), "NaN", Error("line 2", "output", "a string, got nan")),
     ("problems", ("final",), "NaN", Error("line 2", "final", "a non-empty answer text, got nan")),
     ("math500", ("answer",), "Infinity", Error("line 2", "answer", "a non-empty answer text, got inf")),
-    ("gsm8k", ("answer",), "1e999", Error("line 2", "answer", "a non-empty answer text, got inf")),
+    ("gsm8k", ("answer",), "1e999", Error("line 2", "answer", "a GSM8K solution ending in '#### <number>', got inf")),
     ("candidates", ("answer",), "NaN", Error("line 2", "answer", "a string or a number, or null, got nan")),
     (
         "score",
