@@ -86,3 +86,36 @@ def file_lines(path: Path) -> int:
         return path.read_bytes().count(b"\n")
     except OSError:
         return 0
+
+
+def worker_pid(launcher_pid: int, rank: int, timeout: float = 120) -> int:
+    """The pid of the training process of ``rank`` under a launcher (accelerate / torchrun): the descendant whose
+    environment says ``RANK=<rank>`` and that runs deepcritic."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in psutil.Process(launcher_pid).children(recursive=True):
+            try:
+                if child.environ().get("RANK") == str(rank) and "deepcritic" in " ".join(child.cmdline()):
+                    return child.pid
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        time.sleep(0.2)
+    raise AssertionError(f"no rank-{rank} process under {launcher_pid} after {timeout}s")
+
+
+def preempt_one_rank(cmd: list[str], log: Path, env: dict, cwd: Path, rank: int = 1, after: str = "'loss'") -> str:
+    """Run a multi-process launch ``cmd``, send SIGTERM to the training process of ``rank`` alone once ``after``
+    appears in the output (the first logged step), wait for the launch to end; returns its output."""
+    with log.open("w") as fh:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        pid = worker_pid(proc.pid, rank)
+        deadline = time.monotonic() + 400
+        while after not in log.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no {after!r} before the run ended or timed out:\n{log.read_text()[-3000:]}")
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGTERM)
+        proc.wait(300)
+    return log.read_text(errors="replace")

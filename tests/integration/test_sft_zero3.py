@@ -8,6 +8,7 @@ final save gathered full weights into a normal Hugging Face checkpoint, and trai
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -18,17 +19,13 @@ from tests.helpers.env import clean_env
 from tests.helpers.paths import REPO, venv_script
 
 
-def test_zero3_two_cpu_processes(tiny_qwen2, free_port, tmp_path):
-    from safetensors.torch import load_file
-    from transformers import AutoModelForCausalLM
-
-    run_dir = tmp_path / "run"
-    cmd = accelerate_cli(
-        free_port,
+def _cmd(port: int, model, run_dir) -> list[str]:
+    return accelerate_cli(
+        port,
         "sft",
         "deepspeed=zero3",
         f"hydra.run.dir={run_dir}",
-        f"model.name_or_path={tiny_qwen2}",
+        f"model.name_or_path={model}",
         "model.from_scratch=false",
         "data.synthetic.num_records=32",
         "train.max_steps=4",
@@ -40,10 +37,33 @@ def test_zero3_two_cpu_processes(tiny_qwen2, free_port, tmp_path):
         "train.max_length=1024",
         "logger=disabled",
     )
-    env = clean_env(HYDRA_FULL_ERROR="1", OMP_NUM_THREADS="1")
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
 
+
+ENV = {"HYDRA_FULL_ERROR": "0", "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module")
+def zero3_run(tiny_qwen2, tmp_path_factory):
+    from tests.helpers.net import free_port
+
+    run_dir = tmp_path_factory.mktemp("sft_zero3") / "run"
+    proc = subprocess.run(
+        _cmd(free_port(), tiny_qwen2, run_dir),
+        cwd=REPO,
+        env=clean_env(**ENV),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    return run_dir
+
+
+def test_zero3_two_cpu_processes(zero3_run, tiny_qwen2):
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    run_dir = zero3_run
     # global batch 4 = 1 per process x 2 processes x accumulation 2
     args = json.loads((run_dir / "trainer_state.json").read_text())
     assert args["global_step"] == 4 and args["train_batch_size"] == 1
@@ -107,3 +127,38 @@ def test_other_launchers(tiny_qwen2, free_port, tmp_path, launcher, launcher_arg
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
     assert sorted(p.name for p in (run_dir / "checkpoint-2" / "global_step2").glob("*optim_states.pt")) == shards
     assert (run_dir / "final" / "model.safetensors").is_file()
+
+
+def test_sigterm_to_one_rank_checkpoints_both_and_the_rerun_matches(zero3_run, tiny_qwen2, free_port, tmp_path):
+    """SIGTERM reaches rank 1 only (a node's agent, a stray kill): both ranks stop at the same step, write one
+    checkpoint with both shards and exit 143; the rerun ends with the uninterrupted run's losses and weights."""
+    from safetensors.torch import load_file
+
+    from tests.helpers.procs import complete_checkpoint, preempt_one_rank
+
+    run_dir = tmp_path / "run"
+    output = preempt_one_rank(_cmd(free_port, tiny_qwen2, run_dir), tmp_path / "first.log", clean_env(**ENV), REPO)
+    stopped = sorted(set(re.findall(r"error: preempted \(SIGTERM\) at step (\d+)", output)))
+    assert len(stopped) == 1 and output.count("error: preempted (SIGTERM) at step") == 2, output[-3000:]  # both ranks
+    step = int(stopped[0])
+    assert step < 4 and complete_checkpoint(run_dir / f"checkpoint-{step}") and not (run_dir / "final").exists()
+    shards = sorted(p.name for p in (run_dir / f"checkpoint-{step}" / f"global_step{step}").glob("*optim_states.pt"))
+    assert len(shards) == 2
+    again = subprocess.run(
+        _cmd(free_port, tiny_qwen2, run_dir),
+        cwd=REPO,
+        env=clean_env(**ENV),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-6000:]
+    assert f"resuming from {run_dir / f'checkpoint-{step}'}" in again.stdout + again.stderr
+
+    def losses(d):
+        return [h["loss"] for h in json.loads((d / "trainer_state.json").read_text())["log_history"] if "loss" in h]
+
+    assert losses(run_dir) == pytest.approx(losses(zero3_run), rel=1e-4)
+    a, b = load_file(run_dir / "final" / "model.safetensors"), load_file(zero3_run / "final" / "model.safetensors")
+    for name in a:
+        torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5, msg=name)
