@@ -2,7 +2,8 @@
 
 Reads top to bottom: load the records; open the critic (vLLM, HF generate or a server, through
 ``deepcritic.generation``); sample ``sampling.n`` critiques per record not yet in ``samples.jsonl``
-(saved per batch: a rerun in the same run dir resumes) and score each with the reward's judgment;
+(saved per batch: a rerun in the same run dir resumes, and one with another critic, sampling, prompt or reward
+is refused, ``resume_settings.json``) and score each with the reward's judgment;
 keep the records whose pass rate lies in [min_pass, max_pass]; write the kept records (data-contract
 JSONL, pass rate in ``meta``), metrics.json and the pass-rate histogram (PNG, also to wandb).
 """
@@ -18,6 +19,7 @@ from deepcritic.config import FilterConfig
 from deepcritic.critique import load_template
 from deepcritic.data import load_records, write_jsonl
 from deepcritic.data.records import StepRecord
+from deepcritic.datagen.stages import guard_resume, sha256_text
 from deepcritic.eval.critic import critique, failed
 from deepcritic.generation import shared_generator
 from deepcritic.grpo.passrate import keep, pass_rate, plot_histogram, sample_passes, summary
@@ -32,6 +34,16 @@ def main(cfg: FilterConfig) -> dict:
     out_dir = run_dir()
     records = load_records(cfg.data, rejects_default=out_dir / "rejects.jsonl").records
     template = load_template("critic", cfg.model.template)
+    # the stored samples depend on the critic, its sampling, the prompt and the reward's rules: a rerun with others
+    # in this directory is refused rather than mixing pass rates
+    guard_resume(
+        out_dir,
+        {
+            "critic": {"model": cfg.model.name_or_path, "sampling": asdict(cfg.sampling)},
+            "template": sha256_text(template),
+            "reward": asdict(cfg.reward),
+        },
+    )
     wandb_run = tracking.start_run(cfg.logger, asdict(cfg), out_dir, f"filter-{out_dir.name}")
 
     store = ResultStore(out_dir / "samples.jsonl")  # the critic starts only if some record is not done yet

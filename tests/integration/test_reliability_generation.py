@@ -215,16 +215,61 @@ def _label_args(url: str, run_dir: Path) -> list[str]:
     ]
 
 
+def cft_text(body: dict, index: int) -> str:
+    """A CFT critique that concludes right or wrong by the request's hash."""
+    verdict = "right" if _digest(body, index) % 2 else "wrong"
+    return f"The computation is checked line by line.\n\nConclusion: {verdict}"
+
+
+def _cft_data_args(url: str, run_dir: Path) -> list[str]:
+    return [
+        "cft-data",
+        "rollout@teacher.rollout=openai",
+        f"teacher.rollout.openai.base_url={url}",
+        "teacher.rollout.openai.model=teacher",
+        "teacher.rollout.openai.max_retries=1",
+        "candidates.source=file",
+        "candidates.path=${oc.env:DEEPCRITIC_DATA}/math500/test.jsonl",
+        "candidates.question_field=problem",
+        "candidates.solution_field=solution",
+        "candidates.answer_field=answer",
+        "candidates.id_field=unique_id",
+        "limit=6",
+        "batch_size=1",
+        f"hydra.run.dir={run_dir}",
+    ]
+
+
+def _filter_args(url: str, run_dir: Path) -> list[str]:
+    return [
+        "filter",
+        "rollout=openai",
+        f"rollout.openai.base_url={url}",
+        "rollout.openai.model=critic",
+        "rollout.openai.max_retries=1",
+        "data.synthetic.num_records=8",
+        "sampling.n=4",
+        "sampling.max_new_tokens=64",
+        "batch_size=1",
+        "logger=disabled",
+        f"hydra.run.dir={run_dir}",
+    ]
+
+
 DATAGEN = [
-    # (recipe args, the server's texts, its final output, stage rows to wait for before the kill)
-    (_synthesize_args, teacher_text, "sft.jsonl", 4),
-    (_label_args, solver_text, "labels.jsonl", 5),  # 4 solve rows, then into the rollout stage
+    # (recipe args, the server's texts, its final output, its result file, rows to wait for before the kill)
+    (_synthesize_args, teacher_text, "sft.jsonl", "stages.jsonl", 4),
+    (_label_args, solver_text, "labels.jsonl", "stages.jsonl", 5),  # 4 solve rows, then into the rollout stage
+    (_cft_data_args, cft_text, "cft.jsonl", "stages.jsonl", 2),
+    (_filter_args, critic_text, "kept.jsonl", "samples.jsonl", 3),
 ]
 
 
-@pytest.mark.parametrize("make_args, content, output, kill_after", DATAGEN, ids=["synthesize", "label"])
+@pytest.mark.parametrize(
+    "make_args, content, output, store, kill_after", DATAGEN, ids=["synthesize", "label", "cft-data", "filter"]
+)
 def test_datagen_killed_midway_resumes_with_every_item_exactly_once(
-    make_args, content, output, kill_after, shared_data, tmp_path
+    make_args, content, output, store, kill_after, shared_data, tmp_path
 ):
     env = {"DEEPCRITIC_DATA": str(shared_data)}
     with ScriptedServer(content=content, delay_s=0.25, finish="stop") as server:
@@ -232,7 +277,7 @@ def test_datagen_killed_midway_resumes_with_every_item_exactly_once(
         proc = run_cli(*make_args(server.url, reference), env=env)
         assert proc.returncode == 0, proc.stderr[-3000:]
         run_dir = tmp_path / "run"
-        stages = run_dir / "stages.jsonl"
+        stages = run_dir / store
         first = CliProcess(*make_args(server.url, run_dir), log=tmp_path / "first.log", env=env)
         first.wait_for(lambda: file_lines(stages) >= kill_after, timeout=120, what=f"{kill_after} stage rows")
         assert first.kill() == -9
@@ -243,8 +288,8 @@ def test_datagen_killed_midway_resumes_with_every_item_exactly_once(
     # the rerun skipped exactly what was stored (each stage logs "<stage>: N of M already done")
     skipped = re.findall(r"\w+: (\d+) of \d+ already done", second.stdout + second.stderr)
     assert sum(map(int, skipped)) == done, skipped
-    want = _ids_once(reference / "stages.jsonl")
+    want = _ids_once(reference / store)
     assert sorted(_ids_once(stages)) == sorted(want) and len(want) > done
-    assert {r["id"]: r for r in _rows(stages)} == {r["id"]: r for r in _rows(reference / "stages.jsonl")}
+    assert {r["id"]: r for r in _rows(stages)} == {r["id"]: r for r in _rows(reference / store)}
     assert _rows(run_dir / output) == _rows(reference / output)  # the final output: same items, once each
     assert _rows(reference / output)  # and not trivially empty
