@@ -127,16 +127,24 @@ class RefillSource:
 
     Each call hands every process its own slice of the next ``prompts x processes`` prompts, each row
     repeated ``group_size`` times (TRL's layout), so groups stay whole and processes stay in step.
-    The stream is independent of the trainer's sampler (its own seed), reshuffled when used up.
+    The stream is independent of the trainer's sampler (its own seed), reshuffled when used up; ``position``
+    counts what was drawn, so that a resumed run continues it (:meth:`seek`).
     """
 
     def __init__(self, dataset: Any, group_size: int, seed: int, process_index: int, num_processes: int):
         if len(dataset) == 0:
             raise DeepcriticError("dynamic sampling needs a non-empty training set")
-        self.dataset, self.group_size = dataset, group_size
+        self.dataset, self.group_size, self.seed = dataset, group_size, seed
         self.process_index, self.num_processes = process_index, num_processes
+        self.position = 0  # prompts drawn so far (all processes): a checkpoint saves it, a resume seeks to it
         self._rng = random.Random(seed)
         self._order: list[int] = []
+
+    def seek(self, position: int) -> None:
+        """Continue the stream after its first ``position`` prompts, as if they had been drawn (a resumed run)."""
+        self._rng, self._order, self.position = random.Random(self.seed), [], 0
+        for _ in range(position):
+            self._next()
 
     def draw(self, rows_per_process: int) -> list[dict[str, Any]]:
         """``rows_per_process`` rows for this process: whole groups of fresh prompts."""
@@ -149,4 +157,5 @@ class RefillSource:
         if not self._order:
             self._order = list(range(len(self.dataset)))
             self._rng.shuffle(self._order)
+        self.position += 1
         return self._order.pop()

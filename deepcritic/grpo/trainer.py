@@ -5,11 +5,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -28,6 +30,7 @@ from deepcritic.grpo.dynamic import (
 )
 from deepcritic.grpo.metrics import batch_metrics, console_line, sample_outcome, time_split, window_f1
 from deepcritic.rewards import RewardRules, completion_text, make_reward_function
+from deepcritic.store import write_json
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +184,27 @@ class CriticGRPOTrainer(GRPOTrainer):
         return batch
 
 
+class RefillState(TrainerCallback):
+    """The refill stream's position in every checkpoint (``dynamic_sampling.json``), restored when training resumes
+    from one, so that a resumed run refills with the prompts the uninterrupted run would have drawn."""
+
+    FILE = "dynamic_sampling.json"
+
+    def __init__(self, source: RefillSource):
+        self.source = source
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            path = Path(args.output_dir) / f"checkpoint-{state.global_step}" / self.FILE
+            if path.parent.is_dir():
+                write_json(path, {"position": self.source.position})
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        path = Path(args.output_dir) / f"checkpoint-{state.global_step}" / self.FILE
+        if state.global_step > 0 and path.is_file():
+            self.source.seek(int(json.loads(path.read_text())["position"]))
+
+
 class CriticLogCallback(TrainerCallback):
     """Adds ``critic/f1`` and the ``time/*`` split to every log (console, wandb, trainer_state.json) and
     prints a one-line summary. Must run before the reporting callbacks: :func:`build_trainer` puts it first."""
@@ -237,6 +261,7 @@ def build_trainer(
         acc = trainer.accelerator
         source = RefillSource(dataset, cfg.sampling.n, cfg.seed + 1, acc.process_index, acc.num_processes)
         trainer.dynamic = DynamicSampler(source, cfg.sampling.n, cfg.grpo.dynamic_sampling_max_rounds)
+        trainer.add_callback(RefillState(source))
     if args.use_vllm:
         engine.instrument(trainer.vllm_generation, timer.add)
     trainer.callback_handler.callbacks.insert(0, CriticLogCallback(timer, trainer.accelerator.is_main_process))

@@ -15,6 +15,9 @@ Reads top to bottom, one banner per stage (with the time since the start):
 7. **report**: the before/after table, ``metrics.json`` (with the paired bootstrap CI of the F1
    difference), ``plot.png`` and an offline wandb run (the SFT and GRPO stages log their own runs in
    the same wandb group).
+
+A rerun in the same run directory continues: a finished stage's result is read back (``stages/<stage>.json``),
+SFT and GRPO resume from their newest checkpoint, and a run directory made with another config is refused.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from deepcritic.config import (
 from deepcritic.critique import build_critic_messages, load_template, packaged_path
 from deepcritic.data import generate_synthetic, write_jsonl
 from deepcritic.data.records import StepRecord
+from deepcritic.datagen.stages import guard_resume
 from deepcritic.eval import progress, report
 from deepcritic.eval.bootstrap import paired_bootstrap_f1
 from deepcritic.eval.critic import critique_records
@@ -62,6 +66,7 @@ def main(cfg: DemoConfig) -> dict:
     clock = StageClock()
     template_path = cfg.model.template or packaged_path("demo_critic")
     template = load_template("demo_critic", template_path)
+    guard_resume(out, {k: v for k, v in dataclasses.asdict(cfg).items() if k != "logger"})
 
     clock.stage("task", "1/7 task: synthetic arithmetic critiques, four disjoint splits")
     splits, dropped, paths = task_splits(cfg, template, out / "splits")
@@ -70,22 +75,18 @@ def main(cfg: DemoConfig) -> dict:
     model_cfg = build_model(cfg.model, splits, template, out / "model-init")
 
     clock.stage("sft", "3/7 SFT on gold critiques (deepcritic sft)")
-    sft_result = _run_sft(cfg, model_cfg, template_path, paths["sft"], out)
+    sft_result = once(out, "sft", lambda: _run_sft(cfg, model_cfg, template_path, paths["sft"], out))
 
     clock.stage("eval_before", "4/7 evaluate the SFT critic on the held-out split (vLLM, greedy)")
     held_out = splits["held_out"]
-    before = evaluate(
-        Path(sft_result["final_model"]), held_out, cfg, template, out / "predictions" / "held_out_before.jsonl"
-    )
+    before = _held_out(out, "before", sft_result, held_out, cfg, template)
     baselines = _baselines(held_out, before, cfg)
 
     clock.stage("grpo", "5/7 GRPO on labels only (deepcritic grpo, colocated vLLM)")
-    grpo_result = _run_grpo(cfg, Path(sft_result["final_model"]), template_path, paths, out)
+    grpo_result = once(out, "grpo", lambda: _run_grpo(cfg, Path(sft_result["final_model"]), template_path, paths, out))
 
     clock.stage("eval_after", "6/7 evaluate the GRPO critic on the same held-out split")
-    after = evaluate(
-        Path(grpo_result["final_model"]), held_out, cfg, template, out / "predictions" / "held_out_after.jsonl"
-    )
+    after = _held_out(out, "after", grpo_result, held_out, cfg, template)
 
     clock.stage("report", "7/7 report")
     boot = paired_bootstrap_f1(
@@ -113,6 +114,24 @@ def main(cfg: DemoConfig) -> dict:
     }
     report_demo(cfg, out, metrics)
     return metrics
+
+
+def once(out: Path, stage: str, run: Any) -> dict:
+    """``run()``'s result, or the one stored when an earlier run in this directory finished the stage: a rerun after
+    a crash or a preemption continues from the last finished stage (and SFT / GRPO from their newest checkpoint)."""
+    marker = out / "stages" / f"{stage}.json"
+    if marker.is_file():
+        print(f"{stage}: finished by an earlier run in {out}; using its result ({marker})")
+        return json.loads(marker.read_text(encoding="utf-8"))
+    result = run()
+    write_json(marker, result)
+    return result
+
+
+def _held_out(out: Path, when: str, trained: dict, held_out: list[StepRecord], cfg: DemoConfig, template: str) -> dict:
+    """The held-out evaluation of a stage's final model (once: see :func:`once`)."""
+    path = out / "predictions" / f"held_out_{when}.jsonl"
+    return once(out, f"eval_{when}", lambda: evaluate(Path(trained["final_model"]), held_out, cfg, template, path))
 
 
 def _baselines(held_out: list[StepRecord], before: dict, cfg: DemoConfig) -> dict[str, dict]:
@@ -189,8 +208,11 @@ def build_model(model: ModelConfig, splits: dict[str, list[StepRecord]], templat
         return model
     texts = [build_critic_messages(r.problem, r.steps, template)[0]["content"] for r in splits["sft"]]
     texts += [r.meta["critique"] for r in splits["sft"]]
-    network, tokenizer = save_tiny_model(model.tiny, texts, path, reuse=False)
+    network, tokenizer = save_tiny_model(model.tiny, texts, path, reuse=True)
     t = model.tiny
+    if network is None:
+        print(f"Qwen2: the model an earlier run in this directory built ({path})")
+        return dataclasses.replace(model, name_or_path=str(path), tokenizer=None, from_scratch=False)
     print(
         f"Qwen2: hidden {t.hidden_size}, {t.num_layers} layers, {t.num_heads} heads of "
         f"{t.hidden_size // t.num_heads}, {sum(p.numel() for p in network.parameters()) / 1e6:.2f}M parameters; "

@@ -14,6 +14,7 @@ import math
 import pytest
 
 from tests.helpers.cli import run_cli
+from tests.helpers.procs import CliProcess, complete_checkpoint
 
 HELD_OUT = 24
 TINY = [
@@ -25,7 +26,9 @@ TINY = [
     "sft.train.global_batch_size=8",
     "sft.train.per_device_batch_size=8",
     "sft.train.logging_steps=1",
-    "grpo.train.max_steps=2",
+    "grpo.train.max_steps=3",
+    "sft.train.save_steps=2",
+    "grpo.train.save_steps=1",
     "grpo.train.global_batch_size=16",
     "grpo.train.per_device_batch_size=16",
     "grpo.sampling.max_new_tokens=32",
@@ -96,16 +99,16 @@ def test_both_evaluations_cover_the_same_held_out_records(demo):
 
 def test_stages_trained_and_saved(demo):
     run_dir, _ = demo
-    for stage, steps in (("sft", 4), ("grpo", 2)):
+    for stage, steps in (("sft", 4), ("grpo", 3)):
         assert (run_dir / stage / "final" / "model.safetensors").is_file()
         state = json.loads((run_dir / stage / "trainer_state.json").read_text())
         assert state["global_step"] == steps
     history = json.loads((run_dir / "grpo" / "trainer_state.json").read_text())["log_history"]
     rewards = [h["reward"] for h in history if "reward" in h]
-    assert len(rewards) == 2 and all(0.0 <= r <= 1.0 for r in rewards)
+    assert len(rewards) == 3 and all(0.0 <= r <= 1.0 for r in rewards)
     m = json.loads((run_dir / "metrics.json").read_text())
     assert m["grpo"]["engine_sync/max_rel_diff_after"] < 1e-2  # the colocated engine holds the trained weights
-    assert [p["step"] for p in m["dev_curve"]] == [0, 2]  # dev F1 at the start and every eval.dev_every steps
+    assert [p["step"] for p in m["dev_curve"]] == [0, 2, 3]  # dev F1 at the start, every eval.dev_every steps, the end
 
 
 def test_plot_wandb_and_console(demo):
@@ -115,3 +118,26 @@ def test_plot_wandb_and_console(demo):
     for banner in ("1/7 task", "3/7 SFT", "5/7 GRPO", "7/7 report"):
         assert banner in proc.stdout
     assert "paired bootstrap 95% CI" in proc.stdout and "always no wrong step" in proc.stdout
+
+
+def test_a_killed_demo_resumes_to_the_same_figures(demo, tmp_path):
+    """Killed during GRPO (after its first checkpoint), the demo's rerun in the same directory reads back the
+    finished stages (splits, model, SFT, the first evaluation), resumes GRPO from its checkpoint, and ends with the
+    uninterrupted run's figures."""
+    reference, _ = demo
+    run_dir = tmp_path / "run"
+    args = ["demo", f"hydra.run.dir={run_dir}", *TINY]
+    first = CliProcess(*args, log=tmp_path / "first.log", env=ENV)
+    first.wait_for(
+        lambda: complete_checkpoint(run_dir / "grpo" / "checkpoint-1"), timeout=600, what="a GRPO checkpoint"
+    )
+    assert first.kill() == -9 and not (run_dir / "metrics.json").exists()
+    again = run_cli(*args, env=ENV, timeout=900)
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-6000:]
+    for stage in ("sft", "eval_before"):
+        assert f"{stage}: finished by an earlier run in {run_dir}" in again.stdout
+    assert f"resuming from {run_dir / 'grpo' / 'checkpoint-1'}" in again.stdout + again.stderr
+    got, want = (json.loads((d / "metrics.json").read_text()) for d in (run_dir, reference))
+    for key in ("before", "after", "baselines", "f1_delta", "f1_delta_ci95", "dev_curve", "split_records"):
+        assert got[key] == want[key], key
+    assert got["grpo"]["last/reward"] == want["grpo"]["last/reward"]

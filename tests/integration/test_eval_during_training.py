@@ -104,6 +104,8 @@ def _rows(run_dir: Path, step: int, name: str) -> list[dict]:
 def test_grpo_evaluates_at_the_start_every_n_steps_and_at_the_end(colocate_run):
     evaluations = _evaluations(colocate_run)
     assert [e["step"] for e in evaluations] == [0, 2, 4, 5]
+    # and every step still has its own training log (an evaluation's log must not take its place)
+    assert [h["step"] for h in _state(colocate_run)["log_history"] if "reward" in h] == [1, 2, 3, 4, 5]
     for e in evaluations:
         assert {f"eval_{n}/{k}" for n in (*NAMES, "average") for k in ("f1", "acc_error", "parse_rate")} <= set(e)
         assert "eval_gsm8k/truncation_rate" in e and "eval_gsm8k/mean_tokens" in e and e["time/eval"] > 0

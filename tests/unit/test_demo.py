@@ -43,8 +43,9 @@ def test_demo_yaml_composes_to_the_demo_as_documented_and_is_valid():
         32,
         0.05,
         512,
-        "never",
+        "auto",  # a rerun of a killed demo resumes, from checkpoints every 200 SFT / 10 GRPO steps
     )
+    assert (sft.save_steps, cfg.grpo.train.save_steps, cfg.grpo.train.resume) == (200, 10, "auto")
     g = cfg.grpo  # GRPO at 1e-4 for 100 steps, 8 samples at temperature 1, dynamic sampling, colocated vLLM
     assert (g.train.learning_rate, g.train.max_steps, g.train.global_batch_size, g.train.scheduler) == (
         1e-4,

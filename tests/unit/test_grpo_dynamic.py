@@ -134,3 +134,15 @@ def test_refill_source_gives_whole_groups_and_disjoint_slices():
     # after the data set is used up it is reshuffled, never exhausted
     for _ in range(5):
         assert len(p0.draw(6)) == 6
+
+
+def test_refill_stream_resumes_where_it_stopped():
+    """A resumed run seeks to the saved position and draws what the uninterrupted run draws next, across reshuffles."""
+    data = [{"i": i} for i in range(5)]
+    straight = RefillSource(data, group_size=2, seed=3, process_index=0, num_processes=1)
+    draws = [straight.draw(4) for _ in range(6)]  # 2 prompts a draw: 12 prompts, over two reshuffles
+    assert straight.position == 12
+    for cut in (0, 3, 5):
+        resumed = RefillSource(data, group_size=2, seed=3, process_index=0, num_processes=1)
+        resumed.seek(2 * cut)
+        assert [resumed.draw(4) for _ in range(6 - cut)] == draws[cut:]
