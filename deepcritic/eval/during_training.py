@@ -144,7 +144,9 @@ class EvalDuringTraining(TrainerCallback):
         self.seconds += seconds
         self.evaluations += 1
         logs = {**progress.log_entries(per_benchmark, average), progress.TIME_KEY: round(seconds, 3)}
+        should_log = control.should_log  # the callbacks' on_log clears it: the step's training loss would go unlogged
         Trainer.log(self.trainer, logs)  # the trainer's callbacks (wandb, console, state), not GRPO's merge
+        control.should_log = should_log
         if self.trainer.is_world_process_zero():
             write_json(folder / "metrics.json", {"step": step, "benchmarks": per_benchmark, "average": average})
             self._table(step, rows)
