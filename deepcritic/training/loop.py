@@ -5,8 +5,8 @@ stage prepares what must exist before anything else (GRPO: the vLLM environment,
 saved for vLLM to load); the trainer arguments (before the model: with ZeRO-3 in them transformers loads the
 weights already partitioned); one run directory for every rank; the stage's data; the checkpoint to resume
 from (``train.resume=auto``: the newest one); model and tokenizer; the stage's dataset and its metrics
-(over-long examples counted); wandb; the stage's trainer with a preemption callback (SIGTERM: a checkpoint
-at the end of the step, then exit 143) and the recipe's hooks (the evaluation during training); training; the
+(over-long examples counted); the trackers (``logger``); the stage's trainer with a preemption callback (SIGTERM: a
+checkpoint at the end of the step, then exit 143), the trackers' callbacks and the recipe's hooks (the evaluation during training); training; the
 final Hugging Face save with tokenizer, chat template and model card under ``<output_dir>/final``; metrics.json.
 """
 
@@ -92,8 +92,7 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
             output_dir=str(out),
             precision=precision,
             cuda=cuda,
-            report_to=tracking.report_to(cfg.logger),
-            run_name=cfg.logger.name,
+            **tracking.trainer_settings(cfg.logger),
         )
     )
     out = same_dir_on_all_ranks(out)
@@ -106,10 +105,11 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
     if tracking.is_main_process():
         log.info(stage.describe(len(dataset), checkpoint))
 
-    wandb_run = tracking.start_run(cfg.logger, dataclasses.asdict(cfg), out, default_name=f"{stage.name}-{out.name}")
+    wandb_run = tracking.start_run(cfg.logger, dataclasses.asdict(cfg), out, f"{stage.name}-{out.name}", training=True)
     tracking.log_summary(wandb_run, data_metrics)
     preempt = PreemptionCallback()  # SIGTERM: checkpoint at the end of the step, then exit 143
-    trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), [preempt, *hooks])
+    callbacks = [preempt, *tracking.callbacks(cfg.logger), *hooks]
+    trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), callbacks)
     for hook in hooks:
         hook.attach(trainer, out, lambda path, figures: write_model_card(path, stage.card(cfg.model), figures, cfg))
     result = trainer.train(resume_from_checkpoint=checkpoint)
