@@ -7,7 +7,7 @@ push that fails loses nothing but the push. Before the commit huggingface_hub as
 (preupload): files the branch already holds unchanged are left out of the commit, and large (LFS / Xet) files whose
 content the Hub's storage already holds, committed before or uploaded by a push that was interrupted before its
 commit, are not sent again. So a rerun after a failed or interrupted push sends only what is missing and completes
-it (``upload_folder`` / ``upload_large_folder`` skip unchanged files in the same way).
+it (the rules ``upload_folder`` follows: it is ``create_commit`` of a folder's files).
 
 The token is read from the environment variable ``hub.token_env`` names (else the one huggingface_hub finds:
 ``HF_TOKEN`` or ``hf auth login``'s), handed to ``HfApi`` calls and nowhere else: never into a config, a log line,

@@ -65,8 +65,9 @@ def report_to(cfg: LoggerConfig) -> list[str]:
 
 
 def trainer_settings(cfg: LoggerConfig) -> dict[str, Any]:
-    """What the trainer's arguments say about tracking: ``report_to``, the run name and the (Trackio) project."""
-    return {"report_to": report_to(cfg), "run_name": cfg.name, "project": cfg.project}
+    """What the trainer's arguments say about tracking: ``report_to``, the run name and, for Trackio, the project
+    (transformers' ``project`` argument, which only its Trackio callback reads)."""
+    return {"report_to": report_to(cfg), "run_name": cfg.name, "project": cfg.project if cfg.trackio else None}
 
 
 def callbacks(cfg: LoggerConfig) -> list[Any]:

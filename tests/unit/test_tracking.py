@@ -236,3 +236,17 @@ LOGGER_OPTIONS = [
 def test_logger_options_compose_into_a_list_of_trackers(compose, overrides, expected):
     logger = compose("sft", overrides).logger
     assert {k: getattr(logger, k) for k in expected} == expected
+
+
+SETTINGS = [
+    # wandb: the run name passes through; no project (transformers' project argument is Trackio's)
+    (LoggerConfig(backend="wandb", name="r1"), {"report_to": ["wandb"], "run_name": "r1", "project": None}),
+    # Trackio: its project is logger.project
+    (LoggerConfig(trackio=True, project="p"), {"report_to": ["trackio"], "run_name": None, "project": "p"}),
+]
+
+
+@pytest.mark.parametrize("cfg, expected", SETTINGS)
+def test_trainer_settings(cfg, expected, monkeypatch):
+    _found(monkeypatch, FOUND)
+    assert tracking.trainer_settings(cfg) == expected
