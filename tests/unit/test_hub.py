@@ -189,3 +189,57 @@ def test_figures_go_into_the_card_on_main_only(fake):
     # huggingface_hub's metadata_update reads the card from main: committing main's card to a branch would be wrong
     with pytest.raises(hub.HubError, match=r"^hub.revision=dev: an eval run's figures go into the card on main"):
         hub.push_eval_results(_target(revision="dev"), [EvalFigure("g", "g", "g", "deepcritic", "f1", 0.5)])
+
+
+STRATEGIES = [
+    # every_save: the checkpoint's model at the root, its training state not
+    ("every_save", ["config.json", "model.safetensors"]),
+    # checkpoint: and the whole checkpoint under last-checkpoint/
+    (
+        "checkpoint",
+        [
+            "config.json",
+            "last-checkpoint/config.json",
+            "last-checkpoint/model.safetensors",
+            "last-checkpoint/optimizer.pt",
+            "model.safetensors",
+        ],
+    ),
+    # all_checkpoints: under checkpoint-N/
+    (
+        "all_checkpoints",
+        [
+            "checkpoint-2/config.json",
+            "checkpoint-2/model.safetensors",
+            "checkpoint-2/optimizer.pt",
+            "config.json",
+            "model.safetensors",
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("strategy, files", STRATEGIES)
+def test_checkpoint_pushes_follow_transformers_hub_strategy(strategy, files, fake, tmp_path):
+    from types import SimpleNamespace
+
+    checkpoint = tmp_path / "checkpoint-2"
+    _model_dir(checkpoint)
+    (checkpoint / "README.md").unlink()
+    (checkpoint / "optimizer.pt").write_bytes(b"\x03" * 2048)
+    pushes = RunPush(
+        HubModelConfig(push=True, model_id="tester/c", token_env="MY_HUB_TOKEN", strategy=strategy), tmp_path
+    )
+    (callback,) = pushes.callbacks
+    callback.on_save(
+        SimpleNamespace(output_dir=str(tmp_path)), SimpleNamespace(is_world_process_zero=True, global_step=2), None
+    )
+    callback.wait()
+    assert sorted(fake.files("tester/c")) == files
+    assert fake.commits("tester/c")[0]["message"] == "Training in progress, step 2"
+
+
+def test_nothing_is_pushed_or_asked_for_when_push_is_off(fake, tmp_path, monkeypatch):
+    unset(monkeypatch, "MY_HUB_TOKEN")  # no token needed either
+    off = RunPush(HubModelConfig(model_id="tester/c", token_env="MY_HUB_TOKEN", strategy="checkpoint"), tmp_path)
+    assert off.callbacks == [] and off.finish("sft", 3) is None and fake.requests == []
