@@ -6,8 +6,8 @@
   lines are ignored, so a rerun redoes only what is missing. When an id appears twice the last row wins.
 - :func:`run_pending`: the resumable batch loop every generating recipe uses (eval, filter, solve, refine,
   synthesize, label, cft-data, the demo), with a progress bar (counts and rate).
-- :func:`write_json` / :func:`atomic_write_jsonl`: final outputs, written to a temporary file and renamed,
-  so a crash never leaves half a file.
+- :func:`write_json` / :func:`atomic_write_jsonl` / :func:`write_rows` (JSON Lines or parquet, by the file's
+  suffix): final outputs, written to a temporary file and renamed, so a crash never leaves half a file.
 """
 
 from __future__ import annotations
@@ -164,3 +164,62 @@ def atomic_write_jsonl(rows: Iterable[dict[str, Any]], path: Path) -> int:
 
     _atomic_write(Path(path), write)
     return count[0]
+
+
+PARQUET_SUFFIX = ".parquet"
+
+
+def write_rows(rows: Sequence[dict[str, Any]], path: Path) -> int:
+    """Rows as parquet when ``path`` ends in .parquet (:func:`rows_table`), else as JSON Lines; atomically; returns
+    the count."""
+    path = Path(path)
+    if path.suffix.lower() != PARQUET_SUFFIX:
+        return atomic_write_jsonl(rows, path)
+    atomic_write_parquet(rows_table(rows)[0], path)
+    return len(rows)
+
+
+def atomic_write_parquet(table: Any, path: Path) -> Path:
+    """An Arrow table as a parquet file, written to a temporary file and renamed over ``path``."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    pq.write_table(table, tmp)
+    tmp.replace(path)
+    return path
+
+
+def rows_table(rows: Sequence[dict[str, Any]]) -> tuple[Any, list[str]]:
+    """Rows as an Arrow table, columns in first-seen order, and the columns stored as JSON text.
+
+    Nested values stay Arrow lists and structs (a struct's fields are the union of the rows' keys: a row without
+    one reads back as None there). A column Arrow cannot give one type (a field holding a number in one row and
+    text in another) or parquet cannot store (an empty struct) is written as JSON text instead and named."""
+    import pyarrow as pa
+
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    arrays, as_json = {}, []
+    for name in columns:
+        values = [row.get(name) for row in rows]
+        try:
+            array = pa.array(values)
+            if not _storable(array.type):
+                raise pa.ArrowInvalid(f"{name}: an empty struct")
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            array = pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in values], pa.string())
+            as_json.append(name)
+        arrays[name] = array
+    return pa.table(arrays), as_json
+
+
+def _storable(kind: Any) -> bool:
+    """Whether parquet can store an Arrow type (no struct without fields, at any depth)."""
+    import pyarrow as pa
+
+    if pa.types.is_struct(kind):
+        return kind.num_fields > 0 and all(_storable(kind.field(i).type) for i in range(kind.num_fields))
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        return _storable(kind.value_type)
+    return True

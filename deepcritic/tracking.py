@@ -1,20 +1,31 @@
-"""Experiment tracking with wandb, from the ``logger`` config section.
+"""Experiment tracking from the ``logger`` config section: wandb for every recipe, and for training runs the other
+trackers transformers' Trainer integrates (TensorBoard, MLflow, Trackio), beside wandb or instead of it.
 
 :func:`start_run` opens the wandb run on the main process (project, name, group, tags from the config;
 the composed config logged; files under ``<run dir>/wandb``), so that the trainer's wandb callback
 logs into it. A run never fails because of wandb: when ``mode=online`` cannot reach the server or
 has no credentials, it warns and goes on offline (sync later with ``wandb sync``); when even that
 fails, it warns and goes on without tracking.
+
+The other trackers are the trainer's own callbacks (:func:`report_to`, :func:`callbacks`), configured through
+their environment variables when the user has not set them: TensorBoard writes ``<run dir>/tensorboard/``
+(``TENSORBOARD_LOGGING_DIR``), MLflow logs to ``MLFLOW_TRACKING_URI`` (default ``<run dir>/mlruns``) under the
+experiment ``logger.project``, Trackio to its local store under the project ``logger.project``. Every tracker
+logs the same names: transformers' ``rewrite_logs`` (``eval_<x>`` -> ``eval/<x>``, anything else -> ``train/<x>``),
+which wandb's, TensorBoard's and Trackio's callbacks apply and MLflow's does not, so MLflow gets it here
+(:func:`mlflow_callback_class`). A tracker whose package is missing is a clear error before training starts.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from deepcritic.config import LoggerConfig
+from deepcritic.errors import DeepcriticError
 from deepcritic.training.distributed import is_main_process
 
 log = logging.getLogger(__name__)
@@ -22,20 +33,95 @@ log = logging.getLogger(__name__)
 ONLINE_INIT_TIMEOUT_S = 30.0
 
 
+# the trackers besides wandb, each with the package it needs (and the logger option that turns it on: the same name)
+PACKAGES = {"tensorboard": "tensorboard", "mlflow": "mlflow", "trackio": "trackio"}
+_exported: dict[str, str] = {}  # the tracker variables this process set (a value the user set is kept)
+
+
 def enabled(cfg: LoggerConfig) -> bool:
+    """Whether wandb is on."""
     return cfg.backend == "wandb" and cfg.mode != "disabled"
 
 
+def trackers(cfg: LoggerConfig) -> list[str]:
+    """The trackers a training run logs to, in order: wandb, tensorboard, mlflow, trackio (those turned on)."""
+    return (["wandb"] if enabled(cfg) else []) + [name for name in PACKAGES if getattr(cfg, name)]
+
+
 def report_to(cfg: LoggerConfig) -> list[str]:
-    """The trainer's ``report_to``: ``["wandb"]`` when tracking is on, else nothing."""
-    return ["wandb"] if enabled(cfg) else []
+    """The trainer's ``report_to``: every tracker on but MLflow (whose callback :func:`callbacks` gives).
+
+    Raises DeepcriticError naming the package when a tracker's package is not installed."""
+    names = trackers(cfg)
+    missing = [
+        PACKAGES[name] for name in names if name in PACKAGES and importlib.util.find_spec(PACKAGES[name]) is None
+    ]
+    if missing:
+        raise DeepcriticError(
+            f"logger: {', '.join(missing)} needs its package, which is not installed: pip install {' '.join(missing)} "
+            f"(or leave {', '.join(f'logger={m}' for m in missing)} out)"
+        )
+    return [name for name in names if name != "mlflow"]
 
 
-def start_run(cfg: LoggerConfig, config: dict[str, Any], run_dir: Path, default_name: str) -> Any | None:
-    """Open the wandb run (main process only); returns it, or None when tracking is off or unavailable.
+def trainer_settings(cfg: LoggerConfig) -> dict[str, Any]:
+    """What the trainer's arguments say about tracking: ``report_to``, the run name and, for Trackio, the project
+    (transformers' ``project`` argument, which only its Trackio callback reads)."""
+    return {"report_to": report_to(cfg), "run_name": cfg.name, "project": cfg.project if cfg.trackio else None}
 
-    Every process exports WANDB_PROJECT / WANDB_MODE / WANDB_DIR so that the trainer's callback agrees.
+
+def callbacks(cfg: LoggerConfig) -> list[Any]:
+    """Tracker callbacks the trainer gets as objects: MLflow's, logging deepcritic's metric names."""
+    return [mlflow_callback()] if cfg.mlflow else []
+
+
+def mlflow_callback() -> Any:
+    """transformers' MLflow callback with the names every other tracker logs (:func:`mlflow_callback_class`)."""
+    return mlflow_callback_class()()
+
+
+def mlflow_callback_class() -> type:
+    """transformers' ``MLflowCallback`` overriding ``on_log`` only: it logs the trainer's raw keys (``loss``,
+    ``eval_x/f1``) where wandb's, TensorBoard's and Trackio's callbacks log ``train/loss`` and ``eval/x/f1``
+    (``rewrite_logs``), so the same rewrite is applied first."""
+    from transformers.integrations import MLflowCallback
+    from transformers.integrations.integration_utils import rewrite_logs
+
+    class MLflowSameNames(MLflowCallback):
+        def on_log(self, args, state, control, logs, model=None, **kwargs):
+            super().on_log(args, state, control, rewrite_logs(logs), model=model, **kwargs)
+
+    return MLflowSameNames
+
+
+def tracker_environment(cfg: LoggerConfig, run_dir: Path) -> dict[str, str]:
+    """The variables the trainer's TensorBoard and MLflow callbacks read, for the trackers that are on, unless the
+    user set them: TensorBoard under the run directory, MLflow's store there and its experiment."""
+    wanted: dict[str, str] = {}
+    if cfg.tensorboard:
+        wanted["TENSORBOARD_LOGGING_DIR"] = str(Path(run_dir) / "tensorboard")
+    if cfg.mlflow:
+        wanted["MLFLOW_TRACKING_URI"] = (Path(run_dir) / "mlruns").resolve().as_uri()
+        wanted["MLFLOW_EXPERIMENT_NAME"] = cfg.project
+    return {k: v for k, v in wanted.items() if not os.environ.get(k) or os.environ[k] == _exported.get(k)}
+
+
+def start_run(
+    cfg: LoggerConfig, config: dict[str, Any], run_dir: Path, default_name: str, training: bool = False
+) -> Any | None:
+    """Open the wandb run (main process only); returns it, or None when wandb is off or unavailable.
+
+    Every process exports WANDB_PROJECT / WANDB_MODE / WANDB_DIR so that the trainer's callback agrees, and for a
+    training run the other trackers' variables (:func:`tracker_environment`). The other trackers log training
+    runs only: another recipe warns that it logs to wandb alone.
     """
+    others = [name for name in trackers(cfg) if name != "wandb"]
+    if training:
+        exports = tracker_environment(cfg, run_dir)
+        os.environ.update(exports)
+        _exported.update(exports)  # ours, not the user's: a later run in this process (the demo) sets its own
+    elif others and is_main_process():
+        _warn(f"logger: {', '.join(others)} log training runs (sft, cft, grpo) only; this recipe logs to wandb alone")
     if not enabled(cfg):
         os.environ["WANDB_MODE"] = "disabled"
         return None

@@ -3,7 +3,7 @@
 Modules by group: :mod:`.data` (data, chat, problems), :mod:`.model`, :mod:`.generation` (rollout, sampling),
 :mod:`.training` (train, deepspeed, logger, LoRA), :mod:`.grpo` (reward, grpo, GRPO's rollout),
 :mod:`.recipes` (one schema per recipe and their cross-section checks), :mod:`.labeling` (``label``'s),
-:mod:`.demo`, and :mod:`.registry`
+:mod:`.publish` (``hub``: pushing models and data sets; ``push``'s), :mod:`.demo`, and :mod:`.registry`
 (every recipe, registered with Hydra). :mod:`.base` declares fields (:func:`option`) and checks them.
 
 Defaults: a field's default is written once, in its dataclass; a recipe's YAML (``conf/<recipe>.yaml``) and
@@ -47,6 +47,7 @@ from deepcritic.config.generation import (
 from deepcritic.config.grpo import GRPOOptions, GRPORolloutConfig, RewardConfig, VLLMServerConfig
 from deepcritic.config.labeling import JudgeConfig, LabelConfig
 from deepcritic.config.model import ModelConfig, TinyModelConfig
+from deepcritic.config.publish import HubDatasetConfig, HubModelConfig, HubPushConfig, HubTargetConfig, PushConfig
 from deepcritic.config.recipes import (
     CFTDataConfig,
     CFTRecipeConfig,
@@ -115,6 +116,10 @@ __all__ = [
     "GRPORolloutConfig",
     "GraderConfig",
     "HFGenerateConfig",
+    "HubDatasetConfig",
+    "HubModelConfig",
+    "HubPushConfig",
+    "HubTargetConfig",
     "JudgeConfig",
     "LabelConfig",
     "LoggerConfig",
@@ -126,6 +131,7 @@ __all__ = [
     "ProtocolConfig",
     "PRM800KConfig",
     "ProblemsConfig",
+    "PushConfig",
     "Recipe",
     "RefineConfig",
     "ReportConfig",

@@ -9,6 +9,7 @@ from deepcritic.config.base import cross_check, key_of, option
 from deepcritic.config.data import ProblemsConfig
 from deepcritic.config.evaluation import ProtocolConfig
 from deepcritic.config.generation import RoleConfig
+from deepcritic.config.publish import HubDatasetConfig
 from deepcritic.config.recipes import REFERENCE_MODES, _datagen_role
 from deepcritic.errors import Problem
 
@@ -115,7 +116,8 @@ class LabelConfig:
     )
     batch_size: int = option(64, "prompts per generation call; results are saved per batch (a rerun resumes)", ge=1)
     answer_timeout_s: int = option(5, "math-verify time limit per answer")
-    output: Optional[str] = option(None, "data-contract JSONL; default <run dir>/labels.jsonl")
+    output: Optional[str] = option(None, "data-contract records: .jsonl or .parquet; default <run dir>/labels.jsonl")
+    hub: HubDatasetConfig = option(HubDatasetConfig, "pushing the labels to the Hub as a data set (hub.push=true)")
     seed: int = option(0, "seed")
 
 

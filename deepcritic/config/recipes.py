@@ -20,6 +20,7 @@ from deepcritic.config.evaluation import (
 from deepcritic.config.generation import RoleConfig, RolloutConfig, SamplingConfig
 from deepcritic.config.grpo import GRPOOptions, GRPORolloutConfig, RewardConfig
 from deepcritic.config.model import ModelConfig
+from deepcritic.config.publish import HubDatasetConfig, HubModelConfig
 from deepcritic.config.training import DeepSpeedConfig, LoggerConfig, SFTTrainConfig, TrainConfig
 from deepcritic.errors import Problem
 
@@ -31,7 +32,8 @@ class ConvertConfig:
     """``deepcritic convert``: read any supported source and write data-contract JSONL."""
 
     data: DataConfig = option(DataConfig, "the source")
-    output: Optional[str] = option(None, "default: <run dir>/records.jsonl")
+    output: Optional[str] = option(None, "records: .jsonl (JSON Lines) or .parquet; default: <run dir>/records.jsonl")
+    hub: HubDatasetConfig = option(HubDatasetConfig, "pushing the records to the Hub as a data set (hub.push=true)")
     seed: int = option(0, "seed")
 
 
@@ -48,6 +50,7 @@ class SFTRecipeConfig:
         EvalDuringTrainingConfig, "critic evaluation while training (off without benchmarks)"
     )
     logger: LoggerConfig = option(LoggerConfig, "tracking")
+    hub: HubModelConfig = option(HubModelConfig, "pushing the model to the Hub (hub.push=true) and the card's metadata")
     seed: int = option(42, "training seed (also the data order)")
 
 
@@ -63,6 +66,7 @@ class CFTRecipeConfig:
         EvalDuringTrainingConfig, "critic evaluation while training (off without benchmarks)"
     )
     logger: LoggerConfig = option(LoggerConfig, "tracking")
+    hub: HubModelConfig = option(HubModelConfig, "pushing the model to the Hub (hub.push=true) and the card's metadata")
     seed: int = option(42, "training seed (also the data order)")
 
 
@@ -86,6 +90,7 @@ class GRPORecipeConfig:
         EvalDuringTrainingConfig, "critic evaluation while training (off without benchmarks)"
     )
     logger: LoggerConfig = option(LoggerConfig, "tracking")
+    hub: HubModelConfig = option(HubModelConfig, "pushing the model to the Hub (hub.push=true) and the card's metadata")
     seed: int = option(42, "training seed (also the data order)")
 
 
@@ -370,7 +375,8 @@ class SynthesizeConfig:
     batch_size: int = option(
         64, "prompts per generation call; stage results are saved per batch (a rerun resumes)", ge=1
     )
-    output: Optional[str] = option(None, "SFT chats (JSONL); default <run dir>/sft.jsonl")
+    output: Optional[str] = option(None, "SFT chats: .jsonl or .parquet; default <run dir>/sft.jsonl")
+    hub: HubDatasetConfig = option(HubDatasetConfig, "pushing the chats to the Hub as a data set (hub.push=true)")
     seed: int = option(0, "picks the extra correct solutions")
 
 
@@ -429,7 +435,8 @@ class CFTDataConfig:
     )
     batch_size: int = option(64, "prompts per generation call", ge=1)
     answer_timeout_s: int = option(5, "math-verify time limit per answer")
-    output: Optional[str] = option(None, "WebInstruct-CFT JSONL; default <run dir>/cft.jsonl")
+    output: Optional[str] = option(None, "WebInstruct-CFT rows: .jsonl or .parquet; default <run dir>/cft.jsonl")
+    hub: HubDatasetConfig = option(HubDatasetConfig, "pushing the rows to the Hub as a data set (hub.push=true)")
     seed: int = option(0, "seed")
 
 

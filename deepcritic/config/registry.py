@@ -13,6 +13,7 @@ from deepcritic.config import recipes as R
 from deepcritic.config.demo import DemoConfig
 from deepcritic.config.evaluation import ScoreConfig
 from deepcritic.config.labeling import LabelConfig
+from deepcritic.config.publish import PushConfig
 
 #: The options of the config group ``protocol`` (conf/protocol/) by the recipes that read them: the critic protocols
 #: of eval and score, the solver protocols of solve (a unit test keeps this equal to the group's files).
@@ -136,6 +137,12 @@ RECIPES: dict[str, Recipe] = {
             "CFT samples: a teacher critiques candidate solutions, ending 'Conclusion: right|wrong [END]'",
             R.CFTDataConfig,
             "deepcritic.recipes.cft_data",
+        ),
+        Recipe(
+            "push",
+            "push a finished run to the Hub: a training run's final/ and best/, or an eval run's figures into a card",
+            PushConfig,
+            "deepcritic.recipes.push",
         ),
     ]
 }

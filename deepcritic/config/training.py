@@ -131,17 +131,24 @@ def _offload_needs_zero(ds: DeepSpeedConfig, key: str) -> list[Problem]:
 
 @dataclass
 class LoggerConfig:
-    """Experiment tracking. wandb ``mode``: online | offline | disabled; an unreachable server never fails a run."""
+    """Experiment tracking: wandb (``backend``, ``mode``: online | offline | disabled; an unreachable server never
+    fails a run) and, for training runs, TensorBoard, MLflow and Trackio beside it (``logger=[wandb_offline,
+    tensorboard]``: each option file turns on its own tracker), all logging the same metric names."""
 
-    backend: str = option("wandb", "wandb | none", choices=("wandb", "none"), fix="use wandb or none")
+    backend: str = option("none", "wandb | none", choices=("wandb", "none"), fix="use wandb or none")
     mode: str = option(
         "offline",
         "online | offline | disabled",
         choices=("online", "offline", "disabled"),
         fix="use online, offline or disabled",
     )
-    project: str = option("deepcritic", "wandb project")
+    project: str = option("deepcritic", "wandb project (also the MLflow experiment and the Trackio project)")
     entity: Optional[str] = option(None, "wandb entity")
-    name: Optional[str] = option(None, "run name; default: <recipe>-<run dir name>")
+    name: Optional[str] = option(None, "run name (every tracker); default: <recipe>-<run dir name>")
     group: Optional[str] = option(None, "wandb group")
     tags: list[str] = option([], "wandb tags")
+    tensorboard: bool = option(False, "training runs: TensorBoard event files under <run dir>/tensorboard/")
+    mlflow: bool = option(
+        False, "training runs: MLflow (needs mlflow; MLFLOW_TRACKING_URI, else <run dir>/mlruns; experiment: project)"
+    )
+    trackio: bool = option(False, "training runs: Trackio (needs trackio; local unless TRACKIO_SPACE_ID; project)")

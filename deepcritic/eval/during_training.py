@@ -38,6 +38,7 @@ from typing import Any
 
 from transformers import Trainer, TrainerCallback
 
+from deepcritic.cards import EvalFigure, benchmark_figures
 from deepcritic.config import DataConfig, EvalDuringTrainingConfig, sections
 from deepcritic.data import load_records
 from deepcritic.data.records import StepRecord
@@ -63,7 +64,8 @@ MODEL_FILES_SKIPPED = (
     "zero_to_fp32",
 )
 
-CardWriter = Callable[[Path, dict[str, Any]], None]  # (model dir, figures for the card) -> writes README.md
+# (model dir, figures for the card's table, the card's evaluation results) -> writes README.md
+CardWriter = Callable[[Path, dict[str, Any], list[EvalFigure]], None]
 
 
 def hooks(cfg: Any, template: str | None = None) -> list[EvalDuringTraining]:
@@ -91,6 +93,7 @@ class EvalDuringTraining(TrainerCallback):
         self.out = Path(".")
         self.write_card: CardWriter | None = None
         self.benchmarks: dict[str, list[StepRecord]] = {}
+        self.data: dict[str, DataConfig] = {}
         self.samples: dict[str, dict] = {}
         self.seconds = 0.0
         self.evaluations = 0
@@ -99,7 +102,8 @@ class EvalDuringTraining(TrainerCallback):
     def attach(self, trainer: Any, out: Path, write_card: CardWriter) -> None:
         """Bind to the trainer and the run directory; load the benchmarks (every process: the same sample)."""
         self.trainer, self.out, self.write_card = trainer, Path(out), write_card
-        for name, data in sections(self.cfg.benchmarks, DataConfig, "eval_during_training.benchmarks").items():
+        self.data = sections(self.cfg.benchmarks, DataConfig, "eval_during_training.benchmarks")
+        for name, data in self.data.items():
             records = load_records(data, rejects_default=self.out / FOLDER / "rejects" / f"{name}.jsonl").records
             limit = self.cfg.limits.get(name, self.cfg.limit)
             self.benchmarks[name], self.samples[name] = stratified_sample(records, limit, self.cfg.seed)
@@ -228,7 +232,7 @@ class EvalDuringTraining(TrainerCallback):
         figures = self._figures or {"step": step}
         write_json(tmp / "best.json", {"step": step, "metric": self.cfg.metric, **_plain(figures)})
         if self.write_card is not None:
-            self.write_card(tmp, {"best_step": step, **_flat_figures(figures)})
+            self.write_card(tmp, {"best_step": step, **_flat_figures(figures)}, self.card_figures(step))
         best = self.out / "best"
         shutil.rmtree(best, ignore_errors=True)
         tmp.rename(best)
@@ -300,6 +304,24 @@ class EvalDuringTraining(TrainerCallback):
             shutil.copy2(plot, Path(model_dir) / plot.name)
             lines += ["", f"![evaluation during training]({plot.name})"]
         return "Evaluation during training", lines
+
+    def card_figures(self, step: int) -> list[EvalFigure]:
+        """The evaluation at ``step`` as the card's results (model-index): each benchmark's figures under the
+        protocol, read from that step's metrics.json (none when the step was not evaluated)."""
+        path = self.out / FOLDER / f"step-{step}" / "metrics.json"
+        if not path.is_file():
+            return []
+        per_benchmark = json.loads(path.read_text(encoding="utf-8")).get("benchmarks", {})
+        return [
+            figure
+            for name, metrics in per_benchmark.items()
+            if name in self.data
+            for figure in benchmark_figures(name, self.data[name], self.protocol.name, metrics, step)
+        ]
+
+    def figures(self) -> list[EvalFigure]:
+        """The final model's results: the evaluation at the last step (``at_end``), if there was one."""
+        return self.card_figures(self.trainer.state.global_step)
 
     def describe(self) -> dict[str, Any]:
         return {"protocol": self.protocol.name, "samples": self.samples, "config": asdict(self.cfg)}

@@ -18,6 +18,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from deepcritic import hub
+from deepcritic.cards import DatasetInfo
 from deepcritic.config import CFTDataConfig
 from deepcritic.critique import fill, load_template
 from deepcritic.data.problems import SetProblem, load_problem_sets
@@ -44,7 +46,7 @@ from deepcritic.datagen.stages import (
 )
 from deepcritic.generation import Completion, Generator
 from deepcritic.runtime import run_dir
-from deepcritic.store import ResultStore, atomic_write_jsonl
+from deepcritic.store import ResultStore, write_rows
 
 
 def main(cfg: CFTDataConfig) -> dict:
@@ -52,6 +54,7 @@ def main(cfg: CFTDataConfig) -> dict:
     template = load_template("cft_critique", cfg.critique_template)
     generate = cfg.candidates.source == "generate"
     _guard(cfg, template, generate, out_dir)  # before the models load: a refused resume should fail fast
+    hub.check_dataset_push(cfg.hub)  # and so should a push without a token
     if not generate:
         candidates = read_candidates(cfg.candidates, cfg.limit, cfg.answer_timeout_s)
         teacher = open_role(cfg.teacher, out_dir, "teacher")
@@ -129,10 +132,25 @@ def cft_data(
     rows = store.by_id()
     out_rows = [row for c in candidates if (row := _output_row(cfg, c, rows, teacher.name, generator)) is not None]
     output = Path(cfg.output) if cfg.output else out_dir / "cft.jsonl"
-    atomic_write_jsonl(out_rows, output)
+    write_rows(out_rows, output)
     summary = _summary(cfg, candidates, rows, out_rows, runs, teacher.name, output)
     write_summary(out_dir, summary, "deepcritic cft-data")
+    hub.publish_rows(cfg.hub, out_rows, _dataset_info(cfg, summary), out_dir, summary)
     return summary
+
+
+def _dataset_info(cfg: CFTDataConfig, summary: dict[str, Any]) -> DatasetInfo:
+    """What the dataset card says: the teacher, where the candidates came from, the kept rows, the settings."""
+    kept, c = summary["kept"], cfg.candidates
+    where = c.path if c.source == "file" else "sampled on " + ", ".join(f"`{name}`" for name in cfg.problems)
+    return DatasetInfo(
+        recipe="cft-data",
+        title="deepcritic Critique Fine-Tuning rows (WebInstruct-CFT form)",
+        source=f"critiques by the teacher `{summary['teacher']}` of candidate solutions ({where})",
+        rows=kept["total"],
+        balance={"concluded right": kept["right"], "concluded wrong": kept["wrong"]},
+        settings={**summary["settings"], "reference": cfg.reference, "candidates": summary["candidates"]},
+    )
 
 
 def _sampled_candidates(problems: list[SetProblem], rows: dict[str, dict]) -> list[Candidate]:

@@ -1,7 +1,9 @@
 """``deepcritic convert``: load any supported source, validate every record, write data-contract JSONL.
 
-Reads top to bottom: load (bad records raise, or are skipped and written to a rejects file), write,
-summarize (records, with an error, without, skipped by reason) to the console and summary.json.
+Reads top to bottom: the Hub push's token (``hub.push``), load (bad records raise, or are skipped and written to
+a rejects file), write (``output``: JSON Lines, or parquet for a ``.parquet`` name), summarize (records, with an
+error, without, skipped by reason) to the console and summary.json; push the records as a Hub data set with a
+dataset card (source, counts, label balance, the converter's settings) when ``hub.push`` is on.
 """
 
 from __future__ import annotations
@@ -11,24 +13,43 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from deepcritic import hub
+from deepcritic.cards import DatasetInfo, used_settings
 from deepcritic.config import ConvertConfig
-from deepcritic.data import load_records, write_jsonl
+from deepcritic.data import load_records
 from deepcritic.data.summary import summarize
 from deepcritic.runtime import run_dir
-from deepcritic.store import write_json
+from deepcritic.store import write_json, write_rows
 
 
 def main(cfg: ConvertConfig) -> dict:
     out_dir = run_dir()
     output = Path(cfg.output) if cfg.output else out_dir / "records.jsonl"
+    hub.check_dataset_push(cfg.hub)  # no token: fail before reading anything
 
     result = load_records(cfg.data, rejects_default=out_dir / "rejects.jsonl")
-    write_jsonl(result.records, output)
+    rows = [r.to_dict() for r in result.records]
+    write_rows(rows, output)
 
     summary = {**summarize(result), "output": str(output), "source": cfg.data.source, "input": cfg.data.path}
     write_json(out_dir / "summary.json", summary)
     _print_summary(summary)
+    hub.publish_rows(cfg.hub, rows, _dataset_info(cfg, summary), out_dir, summary)
     return summary
+
+
+def _dataset_info(cfg: ConvertConfig, summary: dict) -> DatasetInfo:
+    """What the dataset card says: the source, counts and the converter's settings."""
+    d = cfg.data
+    where = d.path or (f"hf://{d.hub_name}" if d.hub_name else "the built-in task" if d.source == "synthetic" else "")
+    return DatasetInfo(
+        recipe="convert",
+        title=f"{d.name or d.source} records (deepcritic data contract)",
+        source=f"source `{d.source}` ({where})" if where else f"source `{d.source}`",
+        rows=summary["records"],
+        balance={"with a wrong step": summary["with_error"], "without": summary["without_error"]},
+        settings={"data": used_settings(d), "skipped": summary["skipped"]},
+    )
 
 
 def _print_summary(summary: dict) -> None:

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from deepcritic.cards import hub_dataset
 from deepcritic.config import GRPORecipeConfig, ModelConfig
 from deepcritic.critique import build_critic_messages, load_template
 from deepcritic.data import load_records
@@ -150,6 +151,8 @@ class GRPOStage:
                     ],
                 )
             ],
+            base_model=model.name_or_path,
+            datasets=[name] if (name := hub_dataset(d)) else [],
         )
 
 

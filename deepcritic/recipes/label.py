@@ -20,7 +20,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from deepcritic import hub
 from deepcritic.answers import extract_boxed, is_correct
+from deepcritic.cards import DatasetInfo
 from deepcritic.config import LabelConfig
 from deepcritic.critique import load_template
 from deepcritic.data.mc import SampledSolution, mc_record, step_estimates
@@ -43,7 +45,7 @@ from deepcritic.datagen.stages import (
 from deepcritic.eval.protocols import Protocol, get_protocol
 from deepcritic.generation import Completion, Generator
 from deepcritic.runtime import run_dir
-from deepcritic.store import ResultStore, atomic_write_jsonl
+from deepcritic.store import ResultStore, atomic_write_jsonl, write_rows
 
 Rollout = tuple[SetProblem, int, list[str], int]  # (problem, solution index, steps, 0-based last prefix step)
 
@@ -54,6 +56,7 @@ def main(cfg: LabelConfig) -> dict:
     prompts = generator_prompts(cfg)
     judge_protocol = _judge_protocol(cfg)
     _guard(cfg, prompts, out_dir)  # before the generator loads: a refused resume should fail fast
+    hub.check_dataset_push(cfg.hub)  # and so should a push without a token
     generator = open_role(cfg.generator, out_dir, "generator")
     judge = open_role(cfg.judge, out_dir, "judge") if judge_protocol else None
     return label(cfg, problems, generator, prompts, out_dir, skipped, judge, judge_protocol)
@@ -140,12 +143,28 @@ def label(
         agreement = {"judge": judge.name, "protocol": judge_protocol.name, **counts}
         atomic_write_jsonl([r.to_dict() for r in dropped], out_dir / "disagreements.jsonl")
     output = Path(cfg.output) if cfg.output else out_dir / "labels.jsonl"
-    atomic_write_jsonl([r.to_dict() for r in records], output)
+    out_rows = [r.to_dict() for r in records]
+    write_rows(out_rows, output)
     summary = _summary(cfg, problems, skipped, rows, records, incomplete, runs, generator.name, output)
     if agreement is not None:
         summary["consensus"] = agreement
     write_summary(out_dir, summary, "deepcritic label")
+    hub.publish_rows(cfg.hub, out_rows, _dataset_info(cfg, summary), out_dir, summary)
     return summary
+
+
+def _dataset_info(cfg: LabelConfig, summary: dict[str, Any]) -> DatasetInfo:
+    """What the dataset card says: the generator, the problem sets, the labeled records, the settings."""
+    labeled = summary["labeled"]
+    return DatasetInfo(
+        recipe="label",
+        title="deepcritic Monte-Carlo step labels",
+        source=f"solutions and rollouts of the generator `{summary['generator']}` on the problem sets "
+        + ", ".join(f"`{name}`" for name in cfg.problems),
+        rows=labeled["records"],
+        balance={"with a wrong step": labeled["with_error"], "without": labeled["without_error"]},
+        settings={**summary["settings"], "rollouts_per_step": cfg.rollouts_per_step, "problems": summary["problems"]},
+    )
 
 
 def _rollout_stage(

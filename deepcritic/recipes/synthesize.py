@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deepcritic import hub
+from deepcritic.cards import DatasetInfo, used_settings
 from deepcritic.config import SynthesizeConfig
 from deepcritic.critique import build_critic_messages, load_template
 from deepcritic.critique.synthesis import (
@@ -49,7 +51,7 @@ from deepcritic.datagen.stages import (
 )
 from deepcritic.generation import Completion, Generator
 from deepcritic.runtime import run_dir
-from deepcritic.store import ResultStore, atomic_write_jsonl
+from deepcritic.store import ResultStore, write_rows
 
 Item = tuple[StepRecord, int]  # (record, 0-based step)
 
@@ -79,6 +81,7 @@ def main(cfg: SynthesizeConfig) -> dict:
     records = load_records(cfg.data, rejects_default=out_dir / "rejects.jsonl").records
     templates = Templates.load(cfg)
     _guard(cfg, templates, out_dir)  # before the teacher loads: a refused resume should fail fast
+    hub.check_dataset_push(cfg.hub)  # and so should a push without a token
     teacher = open_role(cfg.teacher, out_dir, "teacher")
     return synthesize(cfg, records, teacher, templates, out_dir)
 
@@ -122,10 +125,24 @@ def synthesize(
 
     outcomes, sft_rows = _assemble_all(selected, span, rows, reasons, templates, teacher.name)
     output = Path(cfg.output) if cfg.output else out_dir / "sft.jsonl"
-    atomic_write_jsonl(sft_rows, output)
+    write_rows(sft_rows, output)
     summary = _summary(cfg, records, span, rows, reasons, outcomes, sft_rows, runs, teacher.name, output)
     write_summary(out_dir, summary, "deepcritic synthesize")
+    hub.publish_rows(cfg.hub, sft_rows, _dataset_info(cfg, summary), out_dir, summary)
     return summary
+
+
+def _dataset_info(cfg: SynthesizeConfig, summary: dict[str, Any]) -> DatasetInfo:
+    """What the dataset card says: the teacher and the records it critiqued, the kept chats, the settings."""
+    d, kept = cfg.data, summary["kept"]
+    return DatasetInfo(
+        recipe="synthesize",
+        title="deepcritic SFT critiques",
+        source=f"critiques by the teacher `{summary['teacher']}` of `{d.source}` records ({d.path or d.hub_name})",
+        rows=kept["total"],
+        balance={"with a wrong step": kept["with_error"], "without": kept["without_error"]},
+        settings={"data": used_settings(d), **summary["settings"], "records": summary["records"]},
+    )
 
 
 # ---------------------------------------------------------------------------------------------------

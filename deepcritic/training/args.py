@@ -102,6 +102,7 @@ def trainer_kwargs(
     cuda: bool,
     report_to: list[str] | None = None,
     run_name: str | None = None,
+    project: str | None = None,
 ) -> dict[str, Any]:
     """The arguments every trainer shares, from a recipe config (``train``, ``deepspeed``, ``seed``).
 
@@ -135,6 +136,7 @@ def trainer_kwargs(
         "deepspeed": deepspeed_config(cfg.deepspeed),
         "report_to": report_to or "none",
         "run_name": run_name,
+        **({"project": project} if project else {}),  # the Trackio project (transformers' name for it)
     }
 
 

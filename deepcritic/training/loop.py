@@ -3,12 +3,14 @@
 :func:`run` reads top to bottom: the run directory; the hardware and the precision (resolved once); the
 stage prepares what must exist before anything else (GRPO: the vLLM environment, its records, a tiny model
 saved for vLLM to load); the trainer arguments (before the model: with ZeRO-3 in them transformers loads the
-weights already partitioned); one run directory for every rank; the stage's data; the checkpoint to resume
-from (``train.resume=auto``: the newest one); model and tokenizer; the stage's dataset and its metrics
-(over-long examples counted); wandb; the stage's trainer with a preemption callback (SIGTERM: a checkpoint
-at the end of the step, then exit 143), the non-finite guard (a NaN step is not applied: stop or skip it) and
-the recipe's hooks (the evaluation during training); training; the final Hugging Face save with tokenizer, chat
-template and model card under ``<output_dir>/final``; metrics.json.
+weights already partitioned); one run directory for every rank; the Hub push's token (``hub.push``: read before
+anything heavy); the stage's data; the checkpoint to resume from (``train.resume=auto``: the newest one); model
+and tokenizer; the stage's dataset and its metrics (over-long examples counted); the trackers (``logger``); the
+stage's trainer with a preemption callback (SIGTERM: a checkpoint at the end of the step, then exit 143), the
+non-finite guard (a NaN step is not applied: stop or skip it), the trackers' and checkpoint pushes' callbacks
+and the recipe's hooks (the evaluation during training); training; the final Hugging Face save with tokenizer,
+chat template and model card under ``<output_dir>/final``; metrics.json; the push of final/ and best/ to the Hub
+(``deepcritic.hub``), after everything is saved.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
 from deepcritic import tracking
+from deepcritic.cards import EvalFigure
 from deepcritic.config import ModelConfig
 from deepcritic.modeling import hardware, load_model_and_tokenizer, resolve_precision
 from deepcritic.preemption import PreemptionCallback, raise_if_preempted, release_engines
@@ -30,8 +34,12 @@ from deepcritic.training.card import ModelCard, write_model_card
 from deepcritic.training.checkpoints import resolve_resume
 from deepcritic.training.distributed import ensure_process_group_env, same_dir_on_all_ranks, world_size
 from deepcritic.training.guards import NonFiniteGuard, raise_if_nonfinite, writes_reported
+from deepcritic.training.publish import RunPush
 
 log = logging.getLogger(__name__)
+
+# (model dir, figures for the card's table, the card's evaluation results) -> writes README.md
+CardWriter = Callable[[Path, dict[str, Any], list[EvalFigure]], None]
 
 
 class Stage(Protocol):
@@ -70,11 +78,13 @@ class Hook(Protocol):
     the trainer, the run directory and a model-card writer before training, and adds figures to metrics.json and
     a section to the final model's card after it."""
 
-    def attach(self, trainer: Any, out: Path, write_card: Callable[[Path, dict[str, Any]], None]) -> None: ...
+    def attach(self, trainer: Any, out: Path, write_card: CardWriter) -> None: ...
 
     def summary(self, train_runtime: float | None) -> dict[str, Any]: ...
 
     def card_section(self, model_dir: Path) -> tuple[str, list[str]]: ...
+
+    def figures(self) -> list[EvalFigure]: ...
 
 
 def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
@@ -94,12 +104,12 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
             output_dir=str(out),
             precision=precision,
             cuda=cuda,
-            report_to=tracking.report_to(cfg.logger),
-            run_name=cfg.logger.name,
+            **tracking.trainer_settings(cfg.logger),
         )
     )
     out = same_dir_on_all_ranks(out)
     args.output_dir = str(out)
+    publish = RunPush(cfg.hub, out)  # hub.push: the token is read now, so that a run that cannot push does not train
 
     texts = stage.load_data(out)
     checkpoint = resolve_resume(cfg.train.resume, out)
@@ -108,13 +118,14 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
     if tracking.is_main_process():
         log.info(stage.describe(len(dataset), checkpoint))
 
-    wandb_run = tracking.start_run(cfg.logger, dataclasses.asdict(cfg), out, default_name=f"{stage.name}-{out.name}")
+    wandb_run = tracking.start_run(cfg.logger, dataclasses.asdict(cfg), out, f"{stage.name}-{out.name}", training=True)
     tracking.log_summary(wandb_run, data_metrics)
     preempt = PreemptionCallback()  # SIGTERM: checkpoint at the end of the step, then exit 143
     guard = NonFiniteGuard(cfg.train.nonfinite)  # a non-finite step never reaches the weights
-    trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), [preempt, guard, *hooks])
+    callbacks = [preempt, guard, *tracking.callbacks(cfg.logger), *publish.callbacks, *hooks]
+    trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), callbacks)
     for hook in hooks:
-        hook.attach(trainer, out, lambda path, figures: write_model_card(path, stage.card(cfg.model), figures, cfg))
+        hook.attach(trainer, out, partial(write_stage_card, stage, cfg))
     with writes_reported(out):  # a full disk or a refused write: one line, and which checkpoint is safe
         result = trainer.train(resume_from_checkpoint=checkpoint)
     raise_if_preempted(preempt, out, cleanup=lambda: (tracking.finish(wandb_run), release_engines(trainer)))
@@ -123,8 +134,19 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
     extra = {**stage.final_metrics(trainer), **guard.summary()}
     for hook in hooks:
         extra.update(hook.summary(result.metrics.get("train_runtime")))
-    final = out / "final"
     metrics = {**train_metrics(result, trainer), **extra, **data_metrics}
+    final = write_outputs(trainer, out, stage, cfg, hooks, metrics)
+    tracking.log_summary(wandb_run, metrics)
+    tracking.finish(wandb_run)
+    if trainer.is_world_process_zero():
+        publish.finish(stage.name, trainer.state.global_step)  # after the local save: a failed push loses nothing
+    return {**metrics, "final_model": str(final)}
+
+
+def write_outputs(trainer: Any, out: Path, stage: Stage, cfg: Any, hooks: Sequence[Hook], metrics: dict) -> Path:
+    """The final model (every rank: ZeRO-3 gathers collectively), the trainer state, metrics.json and the final
+    model's card with the hooks' sections and figures; a refused write is one line (``writes_reported``)."""
+    final = out / "final"
     with writes_reported(out):
         save_final(trainer, final)
         if trainer.is_world_process_zero():
@@ -132,11 +154,14 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
             write_json(out / "metrics.json", metrics)
             card = stage.card(cfg.model)
             card.sections += [hook.card_section(final) for hook in hooks]
-            write_model_card(final, card, metrics, cfg)
+            write_model_card(final, card, metrics, cfg, [figure for hook in hooks for figure in hook.figures()])
             log.info("final model: %s", final)
-    tracking.log_summary(wandb_run, metrics)
-    tracking.finish(wandb_run)
-    return {**metrics, "final_model": str(final)}
+    return final
+
+
+def write_stage_card(stage: Stage, cfg: Any, path: Path, metrics: dict[str, Any], figures: list[EvalFigure]) -> None:
+    """The stage's model card for a model saved during training (``best/``): a hook's :data:`CardWriter`."""
+    write_model_card(path, stage.card(cfg.model), metrics, cfg, figures)
 
 
 def save_final(trainer: Any, path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from deepcritic import tracking
+from deepcritic.cards import hub_dataset
 from deepcritic.chat_data import ChatExamples, LengthReport, example_texts, training_examples
 from deepcritic.config import ModelConfig
 from deepcritic.training.args import sft_kwargs
@@ -95,5 +96,13 @@ class SFTStage:
                     ],
                 ),
             ],
-            base_model=None if model.from_scratch else base,
+            base_model=None if model.from_scratch else model.name_or_path,
+            datasets=self._hub_datasets(),
         )
+
+    def _hub_datasets(self) -> list[str]:
+        """The Hub dataset the chats come from (the records' one for chat.source=records), if any."""
+        chat = self.cfg.chat
+        section = getattr(self.cfg, "data", None) if chat.source == "records" else chat
+        name = hub_dataset(section) if section is not None else None
+        return [name] if name else []

@@ -26,6 +26,7 @@ RECIPE_NAMES = [
     "synthesize",
     "label",
     "cft-data",
+    "push",
 ]
 
 

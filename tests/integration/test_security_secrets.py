@@ -9,35 +9,16 @@ base64. The eval server did receive the key, so it was in play.
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
 from tests.helpers.cli import run_cli
 from tests.helpers.openai_server import ScriptedServer
+from tests.helpers.secrets import in_text, leaks
 
 SECRETS = {
     "WANDB_API_KEY": "dcsecret0wandb0" + "7f3a9c1e5b2d8f4a6c0e1b3d5f7a9",  # 44 characters, like a real key
     "OPENAI_API_KEY": "sk-dcsecret0openai0" + "4b8e2d6f0a1c3e5b7d9f",
     "HF_TOKEN": "hf_dcsecret0hub0" + "9e7c5a3b1d2f4e6a8c0b",
 }
-
-
-def _needles() -> dict[str, bytes]:
-    out = {}
-    for name, value in SECRETS.items():
-        out[name] = value.encode()
-        out[f"{name} (base64)"] = base64.b64encode(value.encode())[:24]
-        out[f"{name} (core)"] = value.split("dcsecret0", 1)[1].encode()
-    return out
-
-
-def _leaks(root: Path) -> list[str]:
-    needles = _needles()
-    found = []
-    for path in root.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            data = path.read_bytes()
-            found += [f"{path.relative_to(root)}: {name}" for name, needle in needles.items() if needle in data]
-    return found
 
 
 def test_secrets_are_never_written(tiny_qwen2, shared_data, tmp_path):
@@ -94,9 +75,8 @@ def test_secrets_are_never_written(tiny_qwen2, shared_data, tmp_path):
 
     for sub in ("sft", "eval", "convert"):
         assert (tmp_path / sub / ".hydra" / "config.yaml").is_file()  # the saved configs are scanned too
-    assert _leaks(tmp_path) == []
-    console = "\n".join(p.stdout + p.stderr for p in outputs).encode()
-    assert [name for name, needle in _needles().items() if needle in console] == []
+    assert leaks(tmp_path, SECRETS) == []
+    assert in_text("\n".join(p.stdout + p.stderr for p in outputs), SECRETS) == []
 
 
 def test_the_scan_would_find_a_leak(tmp_path):
@@ -105,4 +85,4 @@ def test_the_scan_would_find_a_leak(tmp_path):
     (tmp_path / "a" / ".hidden" / "x.json").write_bytes(
         b'{"k": "' + base64.b64encode(SECRETS["HF_TOKEN"].encode()) + b'"}'
     )
-    assert _leaks(tmp_path) == ["a/.hidden/x.json: HF_TOKEN (base64)"]
+    assert leaks(tmp_path, SECRETS) == ["a/.hidden/x.json: HF_TOKEN (base64)"]
