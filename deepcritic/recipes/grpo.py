@@ -77,7 +77,8 @@ class GRPOStage:
                 "`deepcritic sft` first and pass model.name_or_path=<its final/ directory>"
             )
         texts = [build_critic_messages(r.problem, r.steps, self.template)[0]["content"] for r in self.records]
-        save_tiny_model(self.cfg.model.tiny, texts, out / "initial", reuse=True)
+        tiny, architecture = self.cfg.model.tiny, self.cfg.model.architecture
+        save_tiny_model(tiny, texts, out / "initial", reuse=True, architecture=architecture)
         return dataclasses.replace(
             self.cfg.model, name_or_path=str(out / "initial"), tokenizer=None, from_scratch=False
         )
