@@ -122,6 +122,10 @@ def main(argv: list[str] | None = None) -> None:
 
     register_configs()
     recipe = RECIPES[name]
+    if name == "plan":  # `deepcritic plan grpo <grpo's overrides> cluster.*`: the rest is the planned recipe's
+        from deepcritic.config.planning import plan_arguments
+
+        rest = plan_arguments(rest)
     sys.argv = [f"deepcritic-{name}", *rest]
     hydra.main(version_base="1.3", config_path=CONF_PATH, config_name=name)(_task(recipe))()
 

@@ -38,6 +38,7 @@ from deepcritic.config.generation import (
 from deepcritic.config.grpo import GRPOOptions, GRPORolloutConfig, RewardConfig, VLLMServerConfig
 from deepcritic.config.labeling import JudgeConfig, LabelConfig
 from deepcritic.config.model import ModelConfig, TinyModelConfig
+from deepcritic.config.planning import ClusterConfig, PlanConfig
 from deepcritic.config.recipes import (
     CFTDataConfig,
     CFTRecipeConfig,
@@ -90,6 +91,7 @@ __all__ = [
     "RECIPES",
     "CFTDataConfig",
     "CFTRecipeConfig",
+    "ClusterConfig",
     "CandidatesConfig",
     "ChatDataConfig",
     "ConvertConfig",
@@ -112,6 +114,7 @@ __all__ = [
     "ModelConfig",
     "OpenAIServerConfig",
     "PROTOCOL_NAMES",
+    "PlanConfig",
     "ProtocolConfig",
     "PRM800KConfig",
     "ProblemsConfig",

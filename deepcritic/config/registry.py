@@ -13,6 +13,7 @@ from deepcritic.config import recipes as R
 from deepcritic.config.demo import DemoConfig
 from deepcritic.config.evaluation import ScoreConfig
 from deepcritic.config.labeling import LabelConfig
+from deepcritic.config.planning import PlanConfig
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,12 @@ RECIPES: dict[str, Recipe] = {
             "Monte-Carlo step labels for RL: sample solutions, roll out from every step prefix (vLLM prefix caching)",
             LabelConfig,
             "deepcritic.recipes.label",
+        ),
+        Recipe(
+            "plan",
+            "per-GPU memory of a recipe's run (ZeRO states, activations, colocated vLLM): fits or not, what to change",
+            PlanConfig,
+            "deepcritic.recipes.plan",
         ),
         Recipe(
             "cft-data",
