@@ -15,7 +15,14 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from deepcritic.planning.activations import activations
-from deepcritic.planning.engine import GIB, Engine, cpu_engine, gpu_engine, tokens_needed
+from deepcritic.planning.engine import (
+    GIB,
+    Engine,
+    cpu_engine,
+    gpu_engine,
+    kv_bytes_per_token_per_device,
+    tokens_needed,
+)
 from deepcritic.planning.states import model_states
 from deepcritic.planning.workload import Workload
 
@@ -64,8 +71,12 @@ def estimate(w: Workload) -> Plan:
         items |= {"parameters": states.parameters, "gradients": states.gradients, "optimizer": states.optimizer}
         if w.reference_model:
             items["reference model"] = shape.parameters() * w.w // (w.world if w.zero == 3 else 1)
-        act = activations(shape, w.sequence, w.micro_batch, w.checkpointing, w.w, w.loss_tokens, w.padded)
+        act = activations(shape, w.sequence, w.micro_batch, w.checkpointing, w.w, w.loss_tokens, w.padded, cpu)
         items |= {"activations": act.stored + act.backward + act.mask, "LM head": act.lm_head}
+    if w.rollout == "hf" and not w.training:  # transformers generate: the weights and a KV cache per sequence
+        per_token = kv_bytes_per_token_per_device(shape, w.w, 1)
+        items["weights"] = shape.parameters() * w.w
+        items["generate KV cache"] = w.generation_batch * (w.prompt + w.completion) * per_token
     engine = _engine(w) if w.rollout in ("colocate", "vllm") else None
     if engine is not None:
         items |= {"vLLM weights": engine.weights, "vLLM KV cache": engine.kv_cache, "vLLM other": engine.other}

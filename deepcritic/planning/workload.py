@@ -1,7 +1,7 @@
 """A recipe's config -> the :class:`Workload` that ``deepcritic plan`` counts (pure: no model is loaded).
 
 The model's shape comes from, in order: a from-scratch model's own fields (``model.architecture`` or
-``model.tiny``), ``model.architecture``, the ``config.json`` of a local model directory, or the table of known Hub
+``model.tiny``), the ``config.json`` of a local model directory, ``model.architecture``, or the table of known Hub
 names (deepcritic/config/architectures.py). Precision follows ``model.dtype`` as training resolves it (``auto``:
 bf16 on GPUs, fp32 on CPU).
 """
@@ -61,8 +61,10 @@ class Workload:
 
 
 def shape_of(model: ModelConfig) -> Qwen2Shape:
-    """The model's shape, without loading it (see the module docstring)."""
-    if model.architecture:
+    """The model's shape, without loading it: a from-scratch model's own (``model.architecture`` or ``model.tiny``),
+    a local directory's ``config.json``, ``model.architecture``, or a known Hub name."""
+    config = Path(model.name_or_path) / "config.json"
+    if model.from_scratch and model.architecture:
         return ARCHITECTURES[model.architecture]
     if model.from_scratch:
         t = model.tiny
@@ -77,9 +79,10 @@ def shape_of(model: ModelConfig) -> Qwen2Shape:
             rope_theta=10000.0,
             tie_word_embeddings=True,
         )
-    config = Path(model.name_or_path) / "config.json"
     if config.is_file():
         return shape_from_config(json.loads(config.read_text(encoding="utf-8")))
+    if model.architecture:
+        return ARCHITECTURES[model.architecture]
     if model.name_or_path in KNOWN_MODELS:
         return ARCHITECTURES[KNOWN_MODELS[model.name_or_path]]
     raise DeepcriticError(
@@ -127,7 +130,8 @@ def workload(recipe: str, cfg: Any, cluster: ClusterConfig) -> Workload:
         rollout=rollout.backend,
         **_engine(rollout),
         engine_w=4 if model.dtype == "fp32" else 2,
-        generation_batch=getattr(cfg, "batch_size", 8) * sampling.n,
+        generation_batch=(rollout.hf.batch_size if rollout.backend == "hf" else getattr(cfg, "batch_size", 8))
+        * sampling.n,
         samples_per_prompt=sampling.n,
         prompt=max(0, limit - sampling.max_new_tokens),
         completion=sampling.max_new_tokens,
