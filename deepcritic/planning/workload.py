@@ -45,6 +45,7 @@ class Workload:
     tensor_parallel: int = 1
     sleep: bool = False
     engine_w: int = 2
+    compiled: bool = True  # vLLM compiles its graphs (TRL's colocated engine always; others unless enforce_eager)
     generation_batch: int = 0  # sequences generated at once per process
     samples_per_prompt: int = 1
     prompt: int = 0
@@ -130,6 +131,7 @@ def workload(recipe: str, cfg: Any, cluster: ClusterConfig) -> Workload:
         rollout=rollout.backend,
         **_engine(rollout),
         engine_w=4 if model.dtype == "fp32" else 2,
+        compiled=not rollout.vllm.enforce_eager,
         generation_batch=(rollout.hf.batch_size if rollout.backend == "hf" else getattr(cfg, "batch_size", 8))
         * sampling.n,
         samples_per_prompt=sampling.n,

@@ -46,3 +46,42 @@ ENGINE_LENGTHS = [
 def test_engine_context_must_hold_prompt_and_completion(overrides, expected):
     problems = [(p.key, p.value) for p in validate(compose("grpo", overrides)) if "max_model_len" in p.key]
     assert problems == expected
+
+
+def _chats(prompts_and_targets):
+    import datasets
+
+    rows = [
+        {"prompt": [{"role": "user", "content": p}], "completion": [{"role": "assistant", "content": t}]}
+        for p, t in prompts_and_targets
+    ]
+    return datasets.Dataset.from_list(rows)
+
+
+@pytest.fixture(scope="module")
+def char_tokenizer():
+    """A byte-level tokenizer with (almost) no merges: about one token per character, so lengths are easy to set."""
+    from deepcritic.modeling import build_tiny_tokenizer
+
+    return build_tiny_tokenizer(["abc"], vocab_size=300)
+
+
+def test_an_example_whose_prompt_fills_max_length_is_dropped_and_counted(char_tokenizer):
+    from deepcritic.chat_data import training_examples
+
+    # max_length 80: a short chat fits; a long target is cut but keeps 40-odd target tokens; a 100-character prompt
+    # leaves no target token at all (TRL would drop it silently, or fail when no example is left)
+    chats = _chats([("short", "ok"), ("q" * 20, "t" * 100), ("p" * 100, "t")])
+    kept, report = training_examples(chats, char_tokenizer, "chat_template", 80, drop=False)
+    assert [len(r["prompt"][0]["content"]) for r in kept] == [5, 20]
+    assert (report.total, report.overlong, report.no_target) == (3, 2, 1)
+    assert "1 of them keep no target token within max_length" in report.message()
+    assert report.metrics()["data/no_target_dropped"] == 1
+
+
+def test_no_example_left_with_a_target_is_a_clear_error(char_tokenizer):
+    from deepcritic.chat_data import training_examples
+    from deepcritic.errors import DeepcriticError
+
+    with pytest.raises(DeepcriticError, match="no example keeps a target token within train.max_length=40"):
+        training_examples(_chats([("p" * 60, "t")]), char_tokenizer, "chat_template", 40, drop=False)
