@@ -59,13 +59,21 @@ MODELS = {
 }
 BPE_VOCAB = 8192
 COMPLETION = {512: 64, 2048: 256, 8192: 512}  # GRPO / eval / label completion budget per rung length
-LADDER = [  # (model, length, stage); label only at 512: its prompts are short problems whatever the rung
-    *[(m, n, s) for m in ("tiny", "mid") for n in (512, 2048, 8192) for s in ("sft", "grpo", "eval")],
+LADDER = [  # (model, length, stage), cheapest and most telling first; label only at 512 (its prompts are problems)
+    *[(m, n, s) for m in ("tiny", "mid") for n in (512, 2048) for s in ("sft", "grpo", "eval")],
+    *[("tiny", 8192, s) for s in ("sft", "grpo", "eval")],
     *[("0.5b", 512, s) for s in ("sft", "grpo", "eval")],
-    *[(m, 512, "label") for m in MODELS],
     ("0.5b", 512, "sft-zero3"),
     ("0.5b", 512, "grpo-zero3"),
-    *[("0.5b", 2048, s) for s in ("sft", "eval", "grpo")],  # last: the most expensive (see docs/benchmarks.md)
+    ("mid", 8192, "sft"),
+    ("mid", 8192, "eval"),
+    ("tiny", 512, "label"),
+    ("0.5b", 512, "label"),
+    ("0.5b", 2048, "sft"),
+    ("0.5b", 2048, "eval"),
+    ("mid", 8192, "grpo"),  # the last three take 15-30 min each on 2 shared cores (docs/benchmarks.md)
+    ("0.5b", 2048, "grpo"),
+    ("mid", 512, "label"),
 ]
 STEPS = 2  # optimizer steps per training rung: the first warms up, the second is the one reported
 

@@ -31,9 +31,11 @@ from dataclasses import dataclass
 from deepcritic.config.architectures import Qwen2Shape
 
 TOKEN_CHUNK, VOCAB_CHUNK = 4096, 32768  # TRL 1.16's chunked log-prob tile
-# Without Triton (CPU) the kernel folds each tile with plain torch ops, whose temporaries add up to about eight
-# tiles at the peak (measured on this project's CPU: 5 to 12 tiles, forward and backward; docs/benchmarks.md)
-CPU_TILES = 8
+# Without Triton (CPU) the kernel folds each tile with plain torch ops, and scores every position (the prompt's
+# too); their temporaries add up to several tiles at the peak, more with more outputs requested: about 8 for
+# SFTTrainer's log-probs, entropy and top-1, about 4 for GRPOTrainer's (measured on this project's CPU: 5 to 12
+# tiles for SFT's three outputs; docs/benchmarks.md)
+CPU_TILES = {"sft": 8, "grpo": 4}
 
 
 def layer_bytes_per_token(shape: Qwen2Shape, w: int) -> int:
@@ -66,24 +68,24 @@ def activations(
     w: int,
     loss_tokens: int | None = None,
     padded: bool = False,
-    cpu: bool = False,
+    head_tiles: int = 1,
 ) -> Activations:
     """One micro batch of ``micro_batch`` sequences of ``sequence`` tokens; ``loss_tokens``: tokens per sequence
-    that go through the LM head (default: all of them); ``cpu``: the LM head without Triton."""
+    that go through the LM head (default: all of them); ``head_tiles``: see :func:`lm_head_bytes`."""
     tokens = sequence * micro_batch
     layer = layer_bytes_per_token(shape, w) * tokens
     stored = shape.num_layers * (tokens * shape.hidden_size * w if checkpointing else layer)
     stored += 3 * tokens * shape.hidden_size * w  # embedding output, final norm
     head_tokens = (sequence if loss_tokens is None else loss_tokens) * micro_batch
     mask = 5 * micro_batch * sequence * sequence if padded else 0
-    return Activations(stored, layer, lm_head_bytes(shape, head_tokens, w, cpu), mask)
+    return Activations(stored, layer, lm_head_bytes(shape, head_tokens, w, head_tiles), mask)
 
 
-def lm_head_bytes(shape: Qwen2Shape, tokens: int, w: int, cpu: bool = False) -> int:
-    """TRL's chunked LM head at its peak, the backward pass: the logits tile (``CPU_TILES`` of them without
-    Triton), the fp32 gradients of the head's weight and of the hidden states, and the weight gradient cast back to
-    ``w`` bytes."""
-    tile = min(tokens, TOKEN_CHUNK) * min(VOCAB_CHUNK, shape.vocab_size) * w * (CPU_TILES if cpu else 1)
+def lm_head_bytes(shape: Qwen2Shape, tokens: int, w: int, tiles: int = 1) -> int:
+    """TRL's chunked LM head at its peak, the backward pass: ``tiles`` logits tiles (1 with Triton, ``CPU_TILES``
+    without), the fp32 gradients of the head's weight and of the hidden states, and the weight gradient cast back
+    to ``w`` bytes."""
+    tile = min(tokens, TOKEN_CHUNK) * min(VOCAB_CHUNK, shape.vocab_size) * w * tiles
     weight = shape.vocab_size * shape.hidden_size
     cast = 0 if w == 4 else weight * w
     return tile + 4 * weight + cast + 4 * tokens * shape.hidden_size

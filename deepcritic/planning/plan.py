@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from deepcritic.planning.activations import activations
+from deepcritic.planning.activations import CPU_TILES, activations
 from deepcritic.planning.engine import (
     GIB,
     Engine,
@@ -73,7 +73,10 @@ def estimate(w: Workload) -> Plan:
         items |= {"parameters": states.parameters, "gradients": states.gradients, "optimizer": states.optimizer}
         if w.reference_model:
             items["reference model"] = shape.parameters() * w.w // (w.world if w.zero == 3 else 1)
-        act = activations(shape, w.sequence, w.micro_batch, w.checkpointing, w.w, w.loss_tokens, w.padded, cpu)
+        # without Triton the head scores every position, in several tiles (activations.py)
+        loss = w.sequence if cpu else w.loss_tokens
+        tiles = CPU_TILES["grpo" if w.recipe == "grpo" else "sft"] if cpu else 1
+        act = activations(shape, w.sequence, w.micro_batch, w.checkpointing, w.w, loss, w.padded, tiles)
         items |= {"activations": act.stored + act.backward + act.mask, "LM head": act.lm_head}
     if w.rollout == "hf" and not w.training:  # transformers generate: the weights and a KV cache per sequence
         per_token = kv_bytes_per_token_per_device(shape, w.w, 1)
