@@ -143,11 +143,19 @@ def plot(rows: list[dict], params: dict[str, int], path: Path) -> None:
                 if len(pts) < 2:
                     continue
                 k = slope([p[0] for p in pts], [p[1] for p in pts])
-                ax.plot(*zip(*pts), marker="o", label=f"{stage} (k = {k:.2f})")
+                line = ax.plot(*zip(*pts), marker="o", label=f"{stage} (k = {k:.2f})")[0]
+                if row == 1:  # deepcritic plan's prediction beside the measured peak
+                    mine = [r for r in rows if r["stage"] == stage and pick(r) and r["predicted_gib"]]
+                    pred = sorted((x(r), r["predicted_gib"]) for r in mine)
+                    if len(pred) > 1:
+                        ax.plot(*zip(*pred), ls="--", marker="x", color=line.get_color(), alpha=0.7)
             ax.set(xscale="log", yscale="log", xlabel=name, ylabel=what)
             ax.legend(fontsize=8)
             ax.grid(True, which="both", alpha=0.3)
-    fig.suptitle("Scale ladder on a 2-core CPU: random-weight Qwen2 shapes, real recipes (fitted exponent k)")
+    fig.suptitle(
+        "Scale ladder on a 2-core CPU: random-weight Qwen2 shapes, real recipes (fitted exponent k; "
+        "dashed: deepcritic plan)"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -158,7 +166,9 @@ def report(out: Path) -> None:
 
     from deepcritic.planning.workload import shape_from_config
 
-    params = {m: shape_from_config(AutoConfig.from_pretrained(out / "models" / m).to_dict()).parameters() for m in PARAMS}
+    params = {
+        m: shape_from_config(AutoConfig.from_pretrained(out / "models" / m).to_dict()).parameters() for m in PARAMS
+    }
     rows = rungs(out)
     for r in rows:
         r["figures"], r["predicted_gib"] = step_figures(r), predicted_gib(r)
