@@ -182,3 +182,32 @@ def report(out: Path) -> None:
     slim = [{k: v for k, v in r.items() if k not in ("log_history", "overrides")} for r in rows]
     (out / "ladder.json").write_text(json.dumps({"rows": slim, "exponents": fits, "params": params}, indent=1))
     plot(rows, params, out / "ladder.png")
+    write_plan_check(out, rows)
+
+
+def write_plan_check(out: Path, rows: list[dict]) -> None:
+    """``<out>/plan_check.json``: each rung's config (model directory as ``{model}``) and measured peak, with the
+    models' config.json, for tests/unit/test_planning.py's check of the plan against the measured ladder."""
+    models = {m: json.loads((out / "models" / m / "config.json").read_text()) for m in PARAMS}
+    keep = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads")
+    keep += ("vocab_size", "max_position_embeddings", "tie_word_embeddings")
+    check = {
+        "models": {m: {k: c[k] for k in keep} for m, c in models.items()},
+        "rungs": [
+            {
+                "rung": r["rung"],
+                "recipe": r["stage"].split("-")[0],
+                "processes": 2 if "zero3" in r["stage"] else 1,
+                "model": r["model"],
+                "overrides": [
+                    o.replace(str(out / "models" / r["model"]), "{model}").replace(str(out / "data"), "{data}")
+                    for o in r["overrides"] + (["deepspeed=zero3"] if "zero3" in r["stage"] else [])
+                    if not o.startswith("hydra.")
+                ],
+                "peak_gib": round(r["peak_rss_gib"], 3),
+                "load": r["load"],
+            }
+            for r in rows
+        ],
+    }
+    (out / "plan_check.json").write_text(json.dumps(check, indent=1) + "\n")

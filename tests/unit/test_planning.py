@@ -193,3 +193,34 @@ def test_plan_recipe_writes_plan_json(tmp_path):
     written = json.loads((tmp_path / "plan.json").read_text())
     assert written["fits"] is True and written == json.loads(json.dumps(out))
     assert set(written["per_device_gib"]) >= {"vLLM weights", "vLLM KV cache"}
+
+
+def _ladder_rungs() -> list[dict]:
+    from tests.helpers.paths import TESTS
+
+    return json_load(TESTS / "data" / "scale_ladder_plan_check.json")
+
+
+def json_load(path):
+    import json
+
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("rung", _ladder_rungs()["rungs"], ids=lambda r: r["rung"])
+def test_plan_predicts_the_measured_ladder_within_25_percent(rung, tmp_path):
+    """Every scale-ladder rung measured on this CPU (docs/benchmarks.md; tests/data/scale_ladder_plan_check.json:
+    the rung's overrides and its measured peak resident memory): the plan of the same config, on the same kind of
+    machine, is within 25% of what was measured."""
+    import json
+
+    from deepcritic.planning.workload import workload
+    from deepcritic.recipes.plan import compose_recipe
+
+    model = tmp_path / rung["model"]
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps(_ladder_rungs()["models"][rung["model"]]))
+    overrides = [o.replace("{model}", str(model)).replace("{data}", str(tmp_path)) for o in rung["overrides"]]
+    cluster = ClusterConfig(device="cpu", gpus_per_node=rung["processes"], gpu_memory_gib=24.0 * rung["processes"])
+    predicted = estimate(workload(rung["recipe"], compose_recipe(rung["recipe"], overrides), cluster)).total / GIB
+    assert predicted == pytest.approx(rung["peak_gib"], rel=0.25)
