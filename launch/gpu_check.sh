@@ -52,6 +52,13 @@ if [[ -n "$absent" ]]; then
   fi
 fi
 export PYTHONPATH="$root:${PYTHONPATH:-}"
+if [[ "$dry" != "1" ]]; then  # what the recipes import, with the versions that will run
+  "$python" -c 'import importlib.metadata as m, deepcritic.cli, datasets, trl
+print("[gpu check] versions:", ", ".join(f"{p} {m.version(p)}" for p in
+      ("torch", "transformers", "trl", "accelerate", "datasets", "pyarrow", "hydra-core")))' \
+    || { echo "[gpu check] FAIL: deepcritic's dependencies do not import (see above; datasets 5.2 needs pyarrow >= 24:" \
+              "EXTRA=pyarrow==24.0.0 bash launch/gpu_wheels.sh)" >&2; exit 1; }
+fi
 cuda="$("$python" -c 'import torch; print(torch.cuda.is_available())' 2>/dev/null || echo unknown)"
 echo "[gpu check] CUDA available: $cuda"
 cmd=("$python" -m pytest -q -s -p no:cacheprovider tests/gpu/test_scale.py tests/gpu/test_cuda.py)

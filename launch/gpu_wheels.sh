@@ -4,6 +4,8 @@
 # its CUDA libraries and vLLM are not included: the GPU image brings torch, the check needs no vLLM).
 #   bash launch/gpu_wheels.sh                    # -> .whl/ for CPython 3.12 (PY_VERSION=3.11 for another)
 #   WHEELS=/path/to/dir bash launch/gpu_wheels.sh
+#   EXTRA="pyarrow==24.0.0" bash launch/gpu_wheels.sh   # also these (datasets 5.2 needs pyarrow >= 24: about
+#                                                      # 40 MiB more, for an image whose pyarrow is older)
 # About 15 MiB in all. The versions are the ones this project is tested with (launch/constraints-cpu.txt).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,7 +15,7 @@ python="${PYTHON:-$root/.venv/bin/python}"
 [[ -x "$python" ]] || python=python3
 mkdir -p "$wheels"
 packages=(trl==1.16.0 transformers==5.19.0 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19
-          hydra-core==1.3.8 omegaconf==2.3.1 math-verify==0.9.0 latex2sympy2_extended==1.11.0)
+          hydra-core==1.3.8 omegaconf==2.3.1 math-verify==0.9.0 latex2sympy2_extended==1.11.0 ${EXTRA:-})
 "$python" -m pip download --quiet --no-deps --only-binary=:all: --python-version "$py" --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
   -d "$wheels" "${packages[@]}"
