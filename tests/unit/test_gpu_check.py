@@ -57,3 +57,11 @@ def test_missing_packages_without_wheels_stop_before_anything_runs(tmp_path):
     assert proc.returncode == 2
     assert "prepare them where PyPI is reachable (bash launch/gpu_wheels.sh)" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_without_a_gpu_it_fails_after_checking_the_dependencies(tmp_path):
+    proc = _run({"PYTHON": sys.executable, "OUT": str(tmp_path / "out")})
+    assert proc.returncode == 1
+    assert "[gpu check] versions: torch" in proc.stdout and "trl 1.16" in proc.stdout
+    assert "[gpu check] FAIL: no CUDA GPU visible to torch" in proc.stderr
+    assert not (tmp_path / "out").exists()  # nothing ran
