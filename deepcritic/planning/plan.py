@@ -3,7 +3,8 @@
 The total is what one device (one training process on CPU) holds at its peak: the framework's own memory, the
 model state (:mod:`.states`), a reference model when GRPO's KL term needs one, one micro batch's activations
 (:mod:`.activations`), and a colocated vLLM engine (:mod:`.engine`; with ``sleep_mode`` the engine is freed while
-the trainer steps, so the larger of the two counts). Framework memory: on a GPU the CUDA context, cuBLAS and NCCL
+the trainer steps, so the larger of the two counts; on CPU a generation engine's peak can be the checkpoint it reads
+before it allocates its KV cache). Framework memory: on a GPU the CUDA context, cuBLAS and NCCL
 workspaces (``GPU_FRAMEWORK``, an allowance: no GPU has measured it yet); on CPU the interpreter with torch,
 transformers, TRL and vLLM imported and the data loaded (``CPU_FRAMEWORK``, measured by the scale ladder's
 smallest rungs, docs/benchmarks.md).
@@ -87,6 +88,9 @@ def estimate(w: Workload) -> Plan:
         items |= {"vLLM weights": engine.weights, "vLLM KV cache": engine.kv_cache, "vLLM other": engine.other}
         if cpu and w.compiled:
             items["vLLM other"] += CPU_COMPILED_ENGINE
+        if cpu and not w.training:  # the checkpoint is read (memory-mapped) before the KV cache is allocated
+            checkpoint = shape.parameters() * w.checkpoint_w
+            items["checkpoint while loading"] = max(0, checkpoint - engine.kv_cache - engine.other)
         if w.sleep and not cpu:  # freed while training: the larger phase counts
             training = sum(v for k, v in items.items() if not k.startswith("vLLM") and k != "framework")
             items = {k: v for k, v in items.items() if not k.startswith("vLLM")}

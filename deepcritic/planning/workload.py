@@ -46,6 +46,7 @@ class Workload:
     sleep: bool = False
     engine_w: int = 2
     compiled: bool = True  # vLLM compiles its graphs (TRL's colocated engine always; others unless enforce_eager)
+    checkpoint_w: int = 2  # bytes per weight of the checkpoint a generation engine loads
     generation_batch: int = 0  # sequences generated at once per process
     samples_per_prompt: int = 1
     prompt: int = 0
@@ -108,6 +109,15 @@ def shape_from_config(c: dict[str, Any]) -> Qwen2Shape:
     )
 
 
+def checkpoint_bytes(model: ModelConfig) -> int:
+    """Bytes per weight of a local checkpoint (its config.json's dtype; 4 for float32), else 2 (bf16 releases)."""
+    config = Path(model.name_or_path) / "config.json"
+    if model.from_scratch or not config.is_file():
+        return 2
+    c = json.loads(config.read_text(encoding="utf-8"))
+    return 4 if (c.get("dtype") or c.get("torch_dtype")) == "float32" else 2
+
+
 def weight_bytes(dtype: str, device: str) -> int:
     """Bytes per weight as training resolves ``model.dtype`` (``auto``: bf16 on a GPU, fp32 on CPU)."""
     precision = {"auto": "bf16" if device == "gpu" else "fp32"}.get(dtype, dtype)
@@ -132,6 +142,7 @@ def workload(recipe: str, cfg: Any, cluster: ClusterConfig) -> Workload:
         **_engine(rollout),
         engine_w=4 if model.dtype == "fp32" else 2,
         compiled=not rollout.vllm.enforce_eager,
+        checkpoint_w=checkpoint_bytes(model),
         generation_batch=(rollout.hf.batch_size if rollout.backend == "hf" else getattr(cfg, "batch_size", 8))
         * sampling.n,
         samples_per_prompt=sampling.n,
