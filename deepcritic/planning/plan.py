@@ -147,9 +147,10 @@ def _candidates(w: Workload) -> list[tuple[str, dict]]:
         out.append((f"train.per_device_batch_size={half} (accumulation doubles)", {"micro_batch": half}))
     if w.training and w.zero < 3 and w.world > 1:
         out.append(("deepspeed=zero3", {"zero": 3}))
-    if w.training and w.zero >= 2 and not w.offload_optimizer:
+    offload = w.cluster.device == "gpu"  # on a CPU machine the host is the same memory
+    if w.training and w.zero >= 2 and not w.offload_optimizer and offload:
         out.append(("deepspeed.offload_optimizer=true", {"offload_optimizer": True}))
-    if w.training and w.zero == 3 and not w.offload_params:
+    if w.training and w.zero == 3 and not w.offload_params and offload:
         both = {"offload_optimizer": True, "offload_params": True}
         out.append(("deepspeed=zero3_offload (parameters and optimizer on the host)", both))
     if w.rollout == "colocate" and w.cluster.device == "gpu":
