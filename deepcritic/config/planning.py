@@ -47,16 +47,19 @@ def plan_arguments(argv: list[str], recipes: tuple[str, ...] = PLANNABLE) -> lis
     A first argument that names a recipe selects it; arguments starting with ``-`` (``--cfg job``) and plan's own
     keys (``recipe=``, ``cluster.*``, ``output=``, ``hydra.*``) stay plan's; everything else is the recipe's.
     """
+    flags: list[str] = []  # Hydra's own flags and their values go first (argparse takes its positionals after them)
     out, recipe_args, rest = [], [], list(argv)
     if rest and rest[0] in recipes:
         out.append(f"recipe={rest.pop(0)}")
     for arg in rest:
         key = arg.lstrip("+~").split("=", 1)[0].split(".", 1)[0]
-        if arg.startswith("-") or key in PLAN_KEYS or "=" not in arg and out and out[-1].startswith("-"):
+        if arg.startswith("-") or ("=" not in arg and flags and flags[-1].startswith("-")):
+            flags.append(arg)
+        elif key in PLAN_KEYS:
             out.append(arg)
         else:
             recipe_args.append(arg)
     if recipe_args:
         quoted = ",".join("'" + a.replace("\\", "\\\\").replace("'", "\\'") + "'" for a in recipe_args)
         out.append(f"overrides=[{quoted}]")
-    return out
+    return flags + out

@@ -138,10 +138,10 @@ ARGS = [
         ["grpo", "experiment=x", "cluster.nodes=2", "train.per_device_batch_size=2"],
         ["recipe=grpo", "cluster.nodes=2", "overrides=['experiment=x','train.per_device_batch_size=2']"],
     ),
-    # Hydra's flags stay plan's; a quote inside an override is escaped
+    # Hydra's flags stay plan's and go first (argparse wants them before the overrides); a quote is escaped
     (
         ["sft", "--cfg", "job", "model.name_or_path=it's"],
-        ["recipe=sft", "--cfg", "job", "overrides=['model.name_or_path=it\\'s']"],
+        ["--cfg", "job", "recipe=sft", "overrides=['model.name_or_path=it\\'s']"],
     ),
     # already in plan's own form: unchanged
     (["recipe=sft", "cluster.gpu_memory_gib=40"], ["recipe=sft", "cluster.gpu_memory_gib=40"]),
