@@ -2,7 +2,7 @@
 # The GPU check: on one GPU, random weights of a real shape (ARCH, default qwen2.5-1.5b), a few steps each of
 # `sft` (bf16, sdpa, gradient checkpointing), `grpo` with rollout=hf and `eval` with the HF backend, through the
 # real CLI (tests/gpu/test_scale.py); prints tokens/s and peak GPU memory beside `deepcritic plan`'s prediction,
-# and PASS or FAIL. About 5 minutes on an H100-class GPU (model build included), 8 at most.
+# and PASS or FAIL. Sized for under 8 minutes on one H100-class GPU, model build included (not yet run on one).
 #   bash launch/gpu_check.sh                         # on the GPU machine
 #   WHEELS=.whl bash launch/gpu_check.sh             # first install what is missing from a folder of wheels
 #                                                    #   (made beforehand with launch/gpu_wheels.sh)
