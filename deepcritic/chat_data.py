@@ -251,6 +251,7 @@ class LengthReport:
     longest: int
     dropped: bool
     cut: str = "end"
+    no_target: int = 0  # overlong examples whose prompt alone fills max_length: dropped, nothing would be trained
 
     @property
     def fraction(self) -> float:
@@ -272,9 +273,15 @@ class LengthReport:
                 "they are truncated to max_length, which cuts the end of the target (its conclusion); "
                 "set train.drop_overlong=true to drop them or raise train.max_length"
             )
+        empty = (
+            f"; {self.no_target} of them keep no target token within max_length (the prompt alone fills it) and "
+            "were dropped, as there is nothing to train on"
+            if self.no_target
+            else ""
+        )
         return (
             f"{self.overlong} of {self.total} examples ({self.fraction:.1%}) are longer than "
-            f"max_length={self.max_length} tokens (longest: {self.longest}): {action}"
+            f"max_length={self.max_length} tokens (longest: {self.longest}): {action}{empty}"
         )
 
     def metrics(self) -> dict[str, float]:
@@ -283,12 +290,19 @@ class LengthReport:
             "data/overlong": self.overlong,
             "data/overlong_dropped": self.overlong if self.dropped else 0,
             "data/longest_tokens": self.longest,
+            "data/no_target_dropped": self.no_target,
         }
 
 
 def count_tokens(example: Example, tokenizer) -> int:
     """Tokens in the full training sequence of ``example`` (as TRL tokenizes it: the chat template, no truncation)."""
     ids = tokenizer.apply_chat_template(example["prompt"] + example["completion"], tokenize=True, return_dict=True)
+    return len(ids["input_ids"])
+
+
+def prompt_tokens(example: Example, tokenizer) -> int:
+    """Tokens of ``example``'s prompt with the assistant turn opened (where its target starts, as TRL renders it)."""
+    ids = tokenizer.apply_chat_template(example["prompt"], tokenize=True, add_generation_prompt=True, return_dict=True)
     return len(ids["input_ids"])
 
 
@@ -301,7 +315,9 @@ def training_examples(
     trainer, or by LLaMA-Factory's rule here)."""
     if fmt == "chat_template":
         sized = dataset.map(
-            lambda ex: {"_num_tokens": count_tokens(ex, tokenizer)}, num_proc=num_proc, desc="Counting tokens"
+            lambda ex: {"_num_tokens": count_tokens(ex, tokenizer), "_prompt_tokens": prompt_tokens(ex, tokenizer)},
+            num_proc=num_proc,
+            desc="Counting tokens",
         )
     else:
         template = chat_format.template_of(fmt)
@@ -315,12 +331,22 @@ def training_examples(
     lengths = sized["_num_tokens"]
     overlong = sum(n > max_length for n in lengths)
     cut = "end" if fmt == "chat_template" else "llamafactory"
-    report = LengthReport(len(lengths), overlong, max_length, max(lengths, default=0), drop and overlong > 0, cut)
+    # truncated at the end, an example whose prompt fills max_length keeps no target token: TRL would drop it
+    # without a word (or fail on an empty dataset), so it is dropped and counted here
+    no_target = 0 if drop or fmt != "chat_template" else sum(n >= max_length for n in sized["_prompt_tokens"])
+    report = LengthReport(
+        len(lengths), overlong, max_length, max(lengths, default=0), drop and overlong > 0, cut, no_target
+    )
     if drop and overlong:
         sized = sized.filter(lambda ex: ex["_num_tokens"] <= max_length, num_proc=num_proc)
-        if len(sized) == 0:
-            raise DeepcriticError(f"every example is longer than train.max_length={max_length} tokens: raise it")
-    sized = sized.remove_columns("_num_tokens")
+    if no_target:
+        sized = sized.filter(lambda ex: ex["_prompt_tokens"] < max_length, num_proc=num_proc)
+    if len(sized) == 0:
+        raise DeepcriticError(
+            f"no example keeps a target token within train.max_length={max_length} (every one is longer, or its "
+            "prompt alone fills it): raise train.max_length"
+        )
+    sized = sized.remove_columns([c for c in ("_num_tokens", "_prompt_tokens") if c in sized.column_names])
     if fmt == "chat_template":
         return sized, report
     cut_rows = sized.map(lambda row: chat_format.truncate(row, max_length), num_proc=num_proc, desc="Cutting")

@@ -165,6 +165,10 @@ def main(argv: list[str] | None = None) -> None:
 
     register_configs()
     recipe = RECIPES[name]
+    if name == "plan":  # `deepcritic plan grpo <grpo's overrides> cluster.*`: the rest is the planned recipe's
+        from deepcritic.config.planning import plan_arguments
+
+        rest = plan_arguments(rest)
     problem = protocol_problem(recipe, rest) or unwritable_run_dir(rest, name)
     if problem:
         print_error(problem)

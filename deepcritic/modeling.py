@@ -9,10 +9,14 @@ the precision they run in.
   ``model.tiny``; its tokenizer is a byte-level BPE trained on the run's own text (so any text encodes) with
   Qwen's special tokens and a Qwen-style chat template. CPU demos and every CPU test use it;
   :func:`save_tiny_model` is the one place that builds and saves it.
+- ``model.architecture`` (with ``from_scratch``) builds the same way at a published shape instead (random weights,
+  e.g. Qwen2.5-0.5B's 24 layers and 151,936-row embedding), the tokenizer padded with filler tokens to the shape's
+  vocabulary (:func:`pad_vocabulary`): real compute and memory with nothing downloaded.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterable
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from deepcritic.config import ModelConfig, TinyModelConfig
+from deepcritic.config.architectures import ARCHITECTURES, Qwen2Shape
 from deepcritic.errors import DeepcriticError
 
 # Qwen2.5's turn markers; <|im_end|> ends every turn and is the end-of-sequence token for generation.
@@ -75,12 +80,14 @@ def torch_dtype(precision: str):
     return getattr(torch, _TORCH_DTYPES[precision])
 
 
-def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 1024, split_digits: bool = False):
+def build_tiny_tokenizer(
+    texts: Iterable[str], vocab_size: int = 1024, split_digits: bool = False, pad_to: int | None = None
+):
     """A byte-level BPE tokenizer trained on ``texts``, with Qwen's special tokens and chat template.
 
     ``split_digits``: every digit is a token of its own (as in Qwen2's tokenizer), so no merge ever
     joins digits into a number token; arithmetic is then learnt digit by digit, which a tiny model
-    learns far faster than a table of number tokens.
+    learns far faster than a table of number tokens. ``pad_to``: :func:`pad_vocabulary` to that many ids.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -100,25 +107,70 @@ def build_tiny_tokenizer(texts: Iterable[str], vocab_size: int = 1024, split_dig
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(texts, trainer)
+    if pad_to is not None:
+        tok = pad_vocabulary(tok, pad_to)
     hf = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>")
     hf.chat_template = CHAT_TEMPLATE
     return hf
 
 
-def build_tiny_model(tiny: TinyModelConfig, tokenizer, precision: str = "fp32"):
-    """A random Qwen2ForCausalLM sized by ``tiny``, its vocabulary matching ``tokenizer``."""
+def pad_vocabulary(tokenizer: Any, size: int) -> Any:
+    """A trained ``tokenizers.Tokenizer`` with filler tokens appended up to ``size`` ids.
+
+    The fillers are ``Ġw0``, ``Ġw1``, ... (byte-level for " w0", " w1", ...): no merge produces them, so text
+    encodes exactly as before, while a random model, which samples every id alike, emits word-like text of about
+    five characters a token and every id it samples decodes.
+    """
+    from tokenizers import Tokenizer
+
+    state = json.loads(tokenizer.to_str())
+    vocab: dict[str, int] = state["model"]["vocab"]
+    have = tokenizer.get_vocab_size(with_added_tokens=True)
+    if size < have:
+        raise DeepcriticError(f"model.tiny.pad_vocab_to = {size}: the trained vocabulary has {have} tokens already")
+    next_id, i = have, 0
+    while next_id < size:
+        name = f"\u0120w{i}"
+        if name not in vocab:
+            vocab[name] = next_id
+            next_id += 1
+        i += 1
+    return Tokenizer.from_str(json.dumps(state))
+
+
+def _shape_kwargs(tiny: TinyModelConfig, shape: Qwen2Shape | None) -> dict[str, Any]:
+    """Qwen2Config's size fields: ``model.tiny``'s, or a published shape's."""
+    if shape is None:
+        return {
+            "hidden_size": tiny.hidden_size,
+            "intermediate_size": tiny.intermediate_size,
+            "num_hidden_layers": tiny.num_layers,
+            "num_attention_heads": tiny.num_heads,
+            "num_key_value_heads": tiny.num_kv_heads,
+            "max_position_embeddings": tiny.max_position_embeddings,
+            "tie_word_embeddings": True,
+        }
+    return {
+        "hidden_size": shape.hidden_size,
+        "intermediate_size": shape.intermediate_size,
+        "num_hidden_layers": shape.num_layers,
+        "num_attention_heads": shape.num_heads,
+        "num_key_value_heads": shape.num_kv_heads,
+        "max_position_embeddings": shape.max_position_embeddings,
+        "tie_word_embeddings": shape.tie_word_embeddings,
+        "rope_theta": shape.rope_theta,
+    }
+
+
+def build_tiny_model(tiny: TinyModelConfig, tokenizer, precision: str = "fp32", shape: Qwen2Shape | None = None):
+    """A random Qwen2ForCausalLM sized by ``tiny`` (or by a published ``shape``), its vocabulary matching
+    ``tokenizer``."""
     import torch
     from transformers import AutoModelForCausalLM, GenerationConfig, Qwen2Config
 
     config = Qwen2Config(
         vocab_size=len(tokenizer),
-        hidden_size=tiny.hidden_size,
-        intermediate_size=tiny.intermediate_size,
-        num_hidden_layers=tiny.num_layers,
-        num_attention_heads=tiny.num_heads,
-        num_key_value_heads=tiny.num_kv_heads,
-        max_position_embeddings=tiny.max_position_embeddings,
-        tie_word_embeddings=True,
+        **_shape_kwargs(tiny, shape),
         bos_token_id=None,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
@@ -131,14 +183,20 @@ def build_tiny_model(tiny: TinyModelConfig, tokenizer, precision: str = "fp32"):
     return model
 
 
-def build_tiny(tiny: TinyModelConfig, texts: Iterable[str], precision: str = "fp32"):
-    """(model, tokenizer): the tiny model and a tokenizer trained on ``texts``."""
-    tokenizer = build_tiny_tokenizer(texts, tiny.vocab_size, tiny.split_digits)
-    return build_tiny_model(tiny, tokenizer, precision), tokenizer
+def build_tiny(tiny: TinyModelConfig, texts: Iterable[str], precision: str = "fp32", architecture: str | None = None):
+    """(model, tokenizer): the tiny model and a tokenizer trained on ``texts``; with ``architecture``
+    (``model.architecture``) the model has that published shape and the tokenizer is padded to its vocabulary."""
+    shape = ARCHITECTURES[architecture] if architecture else None
+    pad = shape.vocab_size if shape else tiny.pad_vocab_to
+    tokenizer = build_tiny_tokenizer(texts, tiny.vocab_size, tiny.split_digits, pad)
+    return build_tiny_model(tiny, tokenizer, precision, shape), tokenizer
 
 
-def save_tiny_model(tiny: TinyModelConfig, texts: Iterable[str], path: Path, reuse: bool = True) -> tuple[Any, Any]:
-    """Build the tiny model and a tokenizer trained on ``texts``, and save both at ``path`` (vLLM loads paths).
+def save_tiny_model(
+    tiny: TinyModelConfig, texts: Iterable[str], path: Path, reuse: bool = True, architecture: str | None = None
+) -> tuple[Any, Any]:
+    """Build the tiny model (at ``architecture``'s shape when given) and a tokenizer trained on ``texts``, and
+    save both at ``path`` (vLLM loads paths).
 
     Written to a temporary directory and renamed, so a crash never leaves half a model. ``reuse``: a model
     already at ``path`` is kept (a resumed run) and ``(None, None)`` is returned; otherwise it is replaced.
@@ -147,7 +205,7 @@ def save_tiny_model(tiny: TinyModelConfig, texts: Iterable[str], path: Path, reu
     path = Path(path)
     if reuse and (path / "config.json").is_file() and (path / "tokenizer.json").is_file():
         return None, None
-    model, tokenizer = build_tiny(tiny, texts)
+    model, tokenizer = build_tiny(tiny, texts, architecture=architecture)
     stop_at_end_of_turn(model, tokenizer)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     model.save_pretrained(tmp)
@@ -158,16 +216,19 @@ def save_tiny_model(tiny: TinyModelConfig, texts: Iterable[str], path: Path, reu
     return model, tokenizer
 
 
-def synthetic_tiny_model(tiny: TinyModelConfig, path: Path, task_seed: int = 0) -> Path:
+def synthetic_tiny_model(
+    tiny: TinyModelConfig, path: Path, task_seed: int = 0, architecture: str | None = None
+) -> Path:
     """The tiny model whose tokenizer is trained on the synthetic task's critic chats (64 records drawn with
     ``task_seed``), saved at ``path`` and kept when already there: the model of ``model=tiny`` data generation,
-    the CPU tests and the benchmarks, the same whatever data a run then uses."""
+    the CPU tests and the benchmarks, the same whatever data a run then uses (``architecture``: at that shape)."""
     from deepcritic.chat_data import example_texts, record_example
     from deepcritic.config import SyntheticConfig
     from deepcritic.data import generate_synthetic
 
     records = generate_synthetic(SyntheticConfig(num_records=64, seed=task_seed))
-    save_tiny_model(tiny, list(example_texts([record_example(r) for r in records])), path, reuse=True)
+    texts = list(example_texts([record_example(r) for r in records]))
+    save_tiny_model(tiny, texts, path, reuse=True, architecture=architecture)
     return Path(path)
 
 
@@ -195,7 +256,7 @@ def load_model_and_tokenizer(cfg: ModelConfig, precision: str, texts: Any = None
     if cfg.from_scratch and checkpoint:
         model, tokenizer = load_model(cfg, precision, path=checkpoint), load_tokenizer(cfg, path=checkpoint)
     elif cfg.from_scratch:
-        model, tokenizer = build_tiny(cfg.tiny, texts, precision)
+        model, tokenizer = build_tiny(cfg.tiny, texts, precision, cfg.architecture)
     else:
         tokenizer = load_tokenizer(cfg)
         model = load_model(cfg, precision)

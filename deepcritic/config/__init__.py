@@ -47,6 +47,7 @@ from deepcritic.config.generation import (
 from deepcritic.config.grpo import GRPOOptions, GRPORolloutConfig, RewardConfig, VLLMServerConfig
 from deepcritic.config.labeling import JudgeConfig, LabelConfig
 from deepcritic.config.model import ModelConfig, TinyModelConfig
+from deepcritic.config.planning import ClusterConfig, PlanConfig
 from deepcritic.config.publish import HubDatasetConfig, HubModelConfig, HubPushConfig, HubTargetConfig, PushConfig
 from deepcritic.config.recipes import (
     CFTDataConfig,
@@ -100,6 +101,7 @@ __all__ = [
     "RECIPES",
     "CFTDataConfig",
     "CFTRecipeConfig",
+    "ClusterConfig",
     "CandidatesConfig",
     "ChatDataConfig",
     "ConvertConfig",
@@ -128,6 +130,7 @@ __all__ = [
     "OpenAIServerConfig",
     "HARNESS_DATASETS",
     "PROTOCOL_NAMES",
+    "PlanConfig",
     "ProtocolConfig",
     "PRM800KConfig",
     "ProblemsConfig",

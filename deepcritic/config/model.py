@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from deepcritic.config.architectures import ARCHITECTURES
 from deepcritic.config.base import cross_check, key_of, option
 from deepcritic.errors import Problem
 
@@ -34,6 +35,13 @@ class TinyModelConfig:
     split_digits: bool = option(False, "true: every digit is its own token (no number tokens; arithmetic tasks)")
     max_position_embeddings: int = option(4096, "longest sequence the model can take")
     seed: int = option(0, "weight initialisation")
+    pad_vocab_to: Optional[int] = option(
+        None,
+        "pad the trained tokenizer with filler tokens to this many (a real vocabulary, e.g. 151936), so that the "
+        "embedding and the LM head cost what a real model's do; null: the trained vocabulary as it is",
+        ge=300,
+        fix="a vocabulary size of at least 300, or null",
+    )
 
 
 @cross_check(TinyModelConfig)
@@ -76,6 +84,13 @@ class ModelConfig:
         None, "critic prompt template file; null = the packaged critic.txt (deepcritic/critique/templates/)"
     )
     from_scratch: bool = option(False, "true: build the tiny model below instead of loading name_or_path")
+    architecture: Optional[str] = option(
+        None,
+        "a published shape (deepcritic/config/architectures.py): with from_scratch=true, random weights of that "
+        "shape and model.tiny's tokenizer padded to its vocabulary; for a loaded model, the shape `deepcritic plan` "
+        "counts when no config.json is at hand; null: model.tiny's shape",
+        choices=tuple(ARCHITECTURES),
+    )
     tiny: TinyModelConfig = option(TinyModelConfig, "the tiny model (from_scratch=true)", when=lambda m: m.from_scratch)
 
 

@@ -132,6 +132,7 @@ def _grpo_sampling(cfg: GRPORecipeConfig, key: str) -> list[Problem]:
         if value and cfg.rollout.backend != "vllm":
             fix = f"reaches GRPO's generation through vLLM only: use rollout=colocate or server, or sampling.{name}=[]"
             out.append(Problem(key_of(key, f"sampling.{name}"), list(value), fix))
+    out += _engine_length(cfg, key)
     if t.global_batch_size is not None and s.n >= 1 and t.global_batch_size % s.n:
         out.append(
             Problem(
@@ -141,6 +142,24 @@ def _grpo_sampling(cfg: GRPORecipeConfig, key: str) -> list[Problem]:
             )
         )
     return out
+
+
+def _engine_length(cfg: GRPORecipeConfig, key: str) -> list[Problem]:
+    """A colocated engine's context must hold the longest kept prompt and a whole completion."""
+    r, s, limit = cfg.rollout, cfg.sampling, cfg.rollout.vllm.max_model_len
+    if r.backend != "vllm" or r.vllm_mode != "colocate" or limit is None:
+        return []
+    need = (cfg.grpo.max_prompt_length or 1) + s.max_new_tokens
+    if need <= limit:
+        return []
+    return [
+        Problem(
+            key_of(key, "rollout.vllm.max_model_len"),
+            limit,
+            f"must hold grpo.max_prompt_length ({cfg.grpo.max_prompt_length}) + sampling.max_new_tokens "
+            f"({s.max_new_tokens}) = {need} tokens: raise it, or lower either of them",
+        )
+    ]
 
 
 def _saved_model(key: str, model: ModelConfig, rollout: RolloutConfig) -> list[Problem]:

@@ -13,6 +13,7 @@ from deepcritic.config import recipes as R
 from deepcritic.config.demo import DemoConfig
 from deepcritic.config.evaluation import ScoreConfig
 from deepcritic.config.labeling import LabelConfig
+from deepcritic.config.planning import PlanConfig
 from deepcritic.config.publish import PushConfig
 
 #: The options of the config group ``protocol`` (conf/protocol/) by the recipes that read them: the critic protocols
@@ -131,6 +132,12 @@ RECIPES: dict[str, Recipe] = {
             "Monte-Carlo step labels for RL: sample solutions, roll out from every step prefix (vLLM prefix caching)",
             LabelConfig,
             "deepcritic.recipes.label",
+        ),
+        Recipe(
+            "plan",
+            "per-GPU memory of a recipe's run (ZeRO states, activations, colocated vLLM): fits or not, what to change",
+            PlanConfig,
+            "deepcritic.recipes.plan",
         ),
         Recipe(
             "cft-data",

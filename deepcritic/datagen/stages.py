@@ -148,6 +148,7 @@ def role_identity(role: RoleConfig) -> dict[str, Any]:
         model = role.rollout.openai.model or role.model.name_or_path
     elif role.model.from_scratch:
         model = "tiny:" + json.dumps(asdict(role.model.tiny), sort_keys=True)
+        model += f"@{role.model.architecture}" if role.model.architecture else ""
     else:
         model = role.model.name_or_path
     return {"model": model, "sampling": asdict(role.sampling)}
@@ -165,7 +166,9 @@ def open_role(role: RoleConfig, out_dir: Path, role_name: str) -> Generator:
     """
     model = role.model
     if model.from_scratch and role.rollout.backend != "openai":
-        path = synthetic_tiny_model(model.tiny, out_dir / "tiny_model", task_seed=model.tiny.seed)
+        path = synthetic_tiny_model(
+            model.tiny, out_dir / "tiny_model", task_seed=model.tiny.seed, architecture=model.architecture
+        )
         log.warning(
             "%s: model.from_scratch=true, so the %s is a random tiny model (%s): its outputs are noise. "
             "Set %s.model.name_or_path=<model> %s.model.from_scratch=false for real data.",

@@ -79,6 +79,15 @@ def prompt_length(tokenizer: Any, prompt: list[dict[str, str]]) -> int:
     return len(ids)
 
 
+def prompt_limit(max_prompt_length: int | None, max_model_len: int | None, max_new_tokens: int) -> int | None:
+    """The longest prompt GRPO keeps: ``grpo.max_prompt_length``, and never more than a colocated engine's
+    ``max_model_len`` minus the completion budget (vLLM refuses a longer prompt mid-run, and cuts the completion
+    of a prompt that leaves less room than ``sampling.max_new_tokens``); None: no limit."""
+    room = None if max_model_len is None else max(0, max_model_len - max_new_tokens)
+    limits = [n for n in (max_prompt_length, room) if n is not None]
+    return min(limits) if limits else None
+
+
 def split_by_length(lengths: Sequence[int], limit: int | None) -> tuple[list[int], list[int]]:
     """(indices to keep, indices over ``limit``); ``limit=None`` keeps everything."""
     if limit is None:

@@ -7,8 +7,8 @@ The run is the shared training run (:func:`deepcritic.training.loop.run`); this 
    vLLM can load it;
 2. TRL's ``GRPOConfig`` (sampling, algorithm, rollouts), checked for whole groups per process when dynamic
    sampling is on;
-3. the dataset: every record as a critic-prompt row, prompts over ``grpo.max_prompt_length`` counted and
-   dropped;
+3. the dataset: every record as a critic-prompt row, prompts over ``grpo.max_prompt_length`` (or longer than a
+   colocated engine's ``max_model_len`` leaves room for, after the completion budget) counted and dropped;
 4. the trainer: the reward with critic metrics, dynamic sampling, vLLM colocate / server or plain generate;
 5. after training: the last logged reward and critic metrics and, with ``grpo.verify_engine_sync``, a check
    that the colocated engine holds the trained weights.
@@ -31,7 +31,7 @@ from deepcritic.errors import DeepcriticError
 from deepcritic.eval.during_training import hooks
 from deepcritic.grpo import engine
 from deepcritic.grpo.args import check_groups_per_process, to_grpo_config
-from deepcritic.grpo.data import balance_records, grpo_row, prompt_length, split_by_length
+from deepcritic.grpo.data import balance_records, grpo_row, prompt_length, prompt_limit, split_by_length
 from deepcritic.grpo.trainer import build_trainer
 from deepcritic.modeling import save_tiny_model
 from deepcritic.training.card import ModelCard
@@ -79,7 +79,8 @@ class GRPOStage:
                 "`deepcritic sft` first and pass model.name_or_path=<its final/ directory>"
             )
         texts = [build_critic_messages(r.problem, r.steps, self.template)[0]["content"] for r in self.records]
-        save_tiny_model(self.cfg.model.tiny, texts, out / "initial", reuse=True)
+        tiny, architecture = self.cfg.model.tiny, self.cfg.model.architecture
+        save_tiny_model(tiny, texts, out / "initial", reuse=True, architecture=architecture)
         return dataclasses.replace(
             self.cfg.model, name_or_path=str(out / "initial"), tokenizer=None, from_scratch=False
         )
@@ -97,19 +98,28 @@ class GRPOStage:
         """Critic-prompt rows as a ``datasets.Dataset``; prompts over ``grpo.max_prompt_length`` tokens dropped."""
         import datasets
 
-        limit = self.cfg.grpo.max_prompt_length
+        ro = self.cfg.rollout
+        engine_len = ro.vllm.max_model_len if ro.backend == "vllm" and ro.vllm_mode == "colocate" else None
+        limit = prompt_limit(self.cfg.grpo.max_prompt_length, engine_len, self.cfg.sampling.max_new_tokens)
         rows = [grpo_row(r, self.template) for r in self.records]
         lengths = [prompt_length(tokenizer, row["prompt"]) for row in rows]
         keep, drop = split_by_length(lengths, limit)
         if drop:
             log.warning(
-                "%d of %d prompts are longer than grpo.max_prompt_length=%s tokens and were dropped",
+                "%d of %d prompts are longer than %s tokens (grpo.max_prompt_length=%s, rollout.vllm.max_model_len=%s "
+                "minus sampling.max_new_tokens=%s) and were dropped",
                 len(drop),
                 len(rows),
                 limit,
+                self.cfg.grpo.max_prompt_length,
+                engine_len,
+                self.cfg.sampling.max_new_tokens,
             )
         if not keep:
-            raise DeepcriticError("no training record is left (all prompts too long?): raise grpo.max_prompt_length")
+            raise DeepcriticError(
+                f"no training record is left: every prompt is longer than {limit} tokens; raise "
+                "grpo.max_prompt_length or rollout.vllm.max_model_len, or lower sampling.max_new_tokens"
+            )
         metrics = {
             **self.metrics,
             "data/prompts": len(keep),

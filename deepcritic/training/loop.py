@@ -186,6 +186,8 @@ def train_metrics(train_output: Any, trainer: Any) -> dict[str, Any]:
 
 def base_model_name(cfg: ModelConfig) -> str:
     """How a card names the model training started from."""
+    if cfg.from_scratch and cfg.architecture:
+        return f"random-weight Qwen2 of {cfg.architecture}'s shape, built from scratch"
     if cfg.from_scratch:
         t = cfg.tiny
         shape = f"hidden {t.hidden_size}, {t.num_layers} layers, {t.num_heads} heads"

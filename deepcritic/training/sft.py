@@ -66,6 +66,16 @@ class SFTStage:
     def trainer(self, model: Any, tokenizer: Any, args: Any, dataset: Any, peft: Any, callbacks: list) -> Any:
         from trl import SFTTrainer
 
+        context = getattr(model.config, "max_position_embeddings", None)
+        longest = min(self.lengths.longest, self.cfg.train.max_length) if self.lengths else 0
+        if context and longest > context and tracking.is_main_process():
+            log.warning(
+                "examples of up to %d tokens are longer than the model's context (max_position_embeddings=%d): "
+                "positions past it were never trained; lower train.max_length to %d or use a longer-context model",
+                longest,
+                context,
+                context,
+            )
         return SFTTrainer(
             model=model,
             args=args,

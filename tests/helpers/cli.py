@@ -25,6 +25,7 @@ RECIPE_NAMES = [
     "verify-vote",
     "synthesize",
     "label",
+    "plan",
     "cft-data",
     "push",
 ]

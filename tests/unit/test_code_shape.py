@@ -90,6 +90,7 @@ LAYER_RULES = [
     ("deepcritic/datagen", r"deepcritic\.(recipes|eval(?!\.official)|grpo|training)"),  # eval.official: pinned files
     ("deepcritic/grpo", r"deepcritic\.(recipes|datagen|eval(?!\.metrics))"),  # eval.metrics: the critic F1
     ("deepcritic/training", r"deepcritic\.(recipes|eval|datagen|grpo)"),
+    ("deepcritic/planning", r"deepcritic\.(?!planning|config|errors)"),  # pure: the memory arithmetic
     ("deepcritic/store.py", r"deepcritic\.(?!errors)"),
     ("deepcritic/answers.py", r"deepcritic\."),
     ("deepcritic/rewards.py", r"deepcritic\.(?!critique|errors)"),
