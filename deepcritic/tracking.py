@@ -5,7 +5,8 @@ trackers transformers' Trainer integrates (TensorBoard, MLflow, Trackio), beside
 the composed config logged; files under ``<run dir>/wandb``), so that the trainer's wandb callback
 logs into it. A run never fails because of wandb: when ``mode=online`` cannot reach the server or
 has no credentials, it warns and goes on offline (sync later with ``wandb sync``); when even that
-fails, it warns and goes on without tracking.
+fails, it warns and goes on without tracking. A rerun in the same run directory continues the same wandb run
+(:func:`resume_settings`).
 
 The other trackers are the trainer's own callbacks (:func:`report_to`, :func:`callbacks`), configured through
 their environment variables when the user has not set them: TensorBoard writes ``<run dir>/tensorboard/``
@@ -21,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -107,13 +109,19 @@ def tracker_environment(cfg: LoggerConfig, run_dir: Path) -> dict[str, str]:
 
 
 def start_run(
-    cfg: LoggerConfig, config: dict[str, Any], run_dir: Path, default_name: str, training: bool = False
+    cfg: LoggerConfig,
+    config: dict[str, Any],
+    run_dir: Path,
+    default_name: str,
+    training: bool = False,
+    continuing: bool = True,
 ) -> Any | None:
     """Open the wandb run (main process only); returns it, or None when wandb is off or unavailable.
 
     Every process exports WANDB_PROJECT / WANDB_MODE / WANDB_DIR so that the trainer's callback agrees, and for a
     training run the other trackers' variables (:func:`tracker_environment`). The other trackers log training
-    runs only: another recipe warns that it logs to wandb alone.
+    runs only: another recipe warns that it logs to wandb alone. ``continuing=False`` (a training run starting
+    without a checkpoint) starts a new wandb run even where the run directory names one.
     """
     others = [name for name in trackers(cfg) if name != "wandb"]
     if training:
@@ -141,6 +149,7 @@ def start_run(
         "config": config,
         "dir": str(wandb_dir),
         "reinit": "finish_previous",
+        **resume_settings(cfg, wandb_dir, continuing),
     }
     try:
         return wandb.init(mode=cfg.mode, settings=wandb.Settings(init_timeout=ONLINE_INIT_TIMEOUT_S), **kwargs)
@@ -156,6 +165,28 @@ def start_run(
         return wandb.init(mode="offline", **kwargs)
     except Exception as exc:
         return _give_up(exc)
+
+
+def resume_settings(cfg: LoggerConfig, run_dir: Path, continuing: bool = True) -> dict[str, Any]:
+    """``wandb.init``'s ``id`` and ``resume`` for this run directory.
+
+    With ``resume=allow`` the id is kept in ``<run dir>/wandb/run-id`` (``$WANDB_RUN_ID`` first, else the stored
+    one, else a new one, written before the run starts): a rerun after a preemption continues the same wandb run
+    (online: the server appends to it; offline: every ``offline-run-*`` directory carries the id and
+    ``wandb sync`` uploads them in order into one run), and the trainer's ``train/global_step`` axis goes on from
+    the checkpoint. A run that starts over (``continuing=False``: training with no checkpoint to resume) gets a new
+    id, so that its steps do not run back over the old run's. wandb's own ``resume="auto"`` is not used: it
+    forgets the id when a preempted run exits cleanly. With ``resume=never`` wandb picks a new id each time.
+    """
+    if cfg.resume == "never":
+        return {}
+    stored = Path(run_dir) / "wandb" / "run-id"
+    kept = stored.read_text().strip() if continuing and stored.is_file() else ""
+    run_id = os.environ.get("WANDB_RUN_ID") or kept
+    run_id = run_id or secrets.token_hex(4)  # 8 characters, as wandb's own ids
+    stored.parent.mkdir(parents=True, exist_ok=True)
+    stored.write_text(run_id + "\n")
+    return {"id": run_id, "resume": "allow"}
 
 
 def log_summary(run: Any | None, values: dict[str, Any]) -> None:

@@ -147,6 +147,13 @@ class LoggerConfig:
     name: Optional[str] = option(None, "run name (every tracker); default: <recipe>-<run dir name>")
     group: Optional[str] = option(None, "wandb group")
     tags: list[str] = option([], "wandb tags")
+    resume: str = option(
+        "allow",
+        "allow: a rerun in the same run dir continues the wandb run whose id <run dir>/wandb/run-id holds (one "
+        "dashboard across preemptions); never: every run starts a new wandb run",
+        choices=("allow", "never"),
+        fix="use allow or never",
+    )
     tensorboard: bool = option(False, "training runs: TensorBoard event files under <run dir>/tensorboard/")
     mlflow: bool = option(
         False, "training runs: MLflow (needs mlflow; MLFLOW_TRACKING_URI, else <run dir>/mlruns; experiment: project)"

@@ -118,7 +118,9 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
     if tracking.is_main_process():
         log.info(stage.describe(len(dataset), checkpoint))
 
-    wandb_run = tracking.start_run(cfg.logger, dataclasses.asdict(cfg), out, f"{stage.name}-{out.name}", training=True)
+    wandb_run = tracking.start_run(
+        cfg.logger, dataclasses.asdict(cfg), out, f"{stage.name}-{out.name}", training=True, continuing=bool(checkpoint)
+    )
     tracking.log_summary(wandb_run, data_metrics)
     preempt = PreemptionCallback()  # SIGTERM: checkpoint at the end of the step, then exit 143
     guard = NonFiniteGuard(cfg.train.nonfinite)  # a non-finite step never reaches the weights

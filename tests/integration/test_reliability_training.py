@@ -24,6 +24,7 @@ from tests.helpers.cli import run_cli
 from tests.helpers.env import clean_env
 from tests.helpers.faults import fault_env
 from tests.helpers.procs import CliProcess, complete_checkpoint
+from tests.helpers.wandb_files import history_values, wandb_records
 
 SFT_STEPS = 4
 SFT = [
@@ -124,6 +125,30 @@ def test_sft_sigterm_saves_a_checkpoint_exits_143_and_resumes(sft_reference, tin
     assert second.returncode == 0, second.stderr[-4000:]
     assert f"resuming from {checkpoints[0]}" in second.stdout + second.stderr
     _assert_same_training(run_dir, sft_reference, SFT_STEPS)
+
+
+def test_a_resumed_run_continues_the_same_wandb_run(tiny_qwen2, tmp_path):
+    """Preempted and rerun, one wandb run: both offline run files carry the stored id, the second is marked resumed,
+    and the trainer's step axis goes on from the checkpoint (every step once, in order)."""
+    run_dir = tmp_path / "run"
+    args = [*_sft_args(tiny_qwen2, run_dir, save_steps=100), "logger=wandb_offline"]
+    first = CliProcess(*args, log=tmp_path / "first.log")
+    first.wait_for(lambda: "'loss'" in first.output(), timeout=300, what="the first logged step")
+    assert first.terminate(timeout=120) == 143
+    step = int(next(run_dir.glob("checkpoint-*")).name.split("-")[1])
+    second = run_cli(*args)
+    assert second.returncode == 0, second.stderr[-4000:]
+
+    run_id = (run_dir / "wandb" / "run-id").read_text().strip()
+    files = sorted(run_dir.glob("wandb/offline-run-*/run-*.wandb"))  # named by start time: the first run's first
+    assert len(files) == 2 and all(f.name == f"run-{run_id}.wandb" for f in files)
+    steps = []
+    for f in files:
+        records = wandb_records(f)
+        run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
+        assert run.run_id == run_id and run.resume  # one run, resumable (wandb sync appends the second)
+        steps.append([s for s, _ in history_values(records, "train/loss")])
+    assert steps[0] == list(range(1, step + 1)) and steps[1] == list(range(step + 1, SFT_STEPS + 1))
 
 
 _GROUP = """

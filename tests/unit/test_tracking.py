@@ -29,7 +29,15 @@ class FakeInit:
 
 
 # what tracking reads (RANK) and sets (the WANDB_* variables, for the trainer's callback)
-ISOLATED = ("WANDB_MODE", "WANDB_DIR", "WANDB_PROJECT", "RANK", "TENSORBOARD_LOGGING_DIR", "MLFLOW_EXPERIMENT_NAME")
+ISOLATED = (
+    "WANDB_MODE",
+    "WANDB_DIR",
+    "WANDB_PROJECT",
+    "WANDB_RUN_ID",
+    "RANK",
+    "TENSORBOARD_LOGGING_DIR",
+    "MLFLOW_EXPERIMENT_NAME",
+)
 
 
 def _isolate(monkeypatch) -> None:
@@ -116,6 +124,51 @@ def test_total_failure_goes_on_without_tracking(monkeypatch, tmp_path, caplog):
     run = tracking.start_run(LoggerConfig(backend="wandb", mode="online"), {}, tmp_path, default_name="x")
     assert "going on without experiment tracking" in caplog.text
     assert run is None and os.environ["WANDB_MODE"] == "disabled"
+
+
+RESUME = [
+    # (logger.resume, id stored in the run dir, $WANDB_RUN_ID, continuing, the id wandb gets: "new" = a fresh one)
+    ("allow", None, None, True, "new"),  # first run: a new id, stored
+    ("allow", "abc123", None, True, "abc123"),  # a rerun continues the stored run
+    ("allow", "abc123", None, False, "new"),  # training starting over: a new run, the stored id replaced
+    ("allow", "abc123", "fromenv", True, "fromenv"),  # the user's WANDB_RUN_ID wins
+    ("never", "abc123", None, True, None),  # never: wandb chooses, nothing passed
+]
+
+
+@pytest.mark.parametrize("resume, stored, env, continuing, expected", RESUME)
+def test_a_rerun_in_the_same_run_dir_continues_the_stored_wandb_run(
+    resume, stored, env, continuing, expected, monkeypatch, tmp_path
+):
+    fake = FakeInit()
+    monkeypatch.setattr(wandb, "init", fake)
+    id_file = tmp_path / "wandb" / "run-id"
+    if stored:
+        id_file.parent.mkdir()
+        id_file.write_text(stored + "\n")
+    if env:
+        monkeypatch.setenv("WANDB_RUN_ID", env)
+    cfg = LoggerConfig(backend="wandb", mode="offline", resume=resume)
+    tracking.start_run(cfg, {}, tmp_path, default_name="x", continuing=continuing)
+    call = fake.calls[0]
+    if expected is None:
+        assert "id" not in call and "resume" not in call
+        assert id_file.read_text() == stored + "\n"  # left as it was
+        return
+    assert call["resume"] == "allow"
+    if expected == "new":
+        assert len(call["id"]) == 8 and call["id"] != stored
+    else:
+        assert call["id"] == expected
+    assert id_file.read_text() == call["id"] + "\n"  # what the next rerun reads
+
+
+def test_the_offline_fallback_keeps_the_run_id(monkeypatch, tmp_path):
+    fake = FakeInit(fail={"online"})
+    monkeypatch.setattr(wandb, "init", fake)
+    tracking.start_run(LoggerConfig(backend="wandb", mode="online"), {}, tmp_path, default_name="x")
+    online, offline = fake.calls
+    assert online["id"] == offline["id"] and offline["resume"] == "allow"  # wandb sync appends to the same run
 
 
 def test_only_rank_zero_opens_a_run(monkeypatch, tmp_path):
