@@ -27,7 +27,8 @@ GREEDY = SamplingConfig(n=1, temperature=0.0, max_new_tokens=24, seed=None)
 @pytest.fixture(scope="module")
 def engines(answering_critic):
     model = ModelConfig(name_or_path=str(answering_critic), dtype="fp32")
-    vllm = VLLMGenerator.load(model, RolloutConfig(vllm=VLLMEngineConfig(kv_cache_memory_gib=0.25, max_model_len=1024)))
+    engine = VLLMEngineConfig(kv_cache_memory_gib=0.25, max_model_len=1024, enforce_eager=True)  # starts sooner
+    vllm = VLLMGenerator.load(model, RolloutConfig(vllm=engine))
     hf = HFGenerator.load(model, RolloutConfig(backend="hf", hf=HFGenerateConfig(batch_size=2)))
     yield {"vllm": vllm, "hf": hf}
     vllm.close()
