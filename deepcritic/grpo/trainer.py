@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -245,15 +246,17 @@ def build_trainer(
     timer = StepTimer()
     eos = generation_eos_ids(model, tokenizer)
     reward = make_critic_reward(reward_rules(cfg.reward), eos, timer)
-    trainer = CriticGRPOTrainer(
-        model=model,
-        reward_funcs=[reward],
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=peft_config,
-        callbacks=list(callbacks),
-    )
+    colocated = args.use_vllm and args.vllm_mode == "colocate"
+    with engine.engine_arguments(cfg.rollout.vllm) if colocated else contextlib.nullcontext():
+        trainer = CriticGRPOTrainer(
+            model=model,
+            reward_funcs=[reward],
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=peft_config,
+            callbacks=list(callbacks),
+        )
     if list(trainer.eos_token_ids) != eos:
         log.warning("end-of-sequence ids differ: trainer %s, reward %s", trainer.eos_token_ids, eos)
     trainer.timer = timer

@@ -71,6 +71,7 @@ def colocate_run(answering_critic, shared_data, tmp_path_factory):
         shared_data,
         "rollout=colocate",
         "rollout.vllm.kv_cache_memory_gib=1",
+        "rollout.vllm.enforce_eager=true",  # no graph compilation: the engine starts sooner
         "rollout.vllm.max_model_len=4096",
         "train.max_steps=5",
         "eval_during_training.keep_best=true",

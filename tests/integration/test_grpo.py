@@ -42,6 +42,7 @@ def vllm_run(answering_critic, tmp_path_factory):
         "model.from_scratch=false",
         "rollout=colocate",
         "rollout.vllm.kv_cache_memory_gib=1",
+        "rollout.vllm.enforce_eager=true",  # no graph compilation: the engine starts sooner
         "rollout.vllm.max_model_len=1024",
         f"train.max_steps={STEPS}",
         "grpo.dynamic_sampling=true",

@@ -33,6 +33,7 @@ def test_grpo_zero3_two_cpu_processes_with_colocated_vllm(answering_critic, free
         "model.from_scratch=false",
         "rollout=colocate",
         "rollout.vllm.kv_cache_memory_gib=1",
+        "rollout.vllm.enforce_eager=true",  # no graph compilation: the engine starts sooner
         "rollout.vllm.max_model_len=1024",
         "data.synthetic.num_records=32",
         "sampling.n=4",

@@ -268,6 +268,7 @@ VLLM = [
     *[a for a in GRPO if a != "rollout=hf"],
     "rollout=colocate",
     "rollout.vllm.kv_cache_memory_gib=1",
+    "rollout.vllm.enforce_eager=true",  # no graph compilation: the engine starts sooner
     "rollout.vllm.max_model_len=1024",
 ]
 

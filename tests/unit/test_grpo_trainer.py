@@ -100,3 +100,23 @@ def test_reward_config_mirrors_reward_rules():
     from dataclasses import fields
 
     assert [(f.name, f.default) for f in fields(RewardConfig)] == [(f.name, f.default) for f in fields(RewardRules)]
+
+
+@pytest.mark.parametrize("eager", [True, False])
+def test_trl_s_colocated_engine_gets_enforce_eager(eager, monkeypatch):
+    """TRL builds the colocated vllm.LLM without enforce_eager; while the trainer is built it gets the config's."""
+    from trl.generation import vllm_generation
+
+    from deepcritic.config import VLLMEngineConfig
+    from deepcritic.grpo.engine import engine_arguments
+
+    calls = []
+
+    def fake_llm(**kwargs):
+        calls.append(kwargs)
+
+    monkeypatch.setattr(vllm_generation, "LLM", fake_llm)
+    with engine_arguments(VLLMEngineConfig(enforce_eager=eager)):
+        vllm_generation.LLM(model="m", max_model_len=64)  # as TRL's _init_vllm calls it
+    assert calls == [{"model": "m", "max_model_len": 64, "enforce_eager": eager}]
+    assert vllm_generation.LLM is fake_llm  # TRL's name is back afterwards
