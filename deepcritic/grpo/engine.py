@@ -55,7 +55,7 @@ def engine_arguments(engine: VLLMEngineConfig) -> Iterator[None]:
     """While the trainer is built, TRL's colocated ``vllm.LLM`` also gets ``enforce_eager`` from ``engine``.
 
     TRL 1.16 has no field for it, so ``rollout.vllm.enforce_eager=true`` would be ignored: vLLM would compile its
-    graphs at every start (on CPU 10-20 s for the tiny model with a cold compile cache, 45-115 s at the scale
+    graphs at every start (on CPU about 20 s for the tiny model with a cold compile cache, 45-115 s at the scale
     ladder's shapes). The ``LLM`` name TRL's module calls is swapped for the duration of the construction only.
     """
     from trl.generation import vllm_generation
