@@ -182,8 +182,7 @@ def resume_settings(cfg: LoggerConfig, run_dir: Path, continuing: bool = True) -
         return {}
     stored = Path(run_dir) / "wandb" / "run-id"
     kept = stored.read_text().strip() if continuing and stored.is_file() else ""
-    run_id = os.environ.get("WANDB_RUN_ID") or kept
-    run_id = run_id or secrets.token_hex(4)  # 8 characters, as wandb's own ids
+    run_id = os.environ.get("WANDB_RUN_ID") or kept or secrets.token_hex(4)  # 8 characters, as wandb's own ids
     stored.parent.mkdir(parents=True, exist_ok=True)
     stored.write_text(run_id + "\n")
     return {"id": run_id, "resume": "allow"}
