@@ -126,13 +126,16 @@ def run_config(recipe: Recipe, cfg: Any) -> Any:
     """Turn a composed DictConfig into the recipe's dataclass, validate it, then run the recipe."""
     from omegaconf import OmegaConf
 
+    from deepcritic import timing
     from deepcritic.config import ensure_valid
 
-    obj = OmegaConf.to_object(cfg)
-    if not isinstance(obj, recipe.schema):
-        raise DeepcriticError(f"conf/{recipe.name}.yaml must start its defaults list with schema_{recipe.name}")
-    ensure_valid(obj)
-    module = importlib.import_module(recipe.module)
+    with timing.early_phase("config"):  # the dataclass and its validation
+        obj = OmegaConf.to_object(cfg)
+        if not isinstance(obj, recipe.schema):
+            raise DeepcriticError(f"conf/{recipe.name}.yaml must start its defaults list with schema_{recipe.name}")
+        ensure_valid(obj)
+    with timing.early_phase("imports"):  # the recipe's libraries (torch, transformers, TRL, vLLM, ...)
+        module = importlib.import_module(recipe.module)
     return module.main(obj)
 
 

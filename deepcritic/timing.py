@@ -6,10 +6,16 @@ Figures taken on a shared machine mean little without the load next to them, so 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
+
+#: Seconds of the phases before a run starts that the CLI times itself (validation, the recipe's imports).
+EARLY: dict[str, float] = {}
+_process_claimed = False  # the first clock of a process reports the time before it; later runs (the demo's) do not
 
 
 class StageClock:
@@ -54,3 +60,62 @@ class StageClock:
             "load_avg_max": round(max(self.loads), 2),
             "cpu_count": os.cpu_count(),
         }
+
+
+@contextlib.contextmanager
+def early_phase(name: str) -> Iterator[None]:
+    """Time a phase before the run starts (into :data:`EARLY`, which the run's :class:`StartupClock` reports)."""
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        EARLY[name] = EARLY.get(name, 0.0) + time.perf_counter() - start
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall seconds since this process started (interpreter, imports, Hydra, config checks), or None when the
+    start time cannot be read."""
+    try:
+        import psutil
+
+        return max(0.0, time.time() - psutil.Process().create_time())
+    except Exception:  # no psutil, or a platform without process start times: the figure is left out
+        return None
+
+
+class StartupClock:
+    """Wall seconds of a training run's fixed phases before (and after) training, for its start-up cost.
+
+    Before the run: ``startup/config_s`` and ``startup/imports_s`` (validation and the recipe's imports, timed by
+    the CLI: :func:`early_phase`) and ``startup/process_s``, the rest since the process started (interpreter,
+    the CLI, Hydra's composition), for the first run of a process only (the demo runs two); then each
+    :meth:`mark` closes the phase named since the last mark. A GPU
+    user's run pays the same phases at a larger scale (a 7B model's load, a vLLM engine's start), so they are
+    logged, not guessed.
+    """
+
+    def __init__(self) -> None:
+        global _process_claimed
+        self.phases: dict[str, float] = {}
+        before = None if _process_claimed else seconds_since_process_start()
+        if before is not None:
+            self.phases["process"] = max(0.0, before - sum(EARLY.values()))
+            self.phases.update(EARLY)
+        _process_claimed = True
+        self._last = time.perf_counter()
+
+    def mark(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - self._last
+        self._last = now
+
+    def skip(self) -> None:
+        """Start the next phase now, leaving the time since the last mark out (training itself)."""
+        self._last = time.perf_counter()
+
+    def metrics(self) -> dict[str, float]:
+        return {f"startup/{k}_s": round(v, 2) for k, v in self.phases.items()}
+
+    def line(self) -> str:
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in self.phases.items())
+        return f"start-up {sum(self.phases.values()):.1f} s: {parts}"

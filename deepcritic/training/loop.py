@@ -29,6 +29,7 @@ from deepcritic.modeling import hardware, load_model_and_tokenizer, resolve_prec
 from deepcritic.preemption import PreemptionCallback, raise_if_preempted, release_engines
 from deepcritic.runtime import run_dir
 from deepcritic.store import write_json
+from deepcritic.timing import StartupClock
 from deepcritic.training.args import peft_config, trainer_kwargs
 from deepcritic.training.card import ModelCard, write_model_card
 from deepcritic.training.checkpoints import resolve_resume
@@ -91,10 +92,12 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
     """Train ``cfg`` (``model``, ``train``, ``deepspeed``, ``logger``, ``seed`` sections) as ``stage`` says, with
     ``hooks`` (trainer callbacks that also get the trainer, :class:`Hook`); returns the final metrics and
     ``final_model`` (the saved model's directory)."""
+    clock = StartupClock()  # the fixed cost of a run, phase by phase (logged, in metrics.json as startup/*)
     out = Path(cfg.train.output_dir) if cfg.train.output_dir else run_dir()
     cuda, bf16_ok = hardware()
     precision = resolve_precision(cfg.model.dtype, cuda, bf16_ok)
     cfg = dataclasses.replace(cfg, model=stage.prepare(out, cuda))  # GRPO from scratch: the saved tiny model
+    clock.mark("prepare")
     if cfg.deepspeed.stage or cfg.deepspeed.config_file:
         ensure_process_group_env()
     args = stage.trainer_args(
@@ -111,10 +114,14 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
     args.output_dir = str(out)
     publish = RunPush(cfg.hub, out)  # hub.push: the token is read now, so that a run that cannot push does not train
 
+    clock.mark("arguments")
     texts = stage.load_data(out)
     checkpoint = resolve_resume(cfg.train.resume, out)
+    clock.mark("data")
     model, tokenizer = load_model_and_tokenizer(cfg.model, precision, texts, checkpoint)
+    clock.mark("model")
     dataset, data_metrics = stage.dataset(tokenizer)
+    clock.mark("dataset")
     if tracking.is_main_process():
         log.info(stage.describe(len(dataset), checkpoint))
 
@@ -122,22 +129,30 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
         cfg.logger, dataclasses.asdict(cfg), out, f"{stage.name}-{out.name}", training=True, continuing=bool(checkpoint)
     )
     tracking.log_summary(wandb_run, data_metrics)
+    clock.mark("trackers")
     preempt = PreemptionCallback()  # SIGTERM: checkpoint at the end of the step, then exit 143
     guard = NonFiniteGuard(cfg.train.nonfinite)  # a non-finite step never reaches the weights
     callbacks = [preempt, guard, *tracking.callbacks(cfg.logger), *publish.callbacks, *hooks]
     trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), callbacks)
     for hook in hooks:
         hook.attach(trainer, out, partial(write_stage_card, stage, cfg))
+    clock.mark("trainer")  # a colocated vLLM engine starts here
+    if tracking.is_main_process():
+        log.info(clock.line())
     with writes_reported(out):  # a full disk or a refused write: one line, and which checkpoint is safe
         result = trainer.train(resume_from_checkpoint=checkpoint)
     raise_if_preempted(preempt, out, cleanup=lambda: (tracking.finish(wandb_run), release_engines(trainer)))
     raise_if_nonfinite(guard, out)
 
+    clock.skip()
     extra = {**stage.final_metrics(trainer), **guard.summary()}
     for hook in hooks:
         extra.update(hook.summary(result.metrics.get("train_runtime")))
-    metrics = {**train_metrics(result, trainer), **extra, **data_metrics}
+    metrics = {**train_metrics(result, trainer), **extra, **data_metrics, **clock.metrics()}
     final = write_outputs(trainer, out, stage, cfg, hooks, metrics)
+    clock.mark("finish")
+    if tracking.is_main_process():
+        log.info("after training: final checks, model, state and card in %.1f s", clock.phases["finish"])
     tracking.log_summary(wandb_run, metrics)
     tracking.finish(wandb_run)
     if trainer.is_world_process_zero():
