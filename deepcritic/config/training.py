@@ -106,6 +106,11 @@ class SFTTrainConfig(TrainConfig):
     )
     drop_overlong: bool = option(False, "true: drop longer examples; false: keep them, truncated (with a warning)")
     packing: bool = option(False, "pack several examples into one max_length sequence (TRL best-fit decreasing)")
+    group_by_length: bool = option(
+        False,
+        "batch examples of similar length together (transformers' LengthGroupedSampler): less padding, so fewer "
+        "tokens per step, on any attention kernel; the batches are still drawn at random",
+    )
     dataset_num_proc: Optional[int] = option(None, "processes for tokenization")
 
 

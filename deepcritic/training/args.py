@@ -146,6 +146,7 @@ def sft_kwargs(t: SFTTrainConfig) -> dict[str, Any]:
     return {
         "max_length": t.max_length,
         "packing": t.packing,
+        "train_sampling_strategy": "group_by_length" if t.group_by_length else "random",
         "completion_only_loss": True,
         "assistant_only_loss": False,
         "dataset_num_proc": t.dataset_num_proc,

@@ -177,6 +177,9 @@ KWARGS = [
         True,
         {"max_steps": 12, "num_train_epochs": 2.0, "packing": True, "gradient_accumulation_steps": 16},
     ),
+    # batches drawn at random by default; grouped by length on request (less padding)
+    (_cfg(), 1, False, {"train_sampling_strategy": "random"}),
+    (_cfg(group_by_length=True), 1, False, {"train_sampling_strategy": "group_by_length"}),
 ]
 
 
