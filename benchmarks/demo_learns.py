@@ -66,7 +66,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run-dir", type=Path, default=None, help="default: runs/demo/learns-<time>")
     parser.add_argument("--check-only", action="store_true", help="read the metrics.json of a finished run")
-    parser.add_argument("--sft-margin", type=float, default=20.0, help="F1 points SFT must beat trivial critics by")
+    parser.add_argument("--sft-margin", type=float, default=30.0, help="F1 points SFT must beat trivial critics by")
     parser.add_argument("--max-minutes", type=float, default=None, help="fail when the demo takes longer")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for the demo (after --)")
     args = parser.parse_args()
