@@ -89,9 +89,8 @@ class StartupClock:
     Before the run: ``startup/config_s`` and ``startup/imports_s`` (validation and the recipe's imports, timed by
     the CLI: :func:`early_phase`) and ``startup/process_s``, the rest since the process started (interpreter,
     the CLI, Hydra's composition), for the first run of a process only (the demo runs two); then each
-    :meth:`mark` closes the phase named since the last mark. A GPU
-    user's run pays the same phases at a larger scale (a 7B model's load, a vLLM engine's start), so they are
-    logged, not guessed.
+    :meth:`mark` closes the phase named since the last mark. A GPU user's run pays the same phases at a larger
+    scale (a 7B model's load, a vLLM engine's start), so they are logged, not guessed.
     """
 
     def __init__(self) -> None:

@@ -122,42 +122,60 @@ def run(cfg: Any, stage: Stage, hooks: Sequence[Hook] = ()) -> dict[str, Any]:
     clock.mark("model")
     dataset, data_metrics = stage.dataset(tokenizer)
     clock.mark("dataset")
-    if tracking.is_main_process():
-        log.info(stage.describe(len(dataset), checkpoint))
+    log_main(stage.describe(len(dataset), checkpoint))
 
     wandb_run = tracking.start_run(
         cfg.logger, dataclasses.asdict(cfg), out, f"{stage.name}-{out.name}", training=True, continuing=bool(checkpoint)
     )
     tracking.log_summary(wandb_run, data_metrics)
     clock.mark("trackers")
-    preempt = PreemptionCallback()  # SIGTERM: checkpoint at the end of the step, then exit 143
-    guard = NonFiniteGuard(cfg.train.nonfinite)  # a non-finite step never reaches the weights
-    callbacks = [preempt, guard, *tracking.callbacks(cfg.logger), *publish.callbacks, *hooks]
-    trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), callbacks)
-    for hook in hooks:
-        hook.attach(trainer, out, partial(write_stage_card, stage, cfg))
+    trainer, preempt, guard = assemble_trainer(stage, cfg, (model, tokenizer, args, dataset), publish, hooks, out)
     clock.mark("trainer")  # a colocated vLLM engine starts here
-    if tracking.is_main_process():
-        log.info(clock.line())
+    log_main(clock.line())
     with writes_reported(out):  # a full disk or a refused write: one line, and which checkpoint is safe
         result = trainer.train(resume_from_checkpoint=checkpoint)
     raise_if_preempted(preempt, out, cleanup=lambda: (tracking.finish(wandb_run), release_engines(trainer)))
     raise_if_nonfinite(guard, out)
 
     clock.skip()
-    extra = {**stage.final_metrics(trainer), **guard.summary()}
-    for hook in hooks:
-        extra.update(hook.summary(result.metrics.get("train_runtime")))
-    metrics = {**train_metrics(result, trainer), **extra, **data_metrics, **clock.metrics()}
+    metrics = {**run_metrics(result, trainer, stage, guard, hooks), **data_metrics, **clock.metrics()}
     final = write_outputs(trainer, out, stage, cfg, hooks, metrics)
     clock.mark("finish")
-    if tracking.is_main_process():
-        log.info("after training: final checks, model, state and card in %.1f s", clock.phases["finish"])
+    log_main(f"after training: final checks, model, state and card in {clock.phases['finish']:.1f} s")
     tracking.log_summary(wandb_run, metrics)
     tracking.finish(wandb_run)
     if trainer.is_world_process_zero():
         publish.finish(stage.name, trainer.state.global_step)  # after the local save: a failed push loses nothing
     return {**metrics, "final_model": str(final)}
+
+
+def log_main(message: str) -> None:
+    """One console line, from the main process only."""
+    if tracking.is_main_process():
+        log.info(message)
+
+
+def run_metrics(result: Any, trainer: Any, stage: Stage, guard: NonFiniteGuard, hooks: Sequence[Hook]) -> dict:
+    """What training measured: the trainer's figures, the stage's own, the non-finite guard's and the hooks'."""
+    extra = {**stage.final_metrics(trainer), **guard.summary()}
+    for hook in hooks:
+        extra.update(hook.summary(result.metrics.get("train_runtime")))
+    return {**train_metrics(result, trainer), **extra}
+
+
+def assemble_trainer(
+    stage: Stage, cfg: Any, parts: tuple[Any, Any, Any, Any], publish: RunPush, hooks: Sequence[Hook], out: Path
+) -> tuple[Any, PreemptionCallback, NonFiniteGuard]:
+    """The stage's trainer for ``parts`` (model, tokenizer, trainer arguments, dataset) with the run's callbacks:
+    the preemption callback (SIGTERM: checkpoint at the end of the step, then exit 143), the non-finite guard (a
+    non-finite step never reaches the weights), the trackers', the Hub pushes' and the hooks, which are attached."""
+    model, tokenizer, args, dataset = parts
+    preempt, guard = PreemptionCallback(), NonFiniteGuard(cfg.train.nonfinite)
+    callbacks = [preempt, guard, *tracking.callbacks(cfg.logger), *publish.callbacks, *hooks]
+    trainer = stage.trainer(model, tokenizer, args, dataset, peft_config(cfg.train.lora), callbacks)
+    for hook in hooks:
+        hook.attach(trainer, out, partial(write_stage_card, stage, cfg))
+    return trainer, preempt, guard
 
 
 def write_outputs(trainer: Any, out: Path, stage: Stage, cfg: Any, hooks: Sequence[Hook], metrics: dict) -> Path:
